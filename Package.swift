@@ -1,0 +1,56 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Direction of dependencies: C shims -> GuardStore / GuardHooks -> hook-runner.
+let package = Package(
+    name: "GuardHooks",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "GuardHooks", targets: ["GuardHooks"]),
+        .library(name: "GuardStore", targets: ["GuardStore"]),
+        .executable(name: "hook-runner", targets: ["hook-runner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "CGuardSys"),
+        .target(
+            name: "GuardStore",
+            dependencies: ["CSQLite"]
+        ),
+        .target(
+            name: "GuardHooks",
+            dependencies: [
+                "GuardStore",
+                "CGuardSys",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
+        .executableTarget(
+            name: "hook-runner",
+            dependencies: [
+                "GuardHooks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "GuardStoreTests", dependencies: ["GuardStore", "CSQLite"]),
+        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore"]),
+        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys"]),
+        .testTarget(
+            name: "HookRunnerTests",
+            dependencies: ["GuardStore", "hook-runner"]
+        ),
+    ]
+)

@@ -1,0 +1,103 @@
+#ifndef GUARDHOOKS_CGUARDSYS_H
+#define GUARDHOOKS_CGUARDSYS_H
+// The few kernel calls Swift cannot import (variadic ioctl/syscall, _GNU_SOURCE-only
+// statx, ioctl macros). Kernel headers stay in guardsys.c: <linux/fs.h> in an imported
+// header makes MS_BIND ambiguous. Every function returns >= 0 on success and -errno on
+// failure, so callers never read a thread-local errno after the fact.
+#include <stdint.h>
+
+// statx mask and attribute bits (values from include/uapi/linux/stat.h).
+#define GS_STATX_TYPE          0x00000001U
+#define GS_STATX_MODE          0x00000002U
+#define GS_STATX_INO           0x00000100U
+#define GS_STATX_BASIC_STATS   0x000007ffU
+#define GS_STATX_MNT_ID        0x00001000U
+#define GS_STATX_MNT_ID_UNIQUE 0x00004000U
+#define GS_STATX_ATTR_IMMUTABLE  0x00000010ULL
+#define GS_STATX_ATTR_MOUNT_ROOT 0x00002000ULL
+
+// *at flags.
+#define GS_AT_FDCWD            (-100)
+#define GS_AT_EMPTY_PATH       0x1000
+#define GS_AT_SYMLINK_NOFOLLOW 0x100
+#define GS_AT_RECURSIVE        0x8000
+
+// openat2 resolve flags.
+#define GS_RESOLVE_NO_XDEV       0x01ULL
+#define GS_RESOLVE_NO_MAGICLINKS 0x02ULL
+#define GS_RESOLVE_NO_SYMLINKS   0x04ULL
+#define GS_RESOLVE_BENEATH       0x08ULL
+
+// open flags Swift's Glibc hides behind _GNU_SOURCE.
+#define GS_O_PATH      010000000
+#define GS_O_DIRECTORY 0200000
+#define GS_O_NOFOLLOW  0400000
+#define GS_O_CLOEXEC   02000000
+
+// New mount API.
+#define GS_OPEN_TREE_CLONE        1U
+#define GS_MOVE_MOUNT_F_EMPTY_PATH 0x00000004U
+#define GS_MOVE_MOUNT_T_EMPTY_PATH 0x00000040U
+#define GS_MOUNT_ATTR_RDONLY 0x00000001ULL
+#define GS_MOUNT_ATTR_NOSUID 0x00000002ULL
+#define GS_MOUNT_ATTR_NODEV  0x00000004ULL
+#define GS_MOUNT_ATTR_NOEXEC 0x00000008ULL
+
+// Inode flags (FS_IOC_GETFLAGS / FS_IOC_SETFLAGS).
+#define GS_FS_IMMUTABLE_FL 0x00000010
+
+/// A plain copy of the struct statx fields we use.
+typedef struct gs_statx_result {
+    uint32_t mask;
+    uint32_t mode;
+    uint64_t attributes;
+    uint64_t attributes_mask;
+    uint64_t ino;
+    uint32_t dev_major;
+    uint32_t dev_minor;
+    uint64_t mnt_id;
+} gs_statx_result;
+
+/// statx(2) through syscall(2); `flags` are AT_* flags, `mask` STATX_* bits.
+int gs_statx(int dirfd, const char *path, int flags, uint32_t mask, gs_statx_result *out);
+
+/// openat2(2) with `struct open_how`. Returns the fd or -errno (-ENOSYS: no openat2).
+int gs_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+
+/// openat(2) with explicit flags (used for the component-wise O_NOFOLLOW fallback).
+int gs_openat(int dirfd, const char *path, int flags, uint32_t mode);
+
+/// FS_IOC_GETFLAGS / FS_IOC_SETFLAGS. The kernel reads and writes an int.
+int gs_get_inode_flags(int fd, int *flags);
+int gs_set_inode_flags(int fd, int flags);
+
+/// open_tree(2), mount_setattr(2), move_mount(2) through syscall(2).
+int gs_open_tree(int dirfd, const char *path, uint32_t flags);
+int gs_mount_setattr(int dirfd, const char *path, uint32_t flags,
+                     uint64_t attr_set, uint64_t attr_clr);
+int gs_move_mount(int from_dirfd, const char *from_path,
+                  int to_dirfd, const char *to_path, uint32_t flags);
+
+/// statmount(2) (Linux 6.8+) for one mount by its unique id, in the caller's mount
+/// namespace. Returns 0 and fills the fields, -ENOENT when no such mount exists here,
+/// -ENOSYS when the kernel has no statmount.
+typedef struct gs_mount_info {
+    uint64_t mnt_id;         // unique id
+    uint64_t mnt_parent_id;  // unique id of the parent mount
+    uint64_t mnt_attr;       // MOUNT_ATTR_* bits
+    uint32_t sb_dev_major;
+    uint32_t sb_dev_minor;
+} gs_mount_info;
+int gs_statmount(uint64_t mnt_id_unique, gs_mount_info *out);
+
+/// umount2(2) by path, returning -errno.
+int gs_umount2(const char *path, int flags);
+
+/// mount(2) by path, returning -errno (fallback bind + remount when the new API is absent).
+int gs_mount(const char *source, const char *target, const char *fstype,
+             unsigned long flags, const char *data);
+
+/// mkdirat(2) returning -errno.
+int gs_mkdirat(int dirfd, const char *name, uint32_t mode);
+
+#endif

@@ -1,0 +1,147 @@
+import SystemPackage
+
+/// Whether a directory is the root of a mount. `unknown` never guesses (DESIGN.md).
+public enum MountState: String, Sendable, Codable {
+    case mounted
+    case notMounted = "not-mounted"
+    case unknown
+}
+
+/// An open directory fd, obtained without following symlinks, on which every check and
+/// every action of one target happens. `path` is for messages only.
+public struct DirectoryHandle: Sendable, Hashable {
+    public let fd: Int32
+    public let path: String
+    public init(fd: Int32, path: String) { self.fd = fd; self.path = path }
+}
+
+/// What `statx` says about a directory fd.
+public struct DirectoryProbe: Sendable, Hashable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var isDirectory: Bool
+    /// Whether the fd is a mount root (`STATX_ATTR_MOUNT_ROOT`), or `unknown` when the
+    /// kernel did not fill that attribute and mountinfo could not settle it either.
+    public var mountState: MountState
+    /// Id of the mount the fd lives on (`STATX_MNT_ID_UNIQUE` when `mountIDIsUnique`).
+    public var mountID: UInt64?
+    public var mountIDIsUnique: Bool
+
+    public init(device: UInt64, inode: UInt64, isDirectory: Bool, mountState: MountState,
+                mountID: UInt64?, mountIDIsUnique: Bool) {
+        self.device = device; self.inode = inode; self.isDirectory = isDirectory
+        self.mountState = mountState; self.mountID = mountID; self.mountIDIsUnique = mountIDIsUnique
+    }
+}
+
+/// A failed system call: which one, on what, and the errno.
+public struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var errno: Errno
+    public var operation: String
+    public var path: String
+
+    public init(_ errno: Errno, _ operation: String, _ path: String) {
+        self.errno = errno; self.operation = operation; self.path = path
+    }
+
+    /// The filesystem cannot hold the immutable flag (or the kernel lacks the call).
+    public var isUnsupported: Bool {
+        errno == .notSupported || errno == .noFunction || errno == Errno(rawValue: 25 /* ENOTTY */)
+            || errno == Errno(rawValue: 95 /* EOPNOTSUPP */)
+    }
+
+    public var description: String { "\(operation) \(path): \(errno)" }
+}
+
+/// A read-only self-bind guard that was attached.
+public struct BindGuardMount: Sendable, Hashable {
+    public var mountID: UInt64
+    public var mountIDIsUnique: Bool
+    /// True when the new mount API was missing and bind + remount was used instead
+    /// (the guard was writable for the instant between the two calls).
+    public var usedFallback: Bool
+
+    public init(mountID: UInt64, mountIDIsUnique: Bool, usedFallback: Bool) {
+        self.mountID = mountID; self.mountIDIsUnique = mountIDIsUnique; self.usedFallback = usedFallback
+    }
+}
+
+/// What happened when removing a bind guard.
+public enum BindRemoval: Sendable, Hashable {
+    /// The topmost mount at the path was our guard and it is gone now.
+    case removed
+    /// The topmost mount at the path is another mount (storage mounted over the guard,
+    /// or our guard is gone and something else is there): nothing was unmounted.
+    case notTopmost(topmostMountID: UInt64?)
+    /// The path is not a mount root at all: the guard is not there.
+    case notMounted
+}
+
+/// One line of `/proc/self/mountinfo`.
+public struct MountInfoEntry: Sendable, Hashable {
+    public var mountID: UInt64
+    public var parentID: UInt64
+    public var deviceMajor: UInt32
+    public var deviceMinor: UInt32
+    public var root: String
+    public var mountPoint: String
+    public var options: String
+    public var optionalFields: [String]
+    public var fsType: String
+    public var source: String
+    public var superOptions: String
+
+    public init(mountID: UInt64, parentID: UInt64, deviceMajor: UInt32, deviceMinor: UInt32,
+                root: String, mountPoint: String, options: String, optionalFields: [String],
+                fsType: String, source: String, superOptions: String) {
+        self.mountID = mountID; self.parentID = parentID; self.deviceMajor = deviceMajor
+        self.deviceMinor = deviceMinor; self.root = root; self.mountPoint = mountPoint
+        self.options = options; self.optionalFields = optionalFields; self.fsType = fsType
+        self.source = source; self.superOptions = superOptions
+    }
+
+    public var isReadOnly: Bool { options.split(separator: ",").contains("ro") }
+}
+
+/// Every kernel call the engine makes, behind one seam: `LinuxKernel` for real,
+/// `FakeKernel` in tests. Paths given here are absolute and already validated by policy.
+public protocol KernelOperations: Sendable {
+    /// Resolves symlinks and `..` (realpath); the result is what policy checks.
+    func resolve(_ path: String) throws(KernelError) -> String
+    /// Opens an existing directory with `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, following no
+    /// symlink in any component (`openat2` + `RESOLVE_NO_SYMLINKS`, or component-wise
+    /// `O_NOFOLLOW`). The fd lands on the topmost mount at the path.
+    func openDirectory(_ path: String) throws(KernelError) -> DirectoryHandle
+    /// Opens the directory *underneath* whatever is mounted at `path`, through a
+    /// non-recursive clone of the parent's mount; for looking at shadowed inodes.
+    func openShadowed(_ path: String) throws(KernelError) -> DirectoryHandle
+    func close(_ handle: DirectoryHandle)
+    /// Creates the last component of `path` (mode 0755), its parent opened without symlinks.
+    func createDirectory(_ path: String) throws(KernelError)
+
+    func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe
+    /// Whether the directory has any entry besides `.` and `..`.
+    func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool
+
+    /// `FS_IOC_GETFLAGS` & `FS_IMMUTABLE_FL`. Unsupported filesystems throw `ENOTTY`/`EOPNOTSUPP`.
+    func isImmutable(_ handle: DirectoryHandle) throws(KernelError) -> Bool
+    /// Read-modify-write of the inode flags with `FS_IMMUTABLE_FL` set or cleared.
+    func setImmutable(_ handle: DirectoryHandle, _ on: Bool) throws(KernelError)
+
+    /// Attaches a read-only, nosuid, nodev, noexec self-bind on the handle's directory.
+    func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount
+    /// Unmounts the bind guard at `path` only if the topmost mount there is `mountID`,
+    /// through an fd pinned to that mount (never by bare path, never by "highest id").
+    func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval
+    /// Whether a mount with this unique id exists in this mount namespace
+    /// (`statmount`); nil when the kernel cannot tell.
+    func mountExists(uniqueID: UInt64) -> Bool?
+
+    func mountInfo() throws(KernelError) -> [MountInfoEntry]
+    func bootID() throws(KernelError) -> String
+    /// Inode of `/proc/self/ns/mnt`.
+    func mountNamespace() -> UInt64?
+    /// Whether any process still has this mount namespace (scan of `/proc/*/ns/mnt`);
+    /// nil when it cannot be told.
+    func mountNamespaceAlive(_ namespace: UInt64) -> Bool?
+}

@@ -1,0 +1,1 @@
+public enum GuardStoreVersion { public static let schema = 1 }

@@ -1,0 +1,2 @@
+import GuardHooks
+print("hook-runner: under construction")

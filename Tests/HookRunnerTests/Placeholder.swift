@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderHookRunnerTests() { #expect(Bool(true)) }

@@ -1,0 +1,23 @@
+# Sourced by the top-level scripts: puts Swift on PATH and installs what is missing.
+# Idempotent; installs only when a tool or header is absent.
+set -euo pipefail
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH=/opt/swift/usr/bin:$PATH
+fi
+command -v swift >/dev/null 2>&1 || { echo "setup: no swift toolchain on PATH (expected /opt/swift)" >&2; exit 69; }
+
+need_pkgs=()
+pkg-config --exists sqlite3 2>/dev/null || need_pkgs+=(libsqlite3-dev pkg-config)
+command -v sqlite3 >/dev/null 2>&1 || need_pkgs+=(sqlite3)
+command -v lsattr >/dev/null 2>&1 || need_pkgs+=(e2fsprogs)
+command -v findmnt >/dev/null 2>&1 || need_pkgs+=(util-linux)
+command -v run-parts >/dev/null 2>&1 || need_pkgs+=(debianutils)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup: missing ${need_pkgs[*]}; install them as root (apt-get install ${need_pkgs[*]})" >&2
+        exit 69
+    fi
+    echo "setup: installing ${need_pkgs[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2
+fi
