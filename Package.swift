@@ -45,12 +45,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GuardStoreTests", dependencies: ["GuardStore", "CSQLite"]),
-        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore"]),
-        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys"]),
+        // Shared by the test targets: the /mnt sandbox and a command runner.
+        .target(name: "GuardTestSupport", dependencies: ["CGuardSys"], path: "Tests/GuardTestSupport"),
+        .testTarget(name: "GuardStoreTests", dependencies: ["GuardStore", "CSQLite", "GuardTestSupport"]),
+        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport"]),
+        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
         .testTarget(
             name: "HookRunnerTests",
-            dependencies: ["GuardStore", "hook-runner"]
+            dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
         ),
     ]
 )
