@@ -41,6 +41,7 @@ let package = Package(
             name: "hook-runner",
             dependencies: [
                 "GuardHooks",
+                "GuardStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,0 +1,160 @@
+import GuardStore
+
+extension GuardEngine {
+    /// Removes transient guards on the targets. Unsafe cases (storage mounted over the
+    /// guard, a mounted immutable target) stay `pending(clear-deferred)` with the reason.
+    public func clear(_ targets: [String], dryRun: Bool = false) throws -> [TargetOutcome] {
+        try removeGuards(.targets(targets), operatorUnseal: false, dryRun: dryRun)
+    }
+
+    /// Removes every outstanding transient guard.
+    public func clearAll(dryRun: Bool = false) throws -> [TargetOutcome] {
+        try removeGuards(.all, operatorUnseal: false, dryRun: dryRun)
+    }
+
+    /// The operator's lever for a persistent seal; refuses a mounted target.
+    public func unseal(_ targets: [String], dryRun: Bool = false) throws -> [TargetOutcome] {
+        try removeGuards(.targets(targets), operatorUnseal: true, dryRun: dryRun)
+    }
+
+    enum Selection { case targets([String]), all }
+
+    private struct ClearWork {
+        var index: Int
+        var target: String
+        var path: String
+        var row: GuardRecord?
+        var prepared: PreparedTarget?
+        var decision: ClearDecision
+    }
+
+    private func removeGuards(_ selection: Selection, operatorUnseal: Bool, dryRun: Bool) throws -> [TargetOutcome] {
+        let session = try openSession(forWriting: !dryRun)
+        defer { session.lock?.release() }
+        let store = session.store
+
+        // Gather (target, path, row, prepared fd) for each item.
+        var items: [(target: String, path: String?, row: GuardRecord?, prepared: PreparedTarget?, refused: TargetOutcome?)] = []
+        switch selection {
+        case .all:
+            for row in try store?.outstandingGuards() ?? [] where row.lifetime == .transient {
+                let p: PreparedTarget? = { if case .ready(let t) = prepare(row.path) { return t } else { return nil } }()
+                items.append((row.path, row.path, row, p, nil))
+            }
+        case .targets(let targets):
+            var seen = Set<String>()
+            for target in targets {
+                switch prepare(target, dryRun: dryRun) {
+                case .ready(let p):
+                    if !seen.insert(p.path).inserted { kernel.close(p.handle); continue }
+                    items.append((target, p.path, try store?.currentGuard(path: p.path), p, nil))
+                case .refused(let o):
+                    // A recorded guard whose directory cannot be opened now is still cleared later.
+                    if let path = o.path, let row = try store?.currentGuard(path: path) {
+                        items.append((target, path, row, nil, nil))
+                    } else {
+                        items.append((target, nil, nil, nil, o))
+                    }
+                case .wouldCreate: break
+                }
+            }
+        }
+        defer { for item in items { if let p = item.prepared { kernel.close(p.handle) } } }
+
+        var outcomes = [TargetOutcome?](repeating: nil, count: items.count)
+        var work: [ClearWork] = []
+        var repairs: [GuardTransition] = []
+        for (i, item) in items.enumerated() {
+            if let refused = item.refused { outcomes[i] = refused; continue }
+            var row = item.row
+            if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r)) {
+                repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
+                if to == .cleared {
+                    outcomes[i] = TargetOutcome(target: item.target, path: item.path, outcome: .alreadyClear, dryRun: dryRun,
+                                                kind: r.kind, lifetime: r.lifetime, guardID: r.id, reason: reason)
+                    continue
+                }
+                row?.status = to
+            }
+            let facts = item.prepared.map { self.facts($0, row: row) }
+            let decision = GuardDecisions.clear(row: row.map(GuardSummary.init), facts: facts, operatorUnseal: operatorUnseal)
+            work.append(ClearWork(index: i, target: item.target, path: item.path ?? item.target, row: row,
+                                  prepared: item.prepared, decision: decision))
+        }
+
+        let runID = configuration.runID
+        if !dryRun, let store, !repairs.isEmpty { _ = try store.settle(repairs, runID: runID, actor: actor) }
+
+        // 1. Write-ahead: pending(clearing) for every removal, and the deferrals, in one transaction.
+        var intents: [GuardTransition] = []
+        for w in work {
+            func out(_ o: Outcome, _ reason: String?) {
+                outcomes[w.index] = TargetOutcome(target: w.target, path: w.path, outcome: o, dryRun: dryRun,
+                                                  kind: w.row?.kind ?? (w.decision == .clearFlag(nil) ? .immutable : nil),
+                                                  lifetime: w.row?.lifetime, guardID: w.row?.id, reason: reason)
+            }
+            switch w.decision {
+            case .alreadyClear(let reason): out(.alreadyClear, reason)
+            case .refuse(let reason): out(.refused, reason)
+            case .postpone(let id, let reason):
+                out(.deferred, reason)
+                if w.row?.status != .clearDeferred {
+                    intents.append(GuardTransition(guardID: id, to: .clearDeferred, reason: reason))
+                }
+            case .markCleared(let id, let reason):
+                out(.cleared, reason)
+                intents.append(GuardTransition(guardID: id, to: .cleared, reason: reason))
+            case .removeBind(let id), .clearFlag(let id?):
+                out(.cleared, nil)
+                intents.append(GuardTransition(guardID: id, to: .clearing, reason: operatorUnseal ? "unseal" : "clear"))
+            case .clearFlag(nil):
+                out(.cleared, "no record: flag cleared")
+            }
+        }
+        if dryRun { return outcomes.map { $0! } }
+        guard let store else { return outcomes.map { $0! } }
+        if !intents.isEmpty { _ = try store.settle(intents, runID: runID, actor: actor) }
+        crashIfFaultPoint(.afterIntent)
+
+        // 2. The kernel.
+        var settles: [GuardTransition] = []
+        for w in work {
+            switch w.decision {
+            case .removeBind(let id):
+                let row = w.row!
+                do {
+                    switch try kernel.removeBind(at: w.path, mountID: row.mountID ?? 0, mountIDIsUnique: row.mountIDIsUnique) {
+                    case .removed:
+                        settles.append(GuardTransition(guardID: id, to: .cleared, reason: "bind guard unmounted"))
+                    case .notTopmost:
+                        settles.append(GuardTransition(guardID: id, to: .clearDeferred, reason: "shadowed: storage is mounted over the guard"))
+                        outcomes[w.index]?.outcome = .deferred
+                        outcomes[w.index]?.reason = "shadowed: storage is mounted over the guard"
+                    case .notMounted:
+                        settles.append(GuardTransition(guardID: id, to: .cleared, reason: "guard mount already gone"))
+                    }
+                } catch {
+                    settles.append(GuardTransition(guardID: id, to: .applied, reason: "unmount failed: \(error)"))
+                    outcomes[w.index]?.outcome = .failed
+                    outcomes[w.index]?.reason = "unmount failed: \(error)"
+                }
+            case .clearFlag(let id):
+                guard let handle = w.prepared?.handle else { continue }
+                do {
+                    try kernel.setImmutable(handle, false)
+                    if let id { settles.append(GuardTransition(guardID: id, to: .cleared, reason: "immutable flag cleared")) }
+                } catch {
+                    if let id { settles.append(GuardTransition(guardID: id, to: .applied, reason: "clearing the flag failed: \(error)")) }
+                    outcomes[w.index]?.outcome = .failed
+                    outcomes[w.index]?.reason = "clearing the flag failed: \(error)"
+                }
+            default: break
+            }
+        }
+        crashIfFaultPoint(.afterKernel)
+
+        // 3. Settle.
+        if !settles.isEmpty { _ = try store.settle(settles, runID: runID, actor: actor) }
+        return outcomes.map { $0! }
+    }
+}

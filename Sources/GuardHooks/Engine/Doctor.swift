@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import GuardStore
+
+/// The result of `doctor`: every finding, and the worst severity.
+public struct DoctorReport: Sendable, Hashable, Codable {
+    public var findings: [DoctorFinding]
+    public var worst: Severity { findings.map(\.severity).max() ?? .ok }
+}
+
+extension GuardEngine {
+    /// Compares the store with the kernel for every recorded path, every configured seal,
+    /// every given target and every read-only self-bind under the allowed roots. Read-only.
+    public func doctor(targets: [String] = [], sealed: [String] = []) throws -> DoctorReport {
+        let session = try openSession(forWriting: false)
+        let rows = try session.store?.outstandingGuards() ?? []
+        let rowByPath = Dictionary(rows.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        let mounts = (try? kernel.mountInfo()) ?? []
+
+        var paths: [String] = rows.map(\.path)
+        for raw in sealed + targets {
+            if case .success(let p) = PathPolicy.normalize(raw) { paths.append((try? kernel.resolve(p)) ?? p) }
+        }
+        for m in mounts where m.isReadOnly && m.root != "/" && m.mountPoint.hasSuffix(m.root)
+            && policy.allowedRoots.contains(where: { PathPolicy.isStrictlyBelow(m.mountPoint, $0) }) {
+            paths.append(m.mountPoint)
+        }
+        var seen = Set<String>()
+        paths = paths.filter { seen.insert($0).inserted }.sorted()
+
+        let sealedSet = Set(sealed.compactMap { try? PathPolicy.normalize($0).get() }.map { (try? kernel.resolve($0)) ?? $0 })
+        let now = Double(time(nil))
+        var findings: [DoctorFinding] = []
+        for path in paths {
+            var o = observePath(path, row: rowByPath[path], mounts: mounts)
+            o.sealWanted = sealedSet.contains(path) || rowByPath[path]?.lifetime == .persistent
+            if let row = rowByPath[path] {
+                o.rowAgeSeconds = now - row.updatedAt.timeIntervalSince1970
+                o.rowReason = row.reason
+            }
+            findings += DoctorClassifier.classify(o, pendingWarnAfter: configuration.pendingWarnAfter)
+        }
+        return DoctorReport(findings: findings)
+    }
+
+    private func observePath(_ path: String, row: GuardRecord?, mounts: [MountInfoEntry]) -> PathObservation {
+        var o = PathObservation(path: path, mountState: nil, bareImmutable: nil, bareHasEntries: nil)
+        o.row = row.map(GuardSummary.init)
+        if let row { o.rowGuardPresent = observe(row).guardPresent }
+        guard let h = try? kernel.openDirectory(path) else {
+            o.exists = access(path, F_OK) == 0
+            return o
+        }
+        defer { kernel.close(h) }
+        guard let p = try? kernel.probe(h) else { return o }
+        o.mountState = p.mountState
+        o.topIsOwnGuard = row?.kind == .bind && row?.mountID != nil && row?.mountID == p.mountID && p.mountState == .mounted
+        o.topIsReadOnlySelfBind = mounts.last(where: { $0.mountPoint == path }).map {
+            $0.isReadOnly && $0.root != "/" && path.hasSuffix($0.root)
+        } ?? false
+        switch p.mountState {
+        case .notMounted:
+            o.bareImmutable = try? kernel.isImmutable(h)
+            o.bareHasEntries = try? kernel.hasEntries(h)
+        case .mounted:
+            if o.topIsOwnGuard || o.topIsReadOnlySelfBind {
+                o.bareImmutable = try? kernel.isImmutable(h)
+                o.bareHasEntries = try? kernel.hasEntries(h)
+            } else {
+                o.mountedRootImmutable = try? kernel.isImmutable(h)
+                if let s = try? kernel.openShadowed(path) {
+                    defer { kernel.close(s) }
+                    o.bareImmutable = try? kernel.isImmutable(s)
+                    o.bareHasEntries = try? kernel.hasEntries(s)
+                }
+            }
+        case .unknown: break
+        }
+        return o
+    }
+}

@@ -1,0 +1,234 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import GuardStore
+
+/// Settings of one engine: where the store is, which roots may be guarded, who acts.
+public struct GuardEngineConfiguration: Sendable {
+    public var storePath: String
+    public var allowedRoots: [String]
+    /// Seconds to wait for the writers' lock before reporting busy (exit 75).
+    public var lockTimeout: Double
+    /// Recorded on every event ("hook-runner apply", "backup-tool 2.1", …).
+    public var actor: String
+    /// The hook run the changes belong to, if any (`GUARD_HOOKS_RUN_ID`).
+    public var runID: RunID?
+    /// Test-only: stop the process dead at a point of the write-ahead protocol.
+    public var faultPoint: FaultPoint?
+    /// `doctor` warns about a guard pending longer than this many seconds.
+    public var pendingWarnAfter: Double
+
+    public static let defaultStorePath = "/var/lib/guard-hooks/guards.db"
+
+    public init(storePath: String = GuardEngineConfiguration.defaultStorePath,
+                allowedRoots: [String] = PathPolicy.defaultAllowedRoots, lockTimeout: Double = 10,
+                actor: String = "guard-hooks", runID: RunID? = nil, faultPoint: FaultPoint? = nil,
+                pendingWarnAfter: Double = 86_400) {
+        self.storePath = storePath; self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
+        self.actor = actor; self.runID = runID; self.faultPoint = faultPoint
+        self.pendingWarnAfter = pendingWarnAfter
+    }
+
+    var storeDirectory: String {
+        guard let slash = storePath.lastIndex(of: "/") else { return "." }
+        return slash == storePath.startIndex ? "/" : String(storePath[..<slash])
+    }
+}
+
+/// Where a crash test may kill the process: after the intents are committed and before
+/// the kernel is touched, or after the kernel acted and before the outcomes are settled.
+public enum FaultPoint: String, Sendable, CaseIterable {
+    case afterIntent = "after-intent"
+    case afterKernel = "after-kernel"
+}
+
+/// Errors that stop a whole command (per-target problems are outcomes, not errors).
+public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
+    /// The writers' lock is held by another process (exit 75).
+    case busy(String)
+    /// The store cannot be opened or written (exit 70): never recreated over.
+    case store(String)
+    /// A bad argument for the whole command (exit 64).
+    case usage(String)
+
+    public var description: String {
+        switch self {
+        case .busy(let m), .store(let m), .usage(let m): return m
+        }
+    }
+}
+
+/// The guard engine: apply, clear, seal, unseal, reconcile and doctor over a kernel and
+/// a store. Decisions are pure functions (`GuardDecisions`, `ReconcileDecisions`,
+/// `DoctorClassifier`); this type gathers their inputs and carries out their verdicts,
+/// write-ahead: intents committed before the kernel is touched, outcomes settled after,
+/// each in one batch transaction.
+public final class GuardEngine {
+    public let kernel: any KernelOperations
+    public let configuration: GuardEngineConfiguration
+    let policy: PathPolicy
+
+    public init(kernel: any KernelOperations = LinuxKernel(), configuration: GuardEngineConfiguration) {
+        self.kernel = kernel
+        self.configuration = configuration
+        self.policy = PathPolicy(allowedRoots: configuration.allowedRoots,
+                                 protectedPaths: [configuration.storeDirectory])
+    }
+
+    var actor: Actor { Actor(configuration.actor) }
+
+    // MARK: sessions
+
+    /// The lock and the store one command works with. A dry run takes no lock and opens
+    /// the store read-only if it exists: it creates nothing.
+    struct Session {
+        var lock: StoreLock?
+        var store: GuardStore?
+    }
+
+    func openSession(forWriting: Bool) throws -> Session {
+        if !forWriting {
+            guard access(configuration.storePath, F_OK) == 0 else { return Session(lock: nil, store: nil) }
+            return Session(lock: nil, store: try openStore(mode: .readOnly, create: false))
+        }
+        try ensureStoreDirectory()
+        let lock: StoreLock
+        do {
+            lock = try StoreLock.acquire(path: configuration.storePath + ".lock", timeout: configuration.lockTimeout)
+        } catch let failure {
+            switch failure {
+            case .busy: throw GuardEngineError.busy(failure.description)
+            case .cannotOpen: throw GuardEngineError.store(failure.description)
+            }
+        }
+        return Session(lock: lock, store: try openStore(mode: .readWrite, create: true))
+    }
+
+    func openStore(mode: GuardStore.Mode, create: Bool) throws -> GuardStore {
+        do {
+            return try GuardStore.open(path: configuration.storePath, mode: mode, create: create)
+        } catch {
+            throw GuardEngineError.store("\(configuration.storePath): \(error)")
+        }
+    }
+
+    private func ensureStoreDirectory() throws {
+        let dir = configuration.storeDirectory
+        if access(dir, F_OK) == 0 { return }
+        var prefix = ""
+        for part in dir.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+                throw GuardEngineError.store("\(prefix): cannot create the store directory: \(String(cString: strerror(errno)))")
+            }
+        }
+        _ = chmod(dir, 0o700)
+    }
+
+    func crashIfFaultPoint(_ point: FaultPoint) {
+        if configuration.faultPoint == point { kill(getpid(), SIGKILL) }
+    }
+
+    // MARK: targets
+
+    /// A validated, resolved target opened without following symlinks.
+    struct PreparedTarget {
+        var target: String
+        var path: String
+        var handle: DirectoryHandle
+        var probe: DirectoryProbe
+    }
+
+    enum Preparation {
+        case ready(PreparedTarget)
+        /// The directory is missing and would be created (dry run of `--create`).
+        case wouldCreate(path: String)
+        case refused(TargetOutcome)
+    }
+
+    /// Validates, resolves and opens one target; with `createMissing`, makes a missing
+    /// directory whose parent resolves inside the allowed roots.
+    func prepare(_ target: String, createMissing: Bool = false, dryRun: Bool = false) -> Preparation {
+        func refuse(_ reason: String, _ path: String? = nil) -> Preparation {
+            .refused(TargetOutcome(target: target, path: path, outcome: .refused, dryRun: dryRun, reason: reason))
+        }
+        let normal: String
+        switch PathPolicy.normalize(target) {
+        case .failure(let r): return refuse(r.description)
+        case .success(let p): normal = p
+        }
+        var resolved: String
+        do {
+            resolved = try kernel.resolve(normal)
+        } catch let e where e.errno == .noSuchFileOrDirectory && createMissing {
+            switch resolveMissing(normal) {
+            case .failure(let reason): return refuse(reason, normal)
+            case .success(let p):
+                if dryRun { return .wouldCreate(path: p) }
+                do { try kernel.createDirectory(p) } catch { return refuse("cannot create: \(error.errno)", p) }
+                resolved = p
+            }
+        } catch {
+            return refuse(error.errno == .noSuchFileOrDirectory ? "does not exist (use --create to make it)"
+                          : "cannot resolve: \(error.errno)", normal)
+        }
+        switch policy.check(resolved: resolved) {
+        case .failure(let r): return refuse(r.description, resolved)
+        case .success(let p): resolved = p
+        }
+        let handle: DirectoryHandle
+        do { handle = try kernel.openDirectory(resolved) } catch {
+            switch error.errno {
+            case .notDirectory: return refuse("not a directory", resolved)
+            case .tooManySymbolicLinkLevels: return refuse("a symlink appeared in the path", resolved)
+            default: return refuse("cannot open: \(error.errno)", resolved)
+            }
+        }
+        do {
+            let probe = try kernel.probe(handle)
+            return .ready(PreparedTarget(target: target, path: resolved, handle: handle, probe: probe))
+        } catch {
+            kernel.close(handle)
+            return refuse("cannot stat: \(error.errno)", resolved)
+        }
+    }
+
+    /// A missing target is created only under a parent that itself resolves inside the roots.
+    private func resolveMissing(_ normal: String) -> Result<String, String> {
+        guard let slash = normal.lastIndex(of: "/"), slash != normal.startIndex else { return .failure("no parent") }
+        let parent = String(normal[..<slash]), name = normal[normal.index(after: slash)...]
+        do {
+            let realParent = try kernel.resolve(parent)
+            let candidate = realParent + "/" + name
+            switch policy.check(resolved: candidate) {
+            case .failure(let r): return .failure(r.description)
+            case .success(let p): return .success(p)
+            }
+        } catch {
+            return .failure("parent \(parent) does not exist")
+        }
+    }
+
+    /// Facts about the target for the decision tables, read on the prepared fd.
+    func facts(_ t: PreparedTarget, row: GuardRecord?) -> TargetFacts {
+        var f = TargetFacts(mountState: t.probe.mountState, topMountID: t.probe.mountID)
+        do { f.immutable = try kernel.isImmutable(t.handle) } catch {
+            if error.isUnsupported { f.immutable = false; f.immutableSupported = false } else { f.immutable = nil }
+        }
+        if let row, row.kind == .bind, let id = row.mountID {
+            f.recordedMountExists = bindGuardExists(id: id, unique: row.mountIDIsUnique, path: row.path)
+        }
+        return f
+    }
+
+    /// Whether a recorded bind guard mount still exists in this namespace.
+    func bindGuardExists(id: UInt64, unique: Bool, path: String) -> Bool? {
+        if unique, let exists = kernel.mountExists(uniqueID: id) { return exists }
+        guard !unique, let entries = try? kernel.mountInfo() else { return nil }
+        return entries.contains { $0.mountID == id && $0.mountPoint == path }
+    }
+
+    func bootID() throws -> String {
+        do { return try kernel.bootID() } catch { throw GuardEngineError.store("cannot read the boot id: \(error)") }
+    }
+}

@@ -1,0 +1,77 @@
+import GuardStore
+
+/// One change `reconcile` made (or, in a dry run, would make).
+public struct ReconcileChange: Sendable, Hashable, Codable {
+    public var guardID: GuardID
+    public var path: String
+    public var from: GuardStatus
+    public var to: GuardStatus
+    public var reason: String
+}
+
+extension GuardEngine {
+    /// Settles every non-cleared row against the kernel, recording why for each change.
+    public func reconcile(dryRun: Bool = false) throws -> [ReconcileChange] {
+        let session = try openSession(forWriting: !dryRun)
+        defer { session.lock?.release() }
+        guard let store = session.store else { return [] }
+        var changes: [ReconcileChange] = []
+        var transitions: [GuardTransition] = []
+        for row in try store.outstandingGuards() {
+            let seen = observe(row)
+            guard let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(row), observed: seen) else { continue }
+            changes.append(ReconcileChange(guardID: row.id, path: row.path, from: row.status, to: to, reason: reason))
+            transitions.append(GuardTransition(guardID: row.id, to: to, reason: reason,
+                                               mountID: to == .applied ? seen.foundMountID : nil,
+                                               mountIDIsUnique: to == .applied && seen.foundMountID != nil ? true : nil))
+        }
+        if !dryRun && !transitions.isEmpty {
+            _ = try store.settle(transitions, runID: configuration.runID, actor: actor)
+        }
+        return changes
+    }
+
+    /// What the kernel shows about one recorded guard. Probes that fail leave
+    /// `guardPresent` nil, so nothing is changed on a guess.
+    func observe(_ row: GuardRecord) -> GuardObservation {
+        var o = GuardObservation(guardPresent: nil)
+        if let boot = try? kernel.bootID() { o.sameBoot = (boot == row.bootID) }
+        if let recorded = row.mountNamespace, let current = kernel.mountNamespace(), recorded != current {
+            switch kernel.mountNamespaceAlive(recorded) {
+            case true?: o.namespace = .otherAlive
+            case false?: o.namespace = .otherGone
+            case nil: o.namespace = .unknown
+            }
+        }
+        switch row.kind {
+        case .bind:
+            if let id = row.mountID {
+                o.guardPresent = bindGuardExists(id: id, unique: row.mountIDIsUnique, path: row.path)
+            } else {
+                // Interrupted before the id was recorded: our guard is a mount root at the
+                // path showing the very directory (same device and inode) we recorded.
+                guard let h = try? kernel.openDirectory(row.path) else { return o }
+                defer { kernel.close(h) }
+                guard let p = try? kernel.probe(h) else { return o }
+                let ours = p.mountState == .mounted && p.device == row.device && p.inode == row.inode
+                o.guardPresent = p.mountState == .unknown ? nil : ours
+                if ours { o.foundMountID = p.mountID }
+            }
+        case .immutable:
+            guard let h = try? kernel.openDirectory(row.path) else { return o }
+            defer { kernel.close(h) }
+            guard let p = try? kernel.probe(h) else { return o }
+            switch p.mountState {
+            case .unknown: return o
+            case .notMounted:
+                o.guardPresent = p.inode == row.inode || row.inode == nil ? (try? kernel.isImmutable(h)) : false
+            case .mounted:
+                // Storage is online: look at the shadowed directory beneath it.
+                guard let s = try? kernel.openShadowed(row.path) else { return o }
+                defer { kernel.close(s) }
+                o.guardPresent = try? kernel.isImmutable(s)
+            }
+        }
+        return o
+    }
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// The one exclusive `flock` that serializes every command changing the kernel or the
+/// store. It lives next to the store (`<db>.lock`, 0600) and is waited on for a bounded time.
+public final class StoreLock {
+    public let path: String
+    private var fd: Int32
+
+    /// Why a lock could not be taken.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case busy(path: String, waitedSeconds: Double)
+        case cannotOpen(path: String, errno: Errno)
+
+        public var description: String {
+            switch self {
+            case .busy(let p, let s): return "\(p): another hook-runner holds the lock (waited \(s) s)"
+            case .cannotOpen(let p, let e): return "\(p): cannot open lock file: \(e)"
+            }
+        }
+    }
+
+    /// Takes the lock, polling every 10 ms up to `timeout` seconds.
+    public static func acquire(path: String, timeout: Double) throws(Failure) -> StoreLock {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .cannotOpen(path: path, errno: Errno(rawValue: errno)) }
+        _ = fchmod(fd, 0o600)   // the umask must not widen it
+        let deadline = monotonicSeconds() + timeout
+        while true {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return StoreLock(path: path, fd: fd) }
+            let e = errno
+            if e != EWOULDBLOCK && e != EINTR {
+                Glibc.close(fd)
+                throw .cannotOpen(path: path, errno: Errno(rawValue: e))
+            }
+            if monotonicSeconds() >= deadline {
+                Glibc.close(fd)
+                throw .busy(path: path, waitedSeconds: timeout)
+            }
+            usleep(10_000)
+        }
+    }
+
+    private init(path: String, fd: Int32) { self.path = path; self.fd = fd }
+
+    public func release() {
+        guard fd >= 0 else { return }
+        Glibc.close(fd)   // closing the only fd drops the flock
+        fd = -1
+    }
+
+    deinit { release() }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,279 @@
+import Synchronization
+import SystemPackage
+
+/// An in-memory kernel for tests of the engine and of a Swift tool built on it:
+/// directories with inode flags, a stack of mounts per path, symlinks, and injectable
+/// errors, so every branch (unsupported filesystem, unknown mount state, EPERM) is reachable.
+public final class FakeKernel: KernelOperations, Sendable {
+    public struct Directory: Sendable {
+        public var inode: UInt64
+        public var immutable = false
+        public var immutableSupported = true
+        public var hasEntries = false
+        public var isDirectory = true
+    }
+
+    public struct Mount: Sendable {
+        public var id: UInt64
+        public var isBindGuard: Bool
+        public var readOnly: Bool
+        /// Storage roots carry their own flag (a sealed *mounted* root is a doctor failure).
+        public var rootImmutable = false
+        public var hasEntries = false
+    }
+
+    struct State {
+        var directories: [String: Directory] = [:]
+        var mounts: [String: [Mount]] = [:]
+        var symlinks: [String: String] = [:]
+        var unknownMountState: Set<String> = []
+        var failures: [String: Errno] = [:]
+        var handles: [Int32: (path: String, depth: Int)] = [:]
+        var nextFD: Int32 = 100
+        var nextInode: UInt64 = 1000
+        var nextMountID: UInt64 = 0x2000_0000
+        var bootID = "00000000-0000-4000-8000-000000000001"
+        var namespace: UInt64 = 4_026_531_840
+        var liveNamespaces: Set<UInt64> = [4_026_531_840]
+        var statmountAvailable = true
+        var calls: [String] = []
+    }
+
+    let state = Mutex(State())
+    public static let device: UInt64 = 0x801
+
+    public init() {}
+
+    // MARK: arranging the world
+
+    public func addDirectory(_ path: String, immutableSupported: Bool = true, immutable: Bool = false,
+                             hasEntries: Bool = false) {
+        state.withLock {
+            $0.nextInode += 1
+            $0.directories[path] = Directory(inode: $0.nextInode, immutable: immutable,
+                                             immutableSupported: immutableSupported, hasEntries: hasEntries)
+        }
+    }
+
+    public func addFile(_ path: String) {
+        state.withLock {
+            $0.nextInode += 1
+            $0.directories[path] = Directory(inode: $0.nextInode, isDirectory: false)
+        }
+    }
+
+    public func addSymlink(_ path: String, to target: String) { state.withLock { $0.symlinks[path] = target } }
+
+    /// Mounts storage (a new filesystem) on top of whatever is at `path`; returns its id.
+    @discardableResult
+    public func mountStorage(_ path: String, rootImmutable: Bool = false, hasEntries: Bool = false) -> UInt64 {
+        state.withLock {
+            $0.nextMountID += 1
+            $0.mounts[path, default: []].append(Mount(id: $0.nextMountID, isBindGuard: false, readOnly: false,
+                                                      rootImmutable: rootImmutable, hasEntries: hasEntries))
+            return $0.nextMountID
+        }
+    }
+
+    /// Unmounts the topmost mount at `path` (storage going offline, or a guard removed by hand).
+    public func unmountTop(_ path: String) { state.withLock { _ = $0.mounts[path]?.popLast() } }
+
+    public func setImmutableByHand(_ path: String, _ on: Bool) {
+        state.withLock { $0.directories[path]?.immutable = on }
+    }
+
+    public func setMountStateUnknown(_ path: String) { state.withLock { _ = $0.unknownMountState.insert(path) } }
+
+    /// Makes every later call of `operation` (a protocol method name) fail with `errno`.
+    public func fail(_ operation: String, with errno: Errno) { state.withLock { $0.failures[operation] = errno } }
+    public func stopFailing(_ operation: String) { state.withLock { _ = $0.failures.removeValue(forKey: operation) } }
+
+    public func reboot(newBootID: String) {
+        state.withLock { s in
+            s.bootID = newBootID
+            for (path, stack) in s.mounts { s.mounts[path] = stack.filter { !$0.isBindGuard } }
+        }
+    }
+
+    public func enterNewNamespace(_ ns: UInt64, oldAlive: Bool) {
+        state.withLock { s in
+            if !oldAlive { s.liveNamespaces.remove(s.namespace) }
+            s.namespace = ns
+            s.liveNamespaces.insert(ns)
+        }
+    }
+
+    public func setStatmountAvailable(_ on: Bool) { state.withLock { $0.statmountAvailable = on } }
+
+    // MARK: observing
+
+    public func isImmutable(path: String) -> Bool { state.withLock { $0.directories[path]?.immutable ?? false } }
+    public func mountStack(_ path: String) -> [Mount] { state.withLock { $0.mounts[path] ?? [] } }
+    public var calls: [String] { state.withLock { $0.calls } }
+    public var openHandles: Int { state.withLock { $0.handles.count } }
+
+    // MARK: KernelOperations
+
+    private func check(_ s: inout State, _ op: String, _ path: String) throws(KernelError) {
+        s.calls.append("\(op) \(path)")
+        if let e = s.failures[op] { throw KernelError(e, op, path) }
+    }
+
+    public func resolve(_ path: String) throws(KernelError) -> String {
+        try state.withLock { (s: inout State) throws(KernelError) -> String in
+            try check(&s, "resolve", path)
+            var current = path
+            for _ in 0..<40 {
+                guard let (link, target) = s.symlinks.first(where: { current == $0.key || current.hasPrefix($0.key + "/") })
+                else {
+                    guard s.directories[current] != nil else { throw KernelError(.noSuchFileOrDirectory, "resolve", path) }
+                    return current
+                }
+                current = target + current.dropFirst(link.count)
+            }
+            throw KernelError(.tooManySymbolicLinkLevels, "resolve", path)
+        }
+    }
+
+    public func openDirectory(_ path: String) throws(KernelError) -> DirectoryHandle {
+        try open(path, shadowed: false)
+    }
+
+    public func openShadowed(_ path: String) throws(KernelError) -> DirectoryHandle {
+        try open(path, shadowed: true)
+    }
+
+    private func open(_ path: String, shadowed: Bool) throws(KernelError) -> DirectoryHandle {
+        try state.withLock { (s: inout State) throws(KernelError) -> DirectoryHandle in
+            try check(&s, shadowed ? "openShadowed" : "openDirectory", path)
+            if s.symlinks.keys.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) {
+                throw KernelError(.tooManySymbolicLinkLevels, "openat2", path)
+            }
+            guard let dir = s.directories[path] else { throw KernelError(.noSuchFileOrDirectory, "openat2", path) }
+            guard dir.isDirectory else { throw KernelError(.notDirectory, "openat2", path) }
+            s.nextFD += 1
+            s.handles[s.nextFD] = (path, shadowed ? 0 : (s.mounts[path]?.count ?? 0))
+            return DirectoryHandle(fd: s.nextFD, path: path)
+        }
+    }
+
+    public func close(_ handle: DirectoryHandle) { state.withLock { _ = $0.handles.removeValue(forKey: handle.fd) } }
+
+    public func createDirectory(_ path: String) throws(KernelError) {
+        try state.withLock { (s: inout State) throws(KernelError) in
+            try check(&s, "createDirectory", path)
+            if s.directories[path] != nil { throw KernelError(.fileExists, "mkdirat", path) }
+            s.nextInode += 1
+            s.directories[path] = Directory(inode: s.nextInode)
+        }
+    }
+
+    /// The mount the handle's fd sits on (nil: the bare directory), read under the lock.
+    private func layer(_ s: State, _ handle: DirectoryHandle) throws(KernelError) -> (String, Mount?) {
+        guard let h = s.handles[handle.fd] else { throw KernelError(.badFileDescriptor, "fd", handle.path) }
+        let stack = s.mounts[h.path] ?? []
+        return (h.path, h.depth > 0 && h.depth <= stack.count ? stack[h.depth - 1] : nil)
+    }
+
+    public func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe {
+        try state.withLock { (s: inout State) throws(KernelError) -> DirectoryProbe in
+            try check(&s, "probe", handle.path)
+            let (path, mount) = try layer(s, handle)
+            let dir = s.directories[path]!
+            let mountState: MountState = s.unknownMountState.contains(path) ? .unknown : (mount == nil ? .notMounted : .mounted)
+            let storage = mount.map { !$0.isBindGuard } ?? false
+            return DirectoryProbe(device: storage ? Self.device + (mount!.id & 0xff) : Self.device,
+                                  inode: storage ? 2 : dir.inode, isDirectory: true, mountState: mountState,
+                                  mountID: mount?.id ?? 1, mountIDIsUnique: true)
+        }
+    }
+
+    public func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
+        try state.withLock { (s: inout State) throws(KernelError) -> Bool in
+            try check(&s, "hasEntries", handle.path)
+            let (path, mount) = try layer(s, handle)
+            if let mount, !mount.isBindGuard { return mount.hasEntries }
+            return s.directories[path]!.hasEntries
+        }
+    }
+
+    public func isImmutable(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
+        try state.withLock { (s: inout State) throws(KernelError) -> Bool in
+            try check(&s, "isImmutable", handle.path)
+            let (path, mount) = try layer(s, handle)
+            if let mount, !mount.isBindGuard { return mount.rootImmutable }
+            let dir = s.directories[path]!
+            guard dir.immutableSupported else { throw KernelError(Errno(rawValue: 25), "FS_IOC_GETFLAGS", path) }
+            return dir.immutable
+        }
+    }
+
+    public func setImmutable(_ handle: DirectoryHandle, _ on: Bool) throws(KernelError) {
+        try state.withLock { (s: inout State) throws(KernelError) in
+            try check(&s, "setImmutable", handle.path)
+            let (path, mount) = try layer(s, handle)
+            if let mount, !mount.isBindGuard {
+                s.mounts[path]![s.mounts[path]!.firstIndex { $0.id == mount.id }!].rootImmutable = on
+                return
+            }
+            if mount?.readOnly == true { throw KernelError(.readOnlyFileSystem, "FS_IOC_SETFLAGS", path) }
+            guard s.directories[path]!.immutableSupported else {
+                throw KernelError(Errno(rawValue: 25), "FS_IOC_SETFLAGS", path)
+            }
+            s.directories[path]!.immutable = on
+        }
+    }
+
+    public func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount {
+        try state.withLock { (s: inout State) throws(KernelError) -> BindGuardMount in
+            try check(&s, "makeReadOnlyBind", handle.path)
+            let (path, _) = try layer(s, handle)
+            s.nextMountID += 1
+            s.mounts[path, default: []].append(Mount(id: s.nextMountID, isBindGuard: true, readOnly: true))
+            return BindGuardMount(mountID: s.nextMountID, mountIDIsUnique: true, usedFallback: false)
+        }
+    }
+
+    public func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval {
+        try state.withLock { (s: inout State) throws(KernelError) -> BindRemoval in
+            try check(&s, "removeBind", path)
+            guard let top = s.mounts[path]?.last else { return .notMounted }
+            guard top.id == mountID else { return .notTopmost(topmostMountID: top.id) }
+            s.mounts[path]!.removeLast()
+            return .removed
+        }
+    }
+
+    public func mountExists(uniqueID: UInt64) -> Bool? {
+        state.withLock { s in
+            s.statmountAvailable ? s.mounts.values.contains { $0.contains { $0.id == uniqueID } } : nil
+        }
+    }
+
+    public func mountInfo() throws(KernelError) -> [MountInfoEntry] {
+        try state.withLock { (s: inout State) throws(KernelError) -> [MountInfoEntry] in
+            try check(&s, "mountInfo", "/proc/self/mountinfo")
+            return s.mounts.sorted { $0.key < $1.key }.flatMap { path, stack in
+                stack.map { m in
+                    MountInfoEntry(mountID: m.id, parentID: 1, deviceMajor: 8, deviceMinor: m.isBindGuard ? 1 : 99,
+                                   root: m.isBindGuard ? path : "/", mountPoint: path,
+                                   options: m.readOnly ? "ro,nosuid,nodev,noexec" : "rw", optionalFields: [],
+                                   fsType: m.isBindGuard ? "ext4" : "tmpfs", source: m.isBindGuard ? "/dev/sda1" : "storage",
+                                   superOptions: "rw")
+                }
+            }
+        }
+    }
+
+    public func bootID() throws(KernelError) -> String {
+        try state.withLock { (s: inout State) throws(KernelError) -> String in
+            try check(&s, "bootID", "/proc/sys/kernel/random/boot_id")
+            return s.bootID
+        }
+    }
+
+    public func mountNamespace() -> UInt64? { state.withLock { $0.namespace } }
+    public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
+        state.withLock { $0.liveNamespaces.contains(namespace) }
+    }
+}

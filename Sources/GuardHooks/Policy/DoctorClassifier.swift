@@ -1,0 +1,109 @@
+import GuardStore
+
+public enum Severity: String, Sendable, Codable, Comparable, CaseIterable {
+    case ok, warn, fail
+    public static func < (a: Severity, b: Severity) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// One finding of `doctor`.
+public struct DoctorFinding: Sendable, Hashable, Codable {
+    public var severity: Severity
+    public var path: String
+    /// Stable machine-readable code (`offline-unsealed`, `drift`, …).
+    public var code: String
+    public var message: String
+    public var guardID: GuardID?
+}
+
+/// Everything doctor knows about one path. A nil field means its probe failed: the
+/// findings that need it are suppressed rather than guessed.
+public struct PathObservation: Sendable, Hashable {
+    public var path: String
+    public var exists: Bool
+    public var mountState: MountState?
+    /// The topmost mount is our own bind guard (recorded id).
+    public var topIsOwnGuard: Bool
+    /// The topmost mount looks like a read-only self-bind (a guard, ours or not).
+    public var topIsReadOnlySelfBind: Bool
+    /// Flag of the bare directory (through the shadow view when storage is mounted).
+    public var bareImmutable: Bool?
+    /// Flag of the mounted storage's root, when storage is mounted.
+    public var mountedRootImmutable: Bool?
+    /// Whether the bare directory holds files (through the shadow view when mounted).
+    public var bareHasEntries: Bool?
+    /// A persistent seal is wanted here (configured, or a persistent row).
+    public var sealWanted: Bool
+    /// The outstanding row, with its age in seconds and whether the kernel shows it.
+    public var row: GuardSummary?
+    public var rowReason: String?
+    public var rowAgeSeconds: Double?
+    public var rowGuardPresent: Bool?
+
+    public init(path: String, exists: Bool = true, mountState: MountState? = .notMounted, topIsOwnGuard: Bool = false,
+                topIsReadOnlySelfBind: Bool = false, bareImmutable: Bool? = false, mountedRootImmutable: Bool? = nil,
+                bareHasEntries: Bool? = false, sealWanted: Bool = false, row: GuardSummary? = nil,
+                rowReason: String? = nil, rowAgeSeconds: Double? = nil, rowGuardPresent: Bool? = nil) {
+        self.path = path; self.exists = exists; self.mountState = mountState; self.topIsOwnGuard = topIsOwnGuard
+        self.topIsReadOnlySelfBind = topIsReadOnlySelfBind; self.bareImmutable = bareImmutable
+        self.mountedRootImmutable = mountedRootImmutable; self.bareHasEntries = bareHasEntries
+        self.sealWanted = sealWanted; self.row = row; self.rowReason = rowReason
+        self.rowAgeSeconds = rowAgeSeconds; self.rowGuardPresent = rowGuardPresent
+    }
+}
+
+public enum DoctorClassifier {
+    /// Classifies one path. Always returns at least one finding (`ok` when nothing is wrong).
+    public static func classify(_ o: PathObservation, pendingWarnAfter: Double = 86_400) -> [DoctorFinding] {
+        var out: [DoctorFinding] = []
+        func add(_ s: Severity, _ code: String, _ message: String) {
+            out.append(DoctorFinding(severity: s, path: o.path, code: code, message: message, guardID: o.row?.id))
+        }
+        guard o.exists else {
+            if o.sealWanted { add(.warn, "missing", "configured to be sealed but does not exist") }
+            if let row = o.row { add(.warn, "missing", "guard #\(row.id) is \(row.status) but the directory is gone") }
+            return out.isEmpty ? [DoctorFinding(severity: .ok, path: o.path, code: "ok", message: "absent")] : out
+        }
+        let storageOnline = o.mountState == .mounted && !o.topIsOwnGuard
+        let offline = o.mountState == .notMounted || (o.mountState == .mounted && o.topIsOwnGuard)
+
+        if storageOnline, o.mountedRootImmutable == true {
+            add(.fail, "mounted-root-immutable", "the mounted storage's root is immutable: writes to the storage fail")
+        }
+        if offline, o.sealWanted, o.bareImmutable == false {
+            add(.warn, "offline-unsealed", "offline and not sealed: run hook-runner seal")
+        }
+        if o.bareHasEntries == true {
+            if offline {
+                add(.warn, "offline-holds-files", "offline mountpoint holds files: written while the storage was unmounted?")
+            } else if storageOnline {
+                add(.warn, "hidden-data", "files are hidden under the mounted storage, using space on the parent filesystem")
+            }
+        }
+        if let row = o.row {
+            if row.status.state == .applied, o.rowGuardPresent == false {
+                add(.fail, "drift", "store says guard #\(row.id) is applied but the kernel shows no guard: run hook-runner reconcile")
+            }
+            if row.status.state == .failed {
+                add(.warn, "guard-failed", "guard #\(row.id) failed: \(o.rowReason ?? "no reason recorded")")
+            }
+            if row.status.state == .pending, let age = o.rowAgeSeconds, age > pendingWarnAfter {
+                add(.warn, "pending-stale", "guard #\(row.id) has been \(row.status) for \(Int(age / 3600)) h")
+            }
+        } else if offline {
+            if o.bareImmutable == true {
+                add(.warn, "unrecorded-guard", "immutable flag set but not recorded (set by hand or another tool)")
+            } else if o.mountState == .mounted && o.topIsReadOnlySelfBind {
+                add(.warn, "unrecorded-guard", "read-only self-bind guard not recorded (made by hand or another tool)")
+            }
+        }
+        if out.isEmpty {
+            let what: String
+            if let row = o.row { what = "guard #\(row.id) \(row.kind.rawValue) \(row.status)" + (storageOnline ? ", storage online" : "") }
+            else { what = storageOnline ? "storage online" : "offline, no guard wanted" }
+            add(.ok, "ok", what)
+        }
+        return out
+    }
+}

@@ -1,0 +1,185 @@
+import GuardStore
+
+/// The kind an operator asks for: `auto` is bind first, immutable when no bind can be made.
+public enum RequestedKind: String, Sendable, Codable, CaseIterable {
+    case auto, bind, immutable
+}
+
+/// What the kernel shows at a target, probed on the fd the engine will act on.
+public struct TargetFacts: Sendable, Hashable {
+    /// Whether the topmost mount at the path is a mount root.
+    public var mountState: MountState
+    /// Id of the topmost mount at the path.
+    public var topMountID: UInt64?
+    /// The immutable flag of the directory the fd lands on; nil when it cannot be read.
+    public var immutable: Bool?
+    /// False when the filesystem at the fd cannot hold the flag.
+    public var immutableSupported: Bool
+    /// For a recorded bind guard: whether its mount still exists (statmount); nil: unknown.
+    public var recordedMountExists: Bool?
+
+    public init(mountState: MountState, topMountID: UInt64? = nil, immutable: Bool? = false,
+                immutableSupported: Bool = true, recordedMountExists: Bool? = nil) {
+        self.mountState = mountState; self.topMountID = topMountID; self.immutable = immutable
+        self.immutableSupported = immutableSupported; self.recordedMountExists = recordedMountExists
+    }
+}
+
+/// The part of a guard row decisions look at.
+public struct GuardSummary: Sendable, Hashable {
+    public var id: GuardID
+    public var kind: GuardKind
+    public var lifetime: GuardLifetime
+    public var status: GuardStatus
+    public var mountID: UInt64?
+
+    public init(id: GuardID, kind: GuardKind, lifetime: GuardLifetime, status: GuardStatus, mountID: UInt64?) {
+        self.id = id; self.kind = kind; self.lifetime = lifetime; self.status = status; self.mountID = mountID
+    }
+
+    public init(_ record: GuardRecord) {
+        self.init(id: record.id, kind: record.kind, lifetime: record.lifetime, status: record.status,
+                  mountID: record.mountID)
+    }
+
+    /// Whether the topmost mount described by `facts` is this (bind) guard.
+    func isOnTop(_ facts: TargetFacts) -> Bool {
+        kind == .bind && facts.mountState == .mounted && mountID != nil && facts.topMountID == mountID
+    }
+}
+
+/// What `apply` / `seal` does for one target.
+public enum ApplyDecision: Sendable, Hashable {
+    /// Record the intent, then make a guard of this kind (`auto`: bind, then immutable).
+    case guardNew(RequestedKind)
+    /// Retry a `failed` row (failed → pending(applying)), then make the guard.
+    case retry(GuardID, RequestedKind)
+    /// The flag is already set on the bare directory with no row: record it as applied.
+    case adoptImmutable
+    /// A deferred clear is withdrawn: the guard stays (pending(clear-deferred) → applied).
+    case withdrawClear(GuardID)
+    case alreadyApplied(GuardID, String?)
+    case skipMounted(String)
+    case postpone(String)
+    case refuse(String)
+    case unsupported(String)
+}
+
+/// What `clear` / `unseal` does for one guard or target.
+public enum ClearDecision: Sendable, Hashable {
+    /// Record pending(clearing), then unmount the pinned guard mount.
+    case removeBind(GuardID)
+    /// Record pending(clearing) (when there is a row), then clear FS_IMMUTABLE_FL.
+    case clearFlag(GuardID?)
+    /// The guard is already gone from the kernel: settle the row as cleared.
+    case markCleared(GuardID, String)
+    /// Unsafe now: leave (or put) the row in pending(clear-deferred).
+    case postpone(GuardID, String)
+    case alreadyClear(String?)
+    case refuse(String)
+}
+
+public enum GuardDecisions {
+    /// `apply` (transient) and `seal` (persistent immutable) for one offline-or-not target.
+    public static func apply(requested: RequestedKind, lifetime: GuardLifetime,
+                             facts: TargetFacts, existing: GuardSummary?) -> ApplyDecision {
+        if facts.mountState == .unknown {
+            return .refuse("mount state unknown (statx and mountinfo cannot tell): refusing to guess")
+        }
+        if let row = existing {
+            if row.lifetime != lifetime && lifetime == .persistent {
+                return .refuse("has a transient \(row.kind.rawValue) guard #\(row.id); clear it before sealing")
+            }
+            if row.status == .applying || row.status == .clearing {
+                return .postpone("guard #\(row.id) is \(row.status): an earlier run was interrupted; run reconcile")
+            }
+            if row.isOnTop(facts) {
+                switch row.status.state {
+                case .applied: return .alreadyApplied(row.id, nil)
+                case .pending: return .withdrawClear(row.id)
+                default: return .postpone("guard #\(row.id) is \(row.status) but in the kernel; run reconcile")
+                }
+            }
+        }
+        if facts.mountState == .mounted {
+            return .skipMounted(existing.map { "storage is mounted over guard #\($0.id)" } ?? "storage is mounted")
+        }
+        // Offline from here on.
+        if let row = existing {
+            switch (row.kind, row.status.state) {
+            case (.immutable, .applied) where facts.immutable == true:
+                return .alreadyApplied(row.id, row.lifetime == lifetime ? nil : "sealed (persistent)")
+            case (.immutable, .pending) where facts.immutable == true:
+                return .withdrawClear(row.id)
+            case (_, .failed):
+                return retryOrUnsupported(row.id, requested, facts)
+            default:
+                return .refuse("guard #\(row.id) is \(row.status) but the kernel shows no guard; run reconcile")
+            }
+        }
+        if facts.immutable == true && requested != .bind {
+            return .adoptImmutable
+        }
+        if requested == .immutable && !facts.immutableSupported {
+            return .unsupported("the filesystem does not support the immutable flag")
+        }
+        return .guardNew(requested)
+    }
+
+    private static func retryOrUnsupported(_ id: GuardID, _ requested: RequestedKind, _ facts: TargetFacts) -> ApplyDecision {
+        if requested == .immutable && !facts.immutableSupported {
+            return .unsupported("the filesystem does not support the immutable flag")
+        }
+        return .retry(id, requested)
+    }
+
+    /// `clear` (transient guards only) and `unseal` (persistent ones, `operatorUnseal`).
+    public static func clear(row: GuardSummary?, facts: TargetFacts?, operatorUnseal: Bool) -> ClearDecision {
+        guard let row else {
+            guard operatorUnseal, let facts else { return .alreadyClear("no guard recorded") }
+            switch facts.mountState {
+            case .mounted: return .refuse("target is mounted: unseal only an offline mountpoint")
+            case .unknown: return .refuse("mount state unknown: refusing to guess")
+            case .notMounted:
+                if facts.immutable == true { return .clearFlag(nil) }
+                return .alreadyClear("not immutable")
+            }
+        }
+        if row.lifetime == .persistent && !operatorUnseal {
+            return .refuse("guard #\(row.id) is a persistent seal: only unseal removes it")
+        }
+        if operatorUnseal && row.lifetime == .transient {
+            return .refuse("guard #\(row.id) is transient: use clear")
+        }
+        if row.status == .applying || row.status == .clearing {
+            return .postpone(row.id, "guard #\(row.id) is \(row.status): an earlier run was interrupted; run reconcile")
+        }
+        guard let facts else { return .postpone(row.id, "cannot probe the target now") }
+        if operatorUnseal && facts.mountState == .mounted {
+            return .refuse("target is mounted: unseal only an offline mountpoint")
+        }
+        switch row.kind {
+        case .bind:
+            if row.isOnTop(facts) { return .removeBind(row.id) }
+            switch (facts.mountState, facts.recordedMountExists) {
+            case (.mounted, .some(true)):
+                return .postpone(row.id, "shadowed: storage is mounted over the guard")
+            case (.mounted, nil), (.unknown, _):
+                return .postpone(row.id, "cannot tell whether the guard is still under the mounted storage")
+            default:
+                return .markCleared(row.id, "guard mount already gone")
+            }
+        case .immutable:
+            switch facts.mountState {
+            case .mounted: return .postpone(row.id, "target mounted: the flag is cleared once the storage is unmounted")
+            case .unknown: return .postpone(row.id, "mount state unknown: refusing to guess")
+            case .notMounted:
+                switch facts.immutable {
+                case .some(true): return .clearFlag(row.id)
+                case .some(false): return .markCleared(row.id, "flag already removed")
+                case nil: return .postpone(row.id, "cannot read the inode flags now")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import GuardStore
+
+/// The one vocabulary every guard command reports per target (DESIGN.md, issue 3).
+public enum Outcome: String, Sendable, Codable, CaseIterable {
+    case applied
+    case alreadyApplied = "already-applied"
+    /// Storage is online at the target: nothing to guard.
+    case skippedMounted = "skipped-mounted"
+    /// Left `pending`: try later.
+    case deferred
+    case cleared
+    case alreadyClear = "already-clear"
+    /// Refused by policy (bad path, persistent guard, mounted target, …).
+    case refused
+    /// The filesystem cannot hold the guard.
+    case unsupported
+    /// The kernel refused; errno text in the reason.
+    case failed
+
+    /// The word printed for a dry run: what would happen.
+    public var dryRunLabel: String {
+        switch self {
+        case .applied: return "would-apply"
+        case .cleared: return "would-clear"
+        case .deferred: return "would-defer"
+        case .failed: return "would-fail"
+        default: return rawValue
+        }
+    }
+}
+
+/// The outcome for one target, as the command line prints it.
+public struct TargetOutcome: Sendable, Hashable, Codable {
+    /// The target as the caller gave it.
+    public var target: String
+    /// The canonical path acted on, once resolved.
+    public var path: String?
+    public var outcome: Outcome
+    public var dryRun: Bool
+    public var kind: GuardKind?
+    public var lifetime: GuardLifetime?
+    public var guardID: GuardID?
+    public var reason: String?
+
+    public init(target: String, path: String? = nil, outcome: Outcome, dryRun: Bool = false,
+                kind: GuardKind? = nil, lifetime: GuardLifetime? = nil, guardID: GuardID? = nil,
+                reason: String? = nil) {
+        self.target = target; self.path = path; self.outcome = outcome; self.dryRun = dryRun
+        self.kind = kind; self.lifetime = lifetime; self.guardID = guardID; self.reason = reason
+    }
+
+    public var label: String { dryRun ? outcome.dryRunLabel : outcome.rawValue }
+}
+
+/// sysexits codes of the command-line contract.
+public enum ExitStatus: Int32, Sendable {
+    case ok = 0
+    case actionFailed = 1
+    case usage = 64
+    case badTarget = 65
+    case internalError = 70
+    case tryAgainLater = 75
+    case notPermitted = 77
+
+    /// One code for a batch: a failure outranks a refusal, which outranks a deferral.
+    public static func forOutcomes(_ outcomes: [Outcome]) -> ExitStatus {
+        if outcomes.contains(where: { $0 == .failed || $0 == .unsupported }) { return .actionFailed }
+        if outcomes.contains(.refused) { return .badTarget }
+        if outcomes.contains(.deferred) { return .tryAgainLater }
+        return .ok
+    }
+}

@@ -1,0 +1,111 @@
+/// Path rules of DESIGN.md, as pure functions over strings.
+///
+/// A target is first *validated* as typed (absolute, no control characters, no `..`,
+/// not `/`, not too long), then *resolved* by the kernel (symlinks followed), and the
+/// resolved path must lie strictly below an allowed root. Every later kernel action
+/// happens through an fd opened on the resolved path without following symlinks.
+public struct PathPolicy: Sendable, Hashable {
+    public static let defaultAllowedRoots = ["/mnt", "/media", "/run/media"]
+    /// PATH_MAX on Linux, including the terminating NUL.
+    public static let maxPathBytes = 4095
+
+    public var allowedRoots: [String]
+    /// Paths that must never be guarded: the store's own directory, for one.
+    public var protectedPaths: [String]
+
+    public init(allowedRoots: [String] = PathPolicy.defaultAllowedRoots, protectedPaths: [String] = []) {
+        self.allowedRoots = allowedRoots
+        self.protectedPaths = protectedPaths
+    }
+
+    /// Validates a root given by the operator (`--allow-root`, env, config).
+    public static func validateRoot(_ raw: String) -> Result<String, PathRefusal> {
+        if raw == "/" { return .failure(.rootNotAllowedAsAllowedRoot) }
+        return normalize(raw)
+    }
+
+    /// Validates and normalises a target as typed: collapses `//` and `/./`, drops a
+    /// trailing slash; refuses everything that could mean two things.
+    public static func normalize(_ raw: String) -> Result<String, PathRefusal> {
+        if raw.isEmpty { return .failure(.empty) }
+        if raw.utf8.count > maxPathBytes { return .failure(.tooLong(raw.utf8.count)) }
+        for scalar in raw.unicodeScalars {
+            if scalar == "\u{FFFD}" { return .failure(.invalidUTF8) }
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                return .failure(.controlCharacter(scalar.value))
+            }
+        }
+        guard raw.hasPrefix("/") else { return .failure(.notAbsolute) }
+        var components: [Substring] = []
+        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { return .failure(.dotDot) }
+            components.append(part)
+        }
+        if components.isEmpty { return .failure(.isRoot) }
+        return .success("/" + components.joined(separator: "/"))
+    }
+
+    /// Whether `path` (normalised, resolved) lies strictly below `root`.
+    public static func isStrictlyBelow(_ path: String, _ root: String) -> Bool {
+        let base = root.hasSuffix("/") ? root : root + "/"
+        return path.hasPrefix(base) && path.count > base.count
+    }
+
+    /// Whether two normalised paths are equal or one contains the other.
+    public static func overlaps(_ a: String, _ b: String) -> Bool {
+        a == b || isStrictlyBelow(a, b) || isStrictlyBelow(b, a)
+    }
+
+    /// The rule applied to the resolved path.
+    public func check(resolved path: String) -> Result<String, PathRefusal> {
+        switch Self.normalize(path) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let normal):
+            if let protected = protectedPaths.first(where: { Self.overlaps(normal, $0) }) {
+                return .failure(.protected(protected))
+            }
+            guard allowedRoots.contains(where: { Self.isStrictlyBelow(normal, $0) }) else {
+                return .failure(.outsideAllowedRoots(normal, allowedRoots))
+            }
+            return .success(normal)
+        }
+    }
+}
+
+/// Why a path was refused; `description` is the one-line message operators see.
+public enum PathRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    case empty
+    case notAbsolute
+    case isRoot
+    case dotDot
+    case tooLong(Int)
+    case invalidUTF8
+    case controlCharacter(UInt32)
+    case outsideAllowedRoots(String, [String])
+    case protected(String)
+    case rootNotAllowedAsAllowedRoot
+
+    public var description: String {
+        switch self {
+        case .empty: return "empty path"
+        case .notAbsolute: return "not an absolute path"
+        case .isRoot: return "refusing to guard /"
+        case .dotDot: return "path contains a '..' component"
+        case .tooLong(let n): return "path is \(n) bytes, longer than PATH_MAX"
+        case .invalidUTF8: return "path is not valid UTF-8"
+        case .controlCharacter(let v):
+            return "path contains a control character (U+\(String(v, radix: 16, uppercase: true).leftPadded(to: 4)))"
+        case .outsideAllowedRoots(let p, let roots):
+            return "\(p) is not below an allowed root (\(roots.joined(separator: ", ")))"
+        case .protected(let p): return "path overlaps the store's directory \(p)"
+        case .rootNotAllowedAsAllowedRoot: return "/ cannot be an allowed root"
+        }
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import GuardHooks
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every subcommand accepts (before or after its name), each with its
+/// environment variable: flag > environment > default.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The guard store (env GUARD_HOOKS_DB).", valueName: "path"))
+    var db: String?
+
+    @Option(name: .customLong("allow-root"),
+            help: ArgumentHelp("A directory below which targets may be guarded; repeatable (env GUARD_HOOKS_ALLOW_ROOTS, colon-separated; default /mnt, /media, /run/media).",
+                               valueName: "path"))
+    var allowRoots: [String] = []
+
+    @Flag(name: .long, help: "Print one JSON document on stdout instead of text.")
+    var json = false
+
+    static let environment = ProcessEnvironment()
+
+    var storePath: String {
+        db ?? Self.environment["GUARD_HOOKS_DB"] ?? GuardEngineConfiguration.defaultStorePath
+    }
+
+    func allowedRoots() throws -> [String] {
+        var raw = allowRoots
+        if raw.isEmpty, let env = Self.environment["GUARD_HOOKS_ALLOW_ROOTS"], !env.isEmpty {
+            raw = env.split(separator: ":").map(String.init)
+        }
+        if raw.isEmpty { return PathPolicy.defaultAllowedRoots }
+        return try raw.map { root in
+            switch PathPolicy.validateRoot(root) {
+            case .success(let r): return r
+            case .failure(let why): throw CLIError.usage("--allow-root \(root): \(why)")
+            }
+        }
+    }
+
+    func validate() throws {
+        if let db, db.isEmpty { throw ValidationError("--db needs a path") }
+        _ = try allowedRoots()
+    }
+
+    /// An engine configured from these options.
+    func engine(actor: String) throws -> GuardEngine {
+        let env = Self.environment
+        let config = GuardEngineConfiguration(
+            storePath: storePath, allowedRoots: try allowedRoots(),
+            lockTimeout: env["GUARD_HOOKS_LOCK_TIMEOUT"].flatMap(Double.init) ?? 10,
+            actor: "\(actor) (uid \(getuid()), pid \(getpid()))",
+            runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init),
+            faultPoint: env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:)))
+        return GuardEngine(configuration: config)
+    }
+}
+
+/// `--dry-run`, on every command that changes anything.
+struct DryRunOption: ParsableArguments {
+    @Flag(name: .long, help: "Print the honest plan; change neither the kernel nor the store (creates no store).")
+    var dryRun = false
+}
+
+/// The process environment, read once.
+struct ProcessEnvironment: Sendable {
+    let values: [String: String]
+    init() {
+        var v: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { v[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        values = v
+    }
+    subscript(_ key: String) -> String? { values[key] }
+}
+
+/// Errors the command line reports as one line with a documented exit code.
+enum CLIError: Error, CustomStringConvertible {
+    case usage(String)
+    case notPermitted(String)
+    case badTarget(String)
+
+    var description: String {
+        switch self {
+        case .usage(let m), .notPermitted(let m), .badTarget(let m): return m
+        }
+    }
+}
+
+/// Changing the kernel or the store needs root; a dry run only reads.
+func requireRoot(_ command: String, dryRun: Bool) throws {
+    if !dryRun && geteuid() != 0 {
+        throw CLIError.notPermitted("\(command) changes the kernel and the store: run it as root (or use --dry-run)")
+    }
+}

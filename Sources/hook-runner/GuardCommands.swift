@@ -1,0 +1,202 @@
+import ArgumentParser
+import GuardHooks
+import GuardStore
+
+extension RequestedKind: @retroactive ExpressibleByArgument {}
+extension GuardLifetime: @retroactive ExpressibleByArgument {}
+extension GuardState: @retroactive ExpressibleByArgument {}
+
+/// Ends a command with the batch's exit code (0 falls through).
+func finish(_ code: ExitStatus) throws {
+    if code != .ok { throw ArgumentParser.ExitCode(code.rawValue) }
+}
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Guard offline targets.",
+        discussion: """
+            Each target that is not a mount root gets a guard: a read-only bind mount (kind bind),
+            the immutable flag (kind immutable), or bind with immutable as fallback (auto).
+            A target with storage mounted is left alone (skipped-mounted).
+
+            Example: hook-runner apply --label restore-42 /mnt/pve/nfs1 /mnt/datastore1
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var dry: DryRunOption
+    @Option(help: "auto | bind | immutable") var kind: RequestedKind = .auto
+    @Option(help: "transient (removed by clear) | persistent (removed only by unseal)") var lifetime: GuardLifetime = .transient
+    @Flag(help: "Create a missing target directory (its parent must lie inside an allowed root).") var create = false
+    @Option(help: "A label recorded with each guard.") var label: String?
+    @Argument(help: "Mountpoint directories to guard.") var targets: [String]
+
+    func validate() throws {
+        if targets.isEmpty { throw ValidationError("apply needs at least one target") }
+        if lifetime == .persistent && kind != .immutable {
+            throw ValidationError("--lifetime persistent needs --kind immutable (a bind guard cannot outlive a reboot)")
+        }
+    }
+
+    func run() throws {
+        try requireRoot("apply", dryRun: dry.dryRun)
+        let outcomes = try global.engine(actor: "hook-runner apply").apply(
+            targets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
+        try finish(try report("apply", outcomes, dryRun: dry.dryRun, json: global.json))
+    }
+}
+
+struct ClearCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clear",
+        abstract: "Remove transient guards; unsafe ones stay pending (clear-deferred).",
+        discussion: """
+            A bind guard is unmounted only if it is the topmost mount at the path; an immutable
+            flag is cleared only while no storage is mounted there. Otherwise the guard stays
+            pending(clear-deferred) and the exit code is 75: run clear again later.
+            Persistent seals are never touched: see unseal.
+
+            Example: hook-runner clear /mnt/pve/nfs1     hook-runner clear --all
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var dry: DryRunOption
+    @Flag(help: "Clear every outstanding transient guard.") var all = false
+    @Argument(help: "Guarded directories.") var targets: [String] = []
+
+    func validate() throws {
+        if all && !targets.isEmpty { throw ValidationError("give targets or --all, not both") }
+        if !all && targets.isEmpty { throw ValidationError("clear needs targets or --all") }
+    }
+
+    func run() throws {
+        try requireRoot("clear", dryRun: dry.dryRun)
+        let engine = try global.engine(actor: "hook-runner clear")
+        let outcomes = all ? try engine.clearAll(dryRun: dry.dryRun) : try engine.clear(targets, dryRun: dry.dryRun)
+        try finish(try report("clear", outcomes, dryRun: dry.dryRun, json: global.json))
+    }
+}
+
+struct SealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Make offline targets persistently immutable (the boot-time seal).",
+        discussion: """
+            A sealed mountpoint refuses writes while offline, across unmounts and reboots; storage
+            still mounts over it. Targets default to GUARD_HOOKS_SEAL (colon-separated).
+            With --best-effort (for boot units) the exit code is always 0.
+
+            Example: hook-runner seal --best-effort /mnt/storage
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var dry: DryRunOption
+    @Flag(help: "Always exit 0: a missing or unsupported seal must not block boot.") var bestEffort = false
+    @Flag(help: "Create a missing target directory.") var create = false
+    @Option(help: "A label recorded with each seal.") var label: String?
+    @Argument(help: "Mountpoints to seal.") var targets: [String] = []
+
+    func run() throws {
+        do {
+            try requireRoot("seal", dryRun: dry.dryRun)
+            var list = targets
+            if list.isEmpty { list = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init) }
+            if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (GUARD_HOOKS_SEAL)") }
+            let outcomes = try global.engine(actor: "hook-runner seal").seal(list, createMissing: create, label: label,
+                                                                             dryRun: dry.dryRun)
+            try finish(try report("seal", outcomes, dryRun: dry.dryRun, json: global.json))
+        } catch where bestEffort {
+            if let code = error as? ArgumentParser.ExitCode, code.rawValue == 0 { return }
+            if !(error is ArgumentParser.ExitCode) { printError("seal (best effort): \(error)") }
+        }
+    }
+}
+
+struct UnsealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unseal",
+        abstract: "Remove a persistent seal from an offline target (operator lever).",
+        discussion: """
+            Refuses a mounted target: the seal must stay on the bare directory while the storage
+            is online. Clears a flag even when no seal is recorded (an orphan from an old path).
+
+            Example: hook-runner unseal /mnt/old-pool
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var dry: DryRunOption
+    @Argument(help: "The sealed directory.") var target: String
+
+    func run() throws {
+        try requireRoot("unseal", dryRun: dry.dryRun)
+        let outcomes = try global.engine(actor: "hook-runner unseal").unseal([target], dryRun: dry.dryRun)
+        try finish(try report("unseal", outcomes, dryRun: dry.dryRun, json: global.json))
+    }
+}
+
+struct ReconcileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Bring the store in line with the kernel, recording why.",
+        discussion: """
+            Interrupted applies and clears are settled by probing; bind guards from an earlier
+            boot or an exited mount namespace become cleared; a guard removed by hand becomes failed.
+
+            Example: hook-runner reconcile --dry-run
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var dry: DryRunOption
+
+    struct Document: Encodable { var dryRun: Bool; var changes: [Change] }
+    struct Change: Encodable { var guardId: Int64; var path: String; var from: String; var to: String; var reason: String }
+
+    func run() throws {
+        try requireRoot("reconcile", dryRun: dry.dryRun)
+        let changes = try global.engine(actor: "hook-runner reconcile").reconcile(dryRun: dry.dryRun)
+        if global.json {
+            try Render.json(Document(dryRun: dry.dryRun, changes: changes.map {
+                Change(guardId: $0.guardID, path: $0.path, from: $0.from.description, to: $0.to.description, reason: $0.reason)
+            }))
+        } else if changes.isEmpty {
+            Render.line("store matches the kernel: nothing to change")
+        } else {
+            Render.table(["GUARD", "PATH", "FROM", "TO", "REASON"], changes.map {
+                ["#\($0.guardID)", $0.path, $0.from.description, (dry.dryRun ? "would be " : "") + $0.to.description, $0.reason]
+            })
+        }
+    }
+}
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Compare store and kernel; classify every finding ok / warn / fail.",
+        discussion: """
+            Looks at every recorded guard, every given target, every configured seal
+            (GUARD_HOOKS_SEAL) and every read-only self-bind under the allowed roots.
+            Exits 1 when any finding is fail.
+
+            Example: hook-runner doctor /mnt/storage
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "More mountpoints to examine.") var targets: [String] = []
+
+    struct Document: Encodable { var worst: String; var findings: [DoctorFinding] }
+
+    func run() throws {
+        let sealed = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init)
+        let report = try global.engine(actor: "hook-runner doctor").doctor(targets: targets, sealed: sealed)
+        if global.json {
+            try Render.json(Document(worst: report.worst.rawValue, findings: report.findings))
+        } else if report.findings.isEmpty {
+            Render.line("ok: nothing recorded and nothing to examine")
+        } else {
+            Render.table(["SEVERITY", "PATH", "CODE", "MESSAGE"], report.findings.map {
+                [$0.severity.rawValue, $0.path, $0.code, $0.message]
+            })
+        }
+        if report.worst == .fail { throw ArgumentParser.ExitCode(ExitStatus.actionFailed.rawValue) }
+    }
+}

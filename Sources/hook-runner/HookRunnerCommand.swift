@@ -1,0 +1,76 @@
+import ArgumentParser
+import GuardHooks
+import GuardStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct HookRunnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hook-runner",
+        abstract: "Guard offline storage mountpoints and run backup/restore hooks.",
+        discussion: """
+            Guards make an offline mountpoint refuse writes (a read-only bind mount, or the
+            immutable inode flag), so nothing written while the storage is unmounted lands
+            silently on the parent filesystem. Every guard is recorded with its history.
+
+            Exit codes: 0 desired state reached; 1 an action failed; 64 usage; 65 bad target;
+            70 internal error (store unreadable, …); 75 try again later (pending, deferred,
+            lock busy); 77 not permitted (not root).
+            """,
+        subcommands: [RunCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
+                      SealCommand.self, UnsealCommand.self, GuardsCommand.self, HistoryCommand.self,
+                      RunsCommand.self, DoctorCommand.self, ReconcileCommand.self])
+
+    /// Every error becomes one line on stderr and its documented exit code.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static func exit(withError error: Error) -> Never {
+        let code: Int32
+        switch error {
+        case let e as CLIError:
+            switch e {
+            case .usage: code = ExitStatus.usage.rawValue
+            case .notPermitted: code = ExitStatus.notPermitted.rawValue
+            case .badTarget: code = ExitStatus.badTarget.rawValue
+            }
+            printError(e.description)
+        case let e as GuardEngineError:
+            switch e {
+            case .busy: code = ExitStatus.tryAgainLater.rawValue
+            case .store: code = ExitStatus.internalError.rawValue
+            case .usage: code = ExitStatus.usage.rawValue
+            }
+            printError(e.description)
+        case let e as StoreError:
+            code = ExitStatus.internalError.rawValue
+            printError("\(GlobalOptions.environment["GUARD_HOOKS_DB"] ?? "store"): \(e)")
+        case let e as ArgumentParser.ExitCode:
+            Glibc.exit(e.rawValue)
+        default:
+            // Parsing and validation errors: the parser's message and EX_USAGE (64).
+            let parserCode = Self.exitCode(for: error).rawValue
+            if parserCode == 0 { Self.exit(withError: error as Error?) }
+            code = parserCode == 1 ? ExitStatus.internalError.rawValue : parserCode
+            printError(Self.message(for: error))
+        }
+        Glibc.exit(code)
+    }
+}
+
+func printError(_ message: String) {
+    let line = "hook-runner: " + message.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: "; ") + "\n"
+    fputs(line, stderr)
+}

@@ -1,0 +1,111 @@
+import GuardHooks
+import GuardStore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Text and JSON rendering. JSON: one document, snake_case fields, RFC 3339 UTC times.
+enum Render {
+    static func json<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, enc in
+            var c = enc.singleValueContainer()
+            try c.encode(rfc3339(date))
+        }
+        var data = try encoder.encode(value)
+        data.append(0x0A)
+        write(data)
+    }
+
+    static func write(_ data: Data) {
+        data.withUnsafeBytes { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(1, buf.baseAddress! + off, buf.count - off)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                off += n
+            }
+        }
+    }
+
+    static func line(_ s: String) { write(Data((s + "\n").utf8)) }
+
+    /// `2026-11-21T10:49:36.123Z`
+    static func rfc3339(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var t = time_t(ms / 1000)
+        var tm = Glibc.tm()
+        gmtime_r(&t, &tm)
+        func pad(_ v: Int32, _ w: Int) -> String { String(v).leftPadded(w) }
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
+            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
+    }
+
+    /// An aligned table: every column as wide as its widest cell; the last column unpadded.
+    static func table(_ header: [String], _ rows: [[String]]) {
+        guard !rows.isEmpty else { return }
+        let all = [header] + rows
+        var widths = [Int](repeating: 0, count: header.count)
+        for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        var out = ""
+        for r in all {
+            let cells = r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(widths[i]) }
+            out += cells.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        }
+        write(Data(out.utf8))
+    }
+}
+
+extension String {
+    func leftPadded(_ w: Int) -> String { count >= w ? self : String(repeating: "0", count: w - count) + self }
+    func padding(_ w: Int) -> String { count >= w ? self : self + String(repeating: " ", count: w - count) }
+    func trimmingTrailingSpaces() -> String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// JSON shape of a guard command's result.
+struct OutcomeDocument: Encodable {
+    var command: String
+    var dryRun: Bool
+    var exitCode: Int32
+    var results: [OutcomeJSON]
+}
+
+struct OutcomeJSON: Encodable {
+    var target: String
+    var path: String?
+    var outcome: String
+    var kind: String?
+    var lifetime: String?
+    var guardId: Int64?
+    var reason: String?
+
+    init(_ o: TargetOutcome) {
+        target = o.target; path = o.path; outcome = o.label; kind = o.kind?.rawValue
+        lifetime = o.lifetime?.rawValue; guardId = o.guardID; reason = o.reason
+    }
+}
+
+/// Prints per-target outcomes and returns the batch's exit code.
+func report(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, json: Bool) throws -> ExitStatus {
+    let code = ExitStatus.forOutcomes(outcomes.map(\.outcome))
+    if json {
+        try Render.json(OutcomeDocument(command: command, dryRun: dryRun, exitCode: code.rawValue,
+                                        results: outcomes.map(OutcomeJSON.init)))
+    } else {
+        Render.table(["OUTCOME", "PATH", "KIND", "GUARD", "REASON"], outcomes.map { o in
+            [o.label, o.path ?? o.target, o.kind?.rawValue ?? "-", o.guardID.map { "#\($0)" } ?? "-", o.reason ?? ""]
+        })
+    }
+    return code
+}

@@ -1,2 +1,0 @@
-import GuardHooks
-print("hook-runner: under construction")

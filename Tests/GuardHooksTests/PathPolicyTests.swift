@@ -1,0 +1,87 @@
+import GuardHooks
+import Testing
+
+@Suite struct PathPolicyTests {
+    static let normalizeCases: [(String, Result<String, PathRefusal>)] = [
+        ("/mnt/a", .success("/mnt/a")),
+        ("/mnt//a/", .success("/mnt/a")),
+        ("/mnt/./a/.", .success("/mnt/a")),
+        ("/media/usb disk", .success("/media/usb disk")),
+        ("/mnt/é", .success("/mnt/é")),
+        ("", .failure(.empty)),
+        ("mnt/a", .failure(.notAbsolute)),
+        ("./a", .failure(.notAbsolute)),
+        ("/", .failure(.isRoot)),
+        ("//", .failure(.isRoot)),
+        ("/./", .failure(.isRoot)),
+        ("/mnt/../etc", .failure(.dotDot)),
+        ("/mnt/a/..", .failure(.dotDot)),
+        ("/mnt/a\nb", .failure(.controlCharacter(0x0A))),
+        ("/mnt/a\tb", .failure(.controlCharacter(0x09))),
+        ("/mnt/a\u{7F}", .failure(.controlCharacter(0x7F))),
+        ("/mnt/a\u{85}", .failure(.controlCharacter(0x85))),
+        ("/mnt/a\u{0}", .failure(.controlCharacter(0))),
+        ("/mnt/\u{FFFD}", .failure(.invalidUTF8)),
+        ("/mnt/" + String(repeating: "x", count: 4091), .failure(.tooLong(4096))),
+    ]
+
+    @Test(arguments: normalizeCases.indices)
+    func normalize(_ i: Int) {
+        let (input, expected) = Self.normalizeCases[i]
+        #expect(PathPolicy.normalize(input) == expected, "input \(input.debugDescription)")
+    }
+
+    static let checkCases: [(String, Bool)] = [
+        ("/mnt/a", true), ("/mnt/a/b", true), ("/media/usb", true), ("/run/media/u/disk", true),
+        ("/mnt", false), ("/media", false), ("/mntx/a", false), ("/etc", false), ("/proc/1", false),
+        ("/var/lib/guard-hooks", false), ("/run/mediax/a", false),
+        ("/mnt/state", false), ("/mnt/state/db", false),
+    ]
+
+    @Test(arguments: checkCases)
+    func allowedRoots(_ path: String, _ allowed: Bool) {
+        let policy = PathPolicy(protectedPaths: ["/mnt/state"])
+        let result = policy.check(resolved: path)
+        if allowed { #expect(result == .success(path)) } else { #expect(throws: PathRefusal.self) { try result.get() } }
+    }
+
+    @Test func configuredRoots() {
+        let policy = PathPolicy(allowedRoots: ["/srv/backup"])
+        #expect(policy.check(resolved: "/srv/backup/ds1") == .success("/srv/backup/ds1"))
+        #expect((try? policy.check(resolved: "/mnt/a").get()) == nil)
+        #expect(PathPolicy.validateRoot("/") == .failure(.rootNotAllowedAsAllowedRoot))
+        #expect(PathPolicy.validateRoot("/srv//x/") == .success("/srv/x"))
+    }
+
+    @Test func messagesAreOneLine() {
+        for (input, expected) in Self.normalizeCases {
+            if case .failure(let r) = expected {
+                #expect(!r.description.contains("\n"), "\(input.debugDescription)")
+                #expect(PathPolicy.normalize(input) == .failure(r))
+            }
+        }
+    }
+}
+
+@Suite struct ExitStatusTests {
+    static let cases: [([Outcome], ExitStatus)] = [
+        ([], .ok),
+        ([.applied, .alreadyApplied, .skippedMounted, .cleared, .alreadyClear], .ok),
+        ([.applied, .deferred], .tryAgainLater),
+        ([.deferred, .refused], .badTarget),
+        ([.refused, .failed], .actionFailed),
+        ([.unsupported], .actionFailed),
+    ]
+
+    @Test(arguments: cases)
+    func batchExitCode(_ outcomes: [Outcome], _ expected: ExitStatus) {
+        #expect(ExitStatus.forOutcomes(outcomes) == expected)
+    }
+
+    @Test func dryRunLabels() {
+        #expect(Outcome.applied.dryRunLabel == "would-apply")
+        #expect(Outcome.cleared.dryRunLabel == "would-clear")
+        #expect(Outcome.deferred.dryRunLabel == "would-defer")
+        #expect(Outcome.skippedMounted.dryRunLabel == "skipped-mounted")
+    }
+}
