@@ -35,6 +35,7 @@ public struct OutputLimits: Sendable, Hashable {
 struct LineSplitter {
     let maxLineBytes: Int
     private var pending: [UInt8] = []
+    private let newline = UInt8(ascii: "\n")
 
     init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
@@ -46,11 +47,21 @@ struct LineSplitter {
         guard var cursor = bytes.baseAddress else { return }
         let end = cursor + bytes.count
         while cursor < end {
+            // A full buffer is cut only once a byte other than its newline follows, so a
+            // line of exactly maxLineBytes is one line, not a line and an empty one.
+            if pending.count >= maxLineBytes {
+                if cursor.load(as: UInt8.self) == newline {
+                    emit(pending[...], false)
+                    pending.removeAll(keepingCapacity: true)
+                    cursor += 1
+                    continue
+                }
+                cutLongLine(emit: emit)
+            }
             // memchr keeps a hook that prints hundreds of megabytes from costing a Swift
             // loop iteration per byte.
-            let room = maxLineBytes - pending.count
-            let scan = min(end - cursor, room)
-            if let hit = memchr(cursor, Int32(UInt8(ascii: "\n")), scan) {
+            let scan = min(end - cursor, maxLineBytes - pending.count)
+            if let hit = memchr(cursor, Int32(newline), scan) {
                 let length = UnsafeRawPointer(hit) - cursor
                 pending.append(contentsOf: UnsafeRawBufferPointer(start: cursor, count: length))
                 emit(pending[...], false)
@@ -59,7 +70,6 @@ struct LineSplitter {
             } else {
                 pending.append(contentsOf: UnsafeRawBufferPointer(start: cursor, count: scan))
                 cursor += scan
-                if pending.count >= maxLineBytes { cutLongLine(emit: emit) }
             }
         }
     }
