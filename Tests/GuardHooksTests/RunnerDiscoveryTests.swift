@@ -150,3 +150,16 @@ extension RunnerTests {
         }
     }
 }
+
+extension RunnerTests.Discovery {
+    @Test func relativeDirectoriesYieldAbsolutePaths() throws {
+        let dir = try HookDir()
+        defer { dir.remove() }
+        try dir.script("10-a", "exit 0")
+        let cwd = FileManager.default.currentDirectoryPath
+        let relative = String(repeating: "../", count: cwd.split(separator: "/").count) + String(dir.path.dropFirst())
+        let hooks = try HookDiscovery.discover(directory: relative, phase: nil, policy: .current)
+        #expect(hooks.first?.path.hasPrefix("/") == true)
+        #expect(hooks.first.map { FileManager.default.fileExists(atPath: $0.path) } == true)
+    }
+}

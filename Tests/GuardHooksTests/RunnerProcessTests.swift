@@ -74,6 +74,24 @@ extension RunnerTests {
             }
         }
 
+        @Test func cancellingTheCallerEndsTheHookAndStartsNothingNew() async throws {
+            let dir = try HookDir()
+            defer { dir.remove() }
+            try dir.script("10-long", "echo $$ > '\(dir.sub("pgid"))'\nsleep 1000 &\nsleep 1000")
+            try dir.script("20-next", "touch '\(dir.sub("ran"))'")
+            let start = ContinuousClock.now
+            let task = Task { try await runPhase("post-mount", in: dir) }
+            try await Task.sleep(for: .milliseconds(300))
+            task.cancel()
+            let report = try await task.value
+            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(report.results.map(\.outcome) == [.failed, .skipped])
+            #expect(report.results[1].reason == "run cancelled")
+            #expect(!dir.exists("ran"))
+            let pgid = try #require(Int32(dir.read("pgid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            #expect(await groupIsGone(pgid))
+        }
+
         @Test func gigantOutputCostsBoundedMemory() async throws {
             let dir = try HookDir()
             defer { dir.remove() }

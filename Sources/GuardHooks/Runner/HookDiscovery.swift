@@ -84,7 +84,9 @@ public struct HookDiscoveryError: Error, Sendable, Hashable, CustomStringConvert
 public enum HookDiscovery {
     public static func discover(directory: String, phase: String?, policy: HookPolicy) throws -> [DiscoveredHook] {
         let names = try entryNames(of: directory)
-        let base = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
+        // Hooks run with cwd `/`, so their paths must not depend on ours.
+        let absolute = directory.hasPrefix("/") ? directory : (currentDirectory() ?? "") + "/" + directory
+        let base = absolute.hasSuffix("/") && absolute.count > 1 ? String(absolute.dropLast()) : absolute
         let directoryRefusal = policy.enforceOwnership ? HookSecurity.directoryRefusal(base) : nil
         let resolvedDirectory = policy.enforceOwnership ? HookSecurity.realPath(base) : nil
         return names.map { raw in
@@ -134,6 +136,12 @@ public enum HookDiscovery {
         }
         if let phase, let phases, !phases.contains(phase) { return hook(.skip("not for phase \(phase)"), phases) }
         return hook(.run, phases)
+    }
+
+    static func currentDirectory() -> String? {
+        guard let cwd = getcwd(nil, 0) else { return nil }
+        defer { free(cwd) }
+        return String(cString: cwd)
     }
 
     /// Every entry name but `.` and `..`, as raw bytes, in byte order.

@@ -15,6 +15,10 @@ import Foundation
 public struct HookRunner: Sendable {
     public init() {}
 
+    /// Runs `phase`. `output` receives each line as it is printed, in order, from a
+    /// background thread (one per running hook); it should not block for long, since the
+    /// hook's pipe fills while it does. Observer calls happen on the calling task.
+
     public func run(phase: String, targets: [String], context: HookContext,
                     hooks: [DiscoveredHook], swiftHooks: [any SwiftHook] = [],
                     observer: (any HookRunObserver)? = nil,
@@ -30,6 +34,9 @@ public struct HookRunner: Sendable {
                 result = .skipped(planned, reason: refusal)
             } else if let stopReason {
                 result = .skipped(planned, reason: stopReason)
+            } else if Task.isCancelled {
+                // The caller gave up (its own deadline, SIGINT): start nothing new.
+                result = .skipped(planned, reason: "run cancelled")
             } else {
                 await observer?.hookStarted(planned)
                 let collector = OutputCollector(hook: planned.name, limits: context.outputLimits, sink: output)

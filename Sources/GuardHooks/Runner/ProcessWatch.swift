@@ -48,7 +48,11 @@ struct ProcessWatch {
             let wake = nextWake(now: now, deadline: deadline, killAt: killAt, exitedAt: exitedAt)
             let waitMS = wake.map { Int32(clamping: max(0, ($0 - now + 999_999) / 1_000_000)) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), waitMS)
-            if ready < 0, errno != EINTR { break }  // EINVAL/ENOMEM: give up rather than spin
+            if ready < 0, errno != EINTR {
+                // ENOMEM and the like: a hook must never run on unwatched, so end it now.
+                killGroup(SIGKILL)
+                break
+            }
 
             if pipeOpen, fds[0].revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { read(outputFD, $0.baseAddress, $0.count) }

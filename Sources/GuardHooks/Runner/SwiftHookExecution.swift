@@ -31,8 +31,12 @@ enum SwiftHookExecution {
                 do { try await Task.sleep(for: timeout) } catch { return nil }
                 return .timedOut
             }
+            // nil comes from the timer only when the caller cancelled us: then the hook's
+            // own ending (it sees the cancellation too) is the one to report.
             var first: Ending = .timedOut
-            if let next = await group.next(), let ending = next { first = ending }
+            while let next = await group.next() {
+                if let ending = next { first = ending; break }
+            }
             group.cancelAll()
             return first
         }
