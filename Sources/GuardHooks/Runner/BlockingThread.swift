@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Runs blocking work (poll loops) on a thread of its own. Swift's cooperative pool has
+/// one thread per core; blocking one of them for a hook's whole lifetime would stall the
+/// caller's other tasks, on a 2-core host all of them.
+enum BlockingThread {
+    private final class Job {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            let job = Unmanaged.passRetained(Job { continuation.resume(returning: work()) })
+            var attributes = pthread_attr_t()
+            pthread_attr_init(&attributes)
+            defer { pthread_attr_destroy(&attributes) }
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, &attributes, { raw in
+                Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, job.toOpaque())
+            if rc != 0 {
+                // No thread to be had: run here rather than fail the hook.
+                job.takeRetainedValue().body()
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Everything about one phase run that is not the hooks themselves.
+public struct HookContext: Sendable, Hashable {
+    /// The run's id in the store (`GUARD_HOOKS_RUN_ID`).
+    public var runID: String
+    /// Only exported to hooks as `GUARD_HOOKS_DRY_RUN=1`: the runner still runs every hook,
+    /// and each hook decides what a dry run means for it (the shipped guard hook calls
+    /// `hook-runner apply --dry-run`). Skipping hooks instead would hide what they would do.
+    public var dryRun: Bool
+    /// The store hooks should use when they call hook-runner back (`GUARD_HOOKS_DB`).
+    public var databasePath: String
+    /// This hook-runner binary (`GUARD_HOOKS_BIN`).
+    public var binaryPath: String
+    /// How long one hook may run before its process group gets `SIGTERM`.
+    public var timeout: Duration
+    /// How long after `SIGTERM` the group gets `SIGKILL`.
+    public var gracePeriod: Duration
+    /// Run every hook of a `pre-*` phase even after one failed.
+    public var keepGoing: Bool
+    public var outputLimits: OutputLimits
+
+    public init(runID: String, dryRun: Bool = false, databasePath: String, binaryPath: String,
+                timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5),
+                keepGoing: Bool = false, outputLimits: OutputLimits = OutputLimits()) {
+        self.runID = runID; self.dryRun = dryRun; self.databasePath = databasePath
+        self.binaryPath = binaryPath; self.timeout = timeout; self.gracePeriod = gracePeriod
+        self.keepGoing = keepGoing; self.outputLimits = outputLimits
+    }
+
+    /// The `PATH` every hook gets: the one Debian gives root, without `.` or user dirs.
+    public static let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// The complete environment of a hook: nothing of the caller's leaks in (a backup tool
+    /// may run with `LD_PRELOAD`, proxies or credentials in its environment). No `LANG`
+    /// either: hooks get the C locale, whose behaviour does not depend on which locales a
+    /// host has generated; a hook that wants UTF-8 sets it itself.
+    public func environment(phase: String, targets: [String], hook: String) -> [String: String] {
+        [
+            "PATH": Self.safePath,
+            "GUARD_HOOKS_PHASE": phase,
+            "GUARD_HOOKS_TARGETS": targets.joined(separator: "\n"),
+            "GUARD_HOOKS_RUN_ID": runID,
+            "GUARD_HOOKS_DRY_RUN": dryRun ? "1" : "0",
+            "GUARD_HOOKS_DB": databasePath,
+            "GUARD_HOOKS_BIN": binaryPath,
+            "GUARD_HOOKS_HOOK": hook,
+        ]
+    }
+
+    /// Whether a phase stops at its first failure: `pre-*` phases gate the operation that
+    /// follows (a failed pre-restore must stop the restore), unless `keepGoing`.
+    public func stopsAtFirstFailure(phase: String) -> Bool {
+        phase.hasPrefix("pre-") && !keepGoing
+    }
+}
