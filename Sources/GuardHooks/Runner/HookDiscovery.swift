@@ -12,7 +12,8 @@ public enum HookDecision: Sendable, Hashable, CustomStringConvertible {
     /// Not a hook for this phase: bad name, not a regular executable file, other phase.
     case skip(String)
     /// A hook that would run but fails the ownership and permission rules (cron's rule).
-    /// `run` records these (as `skipped`, with the reason) so a refused guard hook is visible.
+    /// `run` records these as `failed`, with the reason, so a refused guard hook stops a
+    /// `pre-*` phase and is visible in `runs`.
     case refuse(String)
 
     public var reason: String? {

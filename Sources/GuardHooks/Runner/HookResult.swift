@@ -36,6 +36,12 @@ public struct HookResult: Sendable, Hashable {
         self.outputTail = outputTail; self.reason = reason
     }
 
+    /// An insecure hook is not run, and that counts as a failure: a refused guard hook in a
+    /// `pre-*` phase must stop the restore it was meant to protect, not let it go unguarded.
+    static func refused(_ hook: PlannedHook, reason: String) -> HookResult {
+        HookResult(name: hook.name, path: hook.path, kind: hook.kind, outcome: .failed, reason: reason)
+    }
+
     static func skipped(_ hook: PlannedHook, reason: String) -> HookResult {
         HookResult(name: hook.name, path: hook.path, kind: hook.kind, outcome: .skipped, reason: reason)
     }

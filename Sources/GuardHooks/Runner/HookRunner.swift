@@ -9,8 +9,8 @@ import Foundation
 ///
 /// What the report records: every hook considered for the phase, meaning every hook that
 /// discovery selected to run for it and every hook it refused on security grounds whose
-/// header does not exclude the phase (recorded `skipped` with the refusal, so a refused
-/// guard hook is visible in `runs`). Files that are not hooks at all (bad names, not
+/// header does not exclude the phase (recorded `failed` with the refusal: a refused guard
+/// hook must stop a `pre-*` phase, and is visible in `runs`). Files that are not hooks at all (bad names, not
 /// executable, not regular, other phase) are left out; `hooks` lists those.
 public struct HookRunner: Sendable {
     public init() {}
@@ -30,10 +30,11 @@ public struct HookRunner: Sendable {
 
         for (planned, swiftHook) in plan {
             let result: HookResult
-            if let refusal = planned.refusal {
-                result = .skipped(planned, reason: refusal)
-            } else if let stopReason {
+            if let stopReason {
                 result = .skipped(planned, reason: stopReason)
+            } else if let refusal = planned.refusal {
+                result = .refused(planned, reason: refusal)
+                if context.stopsAtFirstFailure(phase: phase) { stopReason = "stopped after refusal of \(planned.name)" }
             } else if Task.isCancelled {
                 // The caller gave up (its own deadline, SIGINT): start nothing new.
                 result = .skipped(planned, reason: "run cancelled")

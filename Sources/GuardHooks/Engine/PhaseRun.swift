@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import GuardStore
+
+/// One phase to run: the hooks.d directory, the Swift hooks a tool registers, and limits.
+public struct PhaseRequest: Sendable {
+    public var phase: String
+    public var targets: [String]
+    /// nil: only the Swift hooks run.
+    public var hooksDirectory: String?
+    public var swiftHooks: [any SwiftHook]
+    public var timeout: Duration
+    public var gracePeriod: Duration
+    public var keepGoing: Bool
+    public var dryRun: Bool
+    /// The hook-runner binary hooks call back (`GUARD_HOOKS_BIN`).
+    public var binaryPath: String
+
+    public init(phase: String, targets: [String], hooksDirectory: String?, swiftHooks: [any SwiftHook] = [],
+                timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5), keepGoing: Bool = false,
+                dryRun: Bool = false, binaryPath: String = "/usr/local/bin/hook-runner") {
+        self.phase = phase; self.targets = targets; self.hooksDirectory = hooksDirectory
+        self.swiftHooks = swiftHooks; self.timeout = timeout; self.gracePeriod = gracePeriod
+        self.keepGoing = keepGoing; self.dryRun = dryRun; self.binaryPath = binaryPath
+    }
+}
+
+/// The phase's report and the run id it was recorded under (nil for a dry run).
+public struct PhaseOutcome: Sendable {
+    public var runID: RunID?
+    public var report: PhaseReport
+}
+
+extension GuardEngine {
+    /// Runs a phase and records the run and every hook result as it finishes. A dry run
+    /// records nothing (hooks see `GUARD_HOOKS_DRY_RUN=1` and decide for themselves).
+    /// The writers' lock is held only around each store write, never while a hook runs:
+    /// hooks call hook-runner back, and that needs the lock.
+    public func runPhase(_ request: PhaseRequest,
+                         output: @escaping @Sendable (HookOutputLine) -> Void) async throws -> PhaseOutcome {
+        guard PhasesHeader.isPhaseName(request.phase) else {
+            throw GuardEngineError.usage("phase \(request.phase.debugDescription): use lower-case letters, digits and '-'")
+        }
+        var hooks: [DiscoveredHook] = []
+        if let dir = request.hooksDirectory {
+            do { hooks = try HookDiscovery.discover(directory: dir, phase: request.phase, policy: .current) } catch {
+                throw GuardEngineError.usage("\(error)")
+            }
+        }
+        let recorder: RunRecorder? = request.dryRun ? nil : try RunRecorder(engine: self, request: request)
+        let context = HookContext(runID: recorder.map { String($0.runID) } ?? "dry-run", dryRun: request.dryRun,
+                                  databasePath: configuration.storePath, binaryPath: request.binaryPath,
+                                  timeout: request.timeout, gracePeriod: request.gracePeriod, keepGoing: request.keepGoing)
+        let report = await HookRunner().run(phase: request.phase, targets: request.targets, context: context,
+                                            hooks: hooks, swiftHooks: request.swiftHooks, observer: recorder,
+                                            output: output)
+        try recorder?.finish(exitCode: report.exitStatus)
+        return PhaseOutcome(runID: recorder?.runID, report: report)
+    }
+
+    /// Runs `body` on the store under the writers' lock (short critical sections).
+    func withLockedStore<T>(_ body: (GuardStore) throws -> T) throws -> T {
+        let session = try openSession(forWriting: true)
+        defer { session.lock?.release() }
+        guard let store = session.store else { throw GuardEngineError.store("no store") }
+        return try body(store)
+    }
+}
+
+/// Records a run and its hook results as they come. The runner calls it from the task
+/// that runs the phase, one call at a time.
+final class RunRecorder: HookRunObserver, @unchecked Sendable {
+    let engine: GuardEngine
+    let runID: RunID
+    private var seq = 0
+    private var failure: Error?
+
+    init(engine: GuardEngine, request: PhaseRequest) throws {
+        self.engine = engine
+        runID = try engine.withLockedStore {
+            try $0.beginRun(phase: request.phase, targets: request.targets, dryRun: false, actor: engine.actor)
+        }
+    }
+
+    func hookStarted(_ hook: PlannedHook) async {}
+
+    func hookFinished(_ result: HookResult) async {
+        seq += 1
+        do {
+            try engine.withLockedStore { try $0.recordHookResult(runID: runID, seq: seq, result.record) }
+        } catch {
+            // Keep running the phase; the run's end reports the recording failure.
+            if failure == nil { failure = error }
+        }
+    }
+
+    func finish(exitCode: Int32) throws {
+        try engine.withLockedStore { try $0.finishRun(runID: runID, exitCode: exitCode) }
+        if let failure { throw GuardEngineError.store("recording a hook result failed: \(failure)") }
+    }
+}

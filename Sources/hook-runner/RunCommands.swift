@@ -1,0 +1,131 @@
+import ArgumentParser
+import GuardHooks
+import GuardStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--hooks-dir`, env GUARD_HOOKS_DIR, default /etc/guard-hooks/hooks.d.
+struct HooksDirectoryOption: ParsableArguments {
+    static let defaultDirectory = "/etc/guard-hooks/hooks.d"
+
+    @Option(name: .customLong("hooks-dir"),
+            help: ArgumentHelp("The hooks directory (env GUARD_HOOKS_DIR; default /etc/guard-hooks/hooks.d).", valueName: "path"))
+    var hooksDir: String?
+
+    var directory: String { hooksDir ?? GlobalOptions.environment["GUARD_HOOKS_DIR"] ?? Self.defaultDirectory }
+}
+
+/// The path of this binary, for hooks that call hook-runner back.
+func ownBinaryPath() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    return n > 0 ? String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the hooks of a phase, recording the run and every result.",
+        discussion: """
+            Hooks run in byte order of their names, each in its own process group with a timeout.
+            Exit 75 from a hook skips the rest of the phase (the run still succeeds). pre-* phases
+            stop at the first failure; other phases run every hook and report every failure.
+
+            Example: hook-runner run pre-restore /mnt/pve/nfs1 /mnt/datastore1
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var dry: DryRunOption
+    @OptionGroup var hooksDirectory: HooksDirectoryOption
+    @Option(help: "Seconds one hook may run before its process group is terminated.") var timeout: Double = 300
+    @Flag(help: "Run every hook of a pre-* phase even after one failed.") var keepGoing = false
+    @Argument(help: "The phase, e.g. pre-restore, post-mount.") var phase: String
+    @Argument(help: "Targets passed to every hook.") var targets: [String] = []
+
+    func validate() throws {
+        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
+        guard PhasesHeader.isPhaseName(phase) else {
+            throw ValidationError("phase \(phase.debugDescription): use lower-case letters, digits and '-'")
+        }
+    }
+
+    func run() async throws {
+        try requireRoot("run", dryRun: dry.dryRun)
+        let engine = try global.engine(actor: "hook-runner run \(phase)")
+        let json = global.json
+        let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: hooksDirectory.directory,
+                                   timeout: .milliseconds(Int64(timeout * 1000)), keepGoing: keepGoing,
+                                   dryRun: dry.dryRun, binaryPath: ownBinaryPath())
+        let outcome = try await engine.runPhase(request) { line in
+            // With --json, stdout carries only the document: hook output goes to stderr.
+            let text = "[\(line.hook)] \(line.text)\n"
+            if json { fputs(text, stderr) } else { fputs(text, stdout); fflush(stdout) }
+        }
+        let report = outcome.report
+        if json {
+            struct HookJSON: Encodable { var name: String, outcome: String, exitCode: Int32?, signal: Int32?, timedOut: Bool, reason: String? }
+            struct Document: Encodable { var runId: Int64?, phase: String, targets: [String], dryRun: Bool, exitCode: Int32, hooks: [HookJSON] }
+            try Render.json(Document(runId: outcome.runID, phase: phase, targets: targets, dryRun: dry.dryRun,
+                                     exitCode: report.exitStatus, hooks: report.results.map {
+                HookJSON(name: $0.name, outcome: $0.outcome.rawValue, exitCode: $0.exitCode, signal: $0.signal,
+                         timedOut: $0.timedOut, reason: $0.reason)
+            }))
+        } else {
+            let id = outcome.runID.map { "run #\($0)" } ?? "dry run"
+            Render.line("\(id) \(phase): \(report.exitStatus == 0 ? "ok" : "failed") (\(report.results.count) hooks)")
+            Render.table(["HOOK", "OUTCOME", "EXIT", "DETAIL"], report.results.map { r in
+                [r.name, r.outcome.rawValue, r.signal.map { "signal \($0)" } ?? r.exitCode.map(String.init) ?? "-",
+                 (r.timedOut ? "timed out; " : "") + (r.reason ?? "")]
+            })
+        }
+        if report.exitStatus != 0 { throw ArgumentParser.ExitCode(report.exitStatus) }
+    }
+}
+
+struct HooksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hooks",
+        abstract: "List hooks in run order, each 'run' or 'skip: reason'.",
+        discussion: "Example: hook-runner hooks pre-restore --hooks-dir /etc/guard-hooks/hooks.d")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var hooksDirectory: HooksDirectoryOption
+    @Argument(help: "Only say what runs for this phase.") var phase: String?
+
+    func validate() throws {
+        if let phase, !PhasesHeader.isPhaseName(phase) {
+            throw ValidationError("phase \(phase.debugDescription): use lower-case letters, digits and '-'")
+        }
+    }
+
+    func run() throws {
+        let hooks: [DiscoveredHook]
+        do { hooks = try HookDiscovery.discover(directory: hooksDirectory.directory, phase: phase, policy: .current) } catch {
+            throw CLIError.usage("\(error)")
+        }
+        if global.json {
+            struct HookJSON: Encodable { var name: String, path: String, decision: String, reason: String?, phases: [String]? }
+            struct Document: Encodable { var directory: String, phase: String?, hooks: [HookJSON] }
+            try Render.json(Document(directory: hooksDirectory.directory, phase: phase, hooks: hooks.map {
+                HookJSON(name: $0.name, path: $0.path, decision: $0.decision.word, reason: $0.decision.reason, phases: $0.phases)
+            }))
+        } else if hooks.isEmpty {
+            Render.line("no hooks in \(hooksDirectory.directory)")
+        } else {
+            Render.table(["HOOK", "DECISION", "PHASES"], hooks.map {
+                [$0.name, $0.decision.description, $0.phases?.joined(separator: " ") ?? "all"]
+            })
+        }
+    }
+}
+
+extension HookDecision {
+    var word: String {
+        switch self {
+        case .run: return "run"
+        case .skip: return "skip"
+        case .refuse: return "refuse"
+        }
+    }
+}
