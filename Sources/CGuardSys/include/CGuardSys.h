@@ -59,6 +59,9 @@
 #define GS_MS_REMOUNT 32UL
 #define GS_MS_BIND    4096UL
 
+// umount2(2): do not follow a symlink in the last component.
+#define GS_UMOUNT_NOFOLLOW 8
+
 // Inode flags (FS_IOC_GETFLAGS / FS_IOC_SETFLAGS).
 #define GS_FS_IMMUTABLE_FL 0x00000010
 

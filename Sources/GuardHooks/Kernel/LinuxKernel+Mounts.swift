@@ -75,27 +75,72 @@ extension LinuxKernel {
                               usedFallback: true)
     }
 
+    /// umount2(2) always acts on the *topmost* mount at the path it is given: its lookup
+    /// (LOOKUP_MOUNTPOINT) follows mounts down even after a `/proc/self/fd/N` jump, and an
+    /// fd held on the guard only makes it EBUSY. So no fd can pin which mount goes. What
+    /// we do instead: pin the parent directory, check as late as possible that the topmost
+    /// mount is the recorded guard with nothing on or inside it, unmount through the pinned
+    /// parent, then confirm the guard itself is gone.
     public func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval {
-        // O_PATH lands on the topmost mount at the path and pins it.
-        let fd = try openNoSymlinks(path, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
-        defer { closeFD(fd) }
-        let mask = mountIDIsUnique ? GS_STATX_MNT_ID_UNIQUE : GS_STATX_MNT_ID
-        let st = try statx(fd, path, mask: GS_STATX_BASIC_STATS | mask)
-        guard st.mask & mask != 0, mountIDIsUnique == (st.mask & GS_STATX_MNT_ID_UNIQUE != 0) else {
-            // Cannot compare like with like: do not guess which mount is ours.
-            throw KernelError(.notSupported, mountIDIsUnique ? "statx(STATX_MNT_ID_UNIQUE)" : "statx(STATX_MNT_ID)", path)
-        }
-        switch mountState(fd, st) {
+        let (parentPath, name) = try split(path)
+        let parent = try openNoSymlinks(parentPath, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
+        defer { closeFD(parent) }
+
+        switch try topmost(parent, name, path, mountID, mountIDIsUnique) {
         case .notMounted: return .notMounted
-        case .unknown where st.mnt_id != mountID: return .notTopmost(topmostMountID: st.mnt_id)
-        case .mounted where st.mnt_id != mountID: return .notTopmost(topmostMountID: st.mnt_id)
-        default: break // the fd is on our mount and opened at its mount point: it is our root
+        case .other(let id): return .notTopmost(topmostMountID: id)
+        case .ours: break
         }
         beforeUnmount?()
-        // Follows the magic link to the pinned mount (no UMOUNT_NOFOLLOW). EBUSY means
-        // something got mounted on top meanwhile; nothing is unmounted then.
-        try sys("umount2", path) { gs_umount2(procFDPath(fd), 0) }
+        // The last check before umount2: still ours, and no mount stacked on or inside it
+        // (umount2 would take a mount stacked on top instead of the guard).
+        switch try topmost(parent, name, path, mountID, mountIDIsUnique) {
+        case .notMounted: return .notMounted
+        case .other(let id): return .notTopmost(topmostMountID: id)
+        case .ours(let oldID):
+            if let oldID, try mountInfo().contains(where: { $0.parentID == oldID }) {
+                throw KernelError(.resourceBusy, "umount2 (a mount sits on or inside the guard)", path)
+            }
+        }
+        // UMOUNT_NOFOLLOW: a symlink swapped in at `name` is not followed; the magic link
+        // of the parent, an inner component, is.
+        let target = "\(procFDPath(parent))/\(name)"
+        try sys("umount2", path) { gs_umount2(target, Int32(GS_UMOUNT_NOFOLLOW)) }
+        if try guardStillMounted(path, mountID, mountIDIsUnique) {
+            // Something was mounted on top in the last microseconds and umount2 took it.
+            throw KernelError(.resourceBusy, "umount2 (a mount raced in on top of the guard and was unmounted instead)", path)
+        }
         return .removed
+    }
+
+    private enum Topmost { case notMounted, other(UInt64?), ours(oldID: UInt64?) }
+
+    /// What is topmost at `parent/name`: nothing, another mount, or the recorded guard
+    /// (with its reusable mountinfo id, for finding mounts stacked on it).
+    private func topmost(_ parent: Int32, _ name: String, _ path: String,
+                         _ mountID: UInt64, _ unique: Bool) throws(KernelError) -> Topmost {
+        let fd = try openChild(parent, name, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC), path)
+        defer { closeFD(fd) }
+        let mask = unique ? GS_STATX_MNT_ID_UNIQUE : GS_STATX_MNT_ID
+        let st = try statx(fd, path, mask: GS_STATX_BASIC_STATS | mask)
+        guard st.mask & mask != 0, unique == (st.mask & GS_STATX_MNT_ID_UNIQUE != 0) else {
+            // Cannot compare like with like: do not guess which mount is ours.
+            throw KernelError(.notSupported, unique ? "statx(STATX_MNT_ID_UNIQUE)" : "statx(STATX_MNT_ID)", path)
+        }
+        let state = mountState(fd, st)
+        if state == .notMounted { return .notMounted }
+        // Mounted, or unknown but on our mount opened at its mount point: our guard's root.
+        guard st.mnt_id == mountID else { return .other(st.mnt_id) }
+        if !unique { return .ours(oldID: st.mnt_id) }
+        let old = try statx(fd, path, mask: GS_STATX_MNT_ID)
+        return .ours(oldID: old.mask & GS_STATX_MNT_ID != 0 ? old.mnt_id : nil)
+    }
+
+    /// Whether the recorded guard is still attached at `path` after our umount2.
+    private func guardStillMounted(_ path: String, _ mountID: UInt64, _ unique: Bool) throws(KernelError) -> Bool {
+        if unique, let exists = mountExists(uniqueID: mountID) { return exists }
+        if unique { return false } // no statmount: cannot tell; umount2 succeeded on a checked guard
+        return try mountInfo().contains { $0.mountID == mountID && $0.mountPoint == path }
     }
 
     public func mountExists(uniqueID: UInt64) -> Bool? {

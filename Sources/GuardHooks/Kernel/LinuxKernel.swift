@@ -92,21 +92,24 @@ public struct LinuxKernel: KernelOperations {
         let step = Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_NOFOLLOW) | Int32(GS_O_CLOEXEC)
         var fd = try sys("open", "/") { gs_openat(GS_AT_FDCWD, "/", parts.isEmpty ? flags : step, 0) }
         for (i, part) in parts.enumerated() {
-            let last = i == parts.count - 1
-            let f = last ? flags | Int32(GS_O_NOFOLLOW) : step
             let dir = fd
-            do throws(KernelError) {
-                fd = try sys("openat", path) { gs_openat(dir, part, f, 0) }
-                closeFD(dir)
-            } catch {
-                // O_PATH|O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR; call it ELOOP,
-                // as openat2 and a final O_RDONLY|O_NOFOLLOW do.
-                let isLink = error.errno == .notDirectory && isSymlink(dir, part)
-                closeFD(dir)
-                throw isLink ? KernelError(.tooManySymbolicLinkLevels, "openat", path) : error
-            }
+            defer { closeFD(dir) }
+            fd = try openChild(dir, part, flags: i == parts.count - 1 ? flags : step, path)
         }
         return fd
+    }
+
+    /// openat(dir, name, flags|O_NOFOLLOW) for one component. O_PATH|O_NOFOLLOW|O_DIRECTORY
+    /// on a symlink says ENOTDIR; call it ELOOP, as openat2 and O_RDONLY|O_NOFOLLOW do.
+    func openChild(_ dir: Int32, _ name: String, flags: Int32, _ path: String) throws(KernelError) -> Int32 {
+        do throws(KernelError) {
+            return try sys("openat", path) { gs_openat(dir, name, flags | Int32(GS_O_NOFOLLOW), 0) }
+        } catch {
+            if error.errno == .notDirectory && isSymlink(dir, name) {
+                throw KernelError(.tooManySymbolicLinkLevels, "openat", path)
+            }
+            throw error
+        }
     }
 
     private func isSymlink(_ dir: Int32, _ name: String) -> Bool {
@@ -150,19 +153,29 @@ public struct LinuxKernel: KernelOperations {
         return st
     }
 
-    /// `STATX_ATTR_MOUNT_ROOT` when the kernel fills it; otherwise mountinfo: an entry whose
-    /// mount point is the fd's path and whose device is the fd's says mounted, no entry at
-    /// that path says not mounted, anything else stays unknown.
+    /// `STATX_ATTR_MOUNT_ROOT` when the kernel fills it. Otherwise mountinfo: the fd's own
+    /// mount (by its reusable id, which statx gives for STATX_MNT_ID alone) is mounted at
+    /// the fd's path or not; without that id, an entry at the path with the fd's device
+    /// says mounted, no entry at the path says not mounted, anything else stays unknown.
     func mountState(_ fd: Int32, _ st: gs_statx_result) -> MountState {
         if !fallbacks.noMountRootAttribute, st.attributes_mask & GS_STATX_ATTR_MOUNT_ROOT != 0 {
             return st.attributes & GS_STATX_ATTR_MOUNT_ROOT != 0 ? .mounted : .notMounted
         }
         guard let path = try? fdPath(fd), path.hasPrefix("/"), !path.hasSuffix(" (deleted)"),
               let entries = try? mountInfo() else { return .unknown }
+        var oldID: UInt64?
+        if st.mask & GS_STATX_MNT_ID != 0, st.mask & GS_STATX_MNT_ID_UNIQUE == 0 {
+            oldID = st.mnt_id
+        } else if let again = try? statx(fd, path, mask: GS_STATX_MNT_ID), again.mask & GS_STATX_MNT_ID != 0,
+                  again.mask & GS_STATX_MNT_ID_UNIQUE == 0 {
+            oldID = again.mnt_id
+        }
+        if let oldID {
+            guard let own = entries.first(where: { $0.mountID == oldID }) else { return .unknown }
+            return own.mountPoint == path ? .mounted : .notMounted
+        }
         let here = entries.filter { $0.mountPoint == path }
         if here.isEmpty { return .notMounted }
-        if st.mask & GS_STATX_MNT_ID != 0, st.mask & GS_STATX_MNT_ID_UNIQUE == 0,
-           here.contains(where: { $0.mountID == st.mnt_id }) { return .mounted }
         let sameDevice = here.contains { $0.deviceMajor == st.dev_major && $0.deviceMinor == st.dev_minor }
         return sameDevice ? .mounted : .unknown
     }
