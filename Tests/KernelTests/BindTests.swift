@@ -159,6 +159,29 @@ import Testing
         #expect(kernel.mountExists(uniqueID: g.mountID) == true)
     }
 
+    @Test func removeByReusableIDAndRefuseWhileInUse() throws {
+        let kernel = LinuxKernel()
+        let dir = try Sandbox.make("old-id")
+        defer { dir.cleanUp() }
+        let path = try dir.mkdir("target")
+        let h = try kernel.openDirectory(path)
+        defer { kernel.close(h) }
+        _ = try kernel.makeReadOnlyBind(h)
+        let oldID = try #require(try mountinfoIDs(at: path).first?.id)
+
+        // An fd open on the guard (as an engine that forgot to close one): EBUSY, kept.
+        let inUse = try kernel.openDirectory(path)
+        let e = #expect(throws: KernelError.self) {
+            _ = try kernel.removeBind(at: path, mountID: oldID, mountIDIsUnique: false)
+        }
+        #expect(e?.errno == .resourceBusy)
+        #expect(try findmnt(path).count == 1)
+        kernel.close(inUse)
+
+        #expect(try kernel.removeBind(at: path, mountID: oldID, mountIDIsUnique: false) == .removed)
+        #expect(try findmnt(path).isEmpty)
+    }
+
     @Test func mountExistsFollowsTheMount() throws {
         let kernel = LinuxKernel()
         let dir = try Sandbox.make("exists")

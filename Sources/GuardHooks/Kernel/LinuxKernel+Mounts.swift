@@ -56,23 +56,33 @@ extension LinuxKernel {
         } catch {
             throw KernelError(error.errno, "open new bind (left mounted, not read-only)", handle.path)
         }
-        defer { closeFD(bind) }
-        let st = try statx(bind, handle.path, mask: GS_STATX_BASIC_STATS | Self.idMask)
+        let st: gs_statx_result
+        do throws(KernelError) {
+            st = try statx(bind, handle.path, mask: GS_STATX_BASIC_STATS | Self.idMask)
+        } catch {
+            closeFD(bind)
+            throw KernelError(error.errno, "statx new bind (left mounted, not read-only)", handle.path)
+        }
         guard st.ino == before.ino, st.dev_major == before.dev_major, st.dev_minor == before.dev_minor,
               st.mnt_id != before.mnt_id else {
+            closeFD(bind)
             throw KernelError(.resourceBusy, "find new bind (left mounted, not read-only)", handle.path)
         }
-        let target = procFDPath(bind)
+        let unique = st.mask & GS_STATX_MNT_ID_UNIQUE != 0
         let remount = GS_MS_REMOUNT | GS_MS_BIND | GS_MS_RDONLY | GS_MS_NOSUID | GS_MS_NODEV | GS_MS_NOEXEC
         do throws(KernelError) {
-            try sys("mount(MS_REMOUNT|MS_BIND|MS_RDONLY)", handle.path) { gs_mount(nil, target, nil, remount, nil) }
+            try sys("mount(MS_REMOUNT|MS_BIND|MS_RDONLY)", handle.path) {
+                gs_mount(nil, procFDPath(bind), nil, remount, nil)
+            }
+            closeFD(bind)
         } catch {
-            // Undo the writable bind; it has nothing on top yet, so this is exactly ours.
-            _ = try? sys("umount2", handle.path) { gs_umount2(target, 0) }
-            throw error
+            closeFD(bind) // an fd on the bind would make the undo EBUSY
+            // Undo the writable bind the same careful way a guard is removed.
+            let undone = try? removeBind(at: handle.path, mountID: st.mnt_id, mountIDIsUnique: unique)
+            if undone == .removed { throw error }
+            throw KernelError(error.errno, "\(error.operation) (writable bind left mounted)", handle.path)
         }
-        return BindGuardMount(mountID: st.mnt_id, mountIDIsUnique: st.mask & GS_STATX_MNT_ID_UNIQUE != 0,
-                              usedFallback: true)
+        return BindGuardMount(mountID: st.mnt_id, mountIDIsUnique: unique, usedFallback: true)
     }
 
     /// umount2(2) always acts on the *topmost* mount at the path it is given: its lookup
@@ -106,7 +116,7 @@ extension LinuxKernel {
         // of the parent, an inner component, is.
         let target = "\(procFDPath(parent))/\(name)"
         try sys("umount2", path) { gs_umount2(target, Int32(GS_UMOUNT_NOFOLLOW)) }
-        if try guardStillMounted(path, mountID, mountIDIsUnique) {
+        if guardStillMounted(path, mountID, mountIDIsUnique) {
             // Something was mounted on top in the last microseconds and umount2 took it.
             throw KernelError(.resourceBusy, "umount2 (a mount raced in on top of the guard and was unmounted instead)", path)
         }
@@ -136,11 +146,12 @@ extension LinuxKernel {
         return .ours(oldID: old.mask & GS_STATX_MNT_ID != 0 ? old.mnt_id : nil)
     }
 
-    /// Whether the recorded guard is still attached at `path` after our umount2.
-    private func guardStillMounted(_ path: String, _ mountID: UInt64, _ unique: Bool) throws(KernelError) -> Bool {
-        if unique, let exists = mountExists(uniqueID: mountID) { return exists }
-        if unique { return false } // no statmount: cannot tell; umount2 succeeded on a checked guard
-        return try mountInfo().contains { $0.mountID == mountID && $0.mountPoint == path }
+    /// Whether the recorded guard is still attached at `path` after our umount2. When this
+    /// cannot be told (no statmount, unreadable mountinfo), trust the checked umount2.
+    private func guardStillMounted(_ path: String, _ mountID: UInt64, _ unique: Bool) -> Bool {
+        if unique { return mountExists(uniqueID: mountID) ?? false }
+        let entries = (try? mountInfo()) ?? []
+        return entries.contains { $0.mountID == mountID && $0.mountPoint == path }
     }
 
     public func mountExists(uniqueID: UInt64) -> Bool? {

@@ -18,8 +18,8 @@ public struct LinuxKernel: KernelOperations {
     }
 
     let fallbacks: Fallbacks
-    /// Test hook: runs in `removeBind` after the topmost mount was checked and pinned,
-    /// just before `umount2`, so tests can mount something on top in that window.
+    /// Test hook: runs in `removeBind` between the first check of the topmost mount and
+    /// the last one before `umount2`, so tests can mount something in that window.
     var beforeUnmount: (@Sendable () -> Void)?
 
     public init() { fallbacks = Fallbacks() }
