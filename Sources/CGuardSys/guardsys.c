@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -27,6 +29,18 @@
 #ifndef SYS_statmount
 #define SYS_statmount 457
 #endif
+
+// The header spells these out for Swift; make a wrong architecture fail to build.
+_Static_assert(GS_O_PATH == O_PATH, "O_PATH");
+_Static_assert(GS_O_DIRECTORY == O_DIRECTORY, "O_DIRECTORY");
+_Static_assert(GS_O_NOFOLLOW == O_NOFOLLOW, "O_NOFOLLOW");
+_Static_assert(GS_O_CLOEXEC == O_CLOEXEC, "O_CLOEXEC");
+_Static_assert(GS_AT_EMPTY_PATH == AT_EMPTY_PATH, "AT_EMPTY_PATH");
+_Static_assert(GS_AT_FDCWD == AT_FDCWD, "AT_FDCWD");
+_Static_assert(GS_MS_BIND == MS_BIND && GS_MS_REMOUNT == MS_REMOUNT && GS_MS_RDONLY == MS_RDONLY
+               && GS_MS_NOSUID == MS_NOSUID && GS_MS_NODEV == MS_NODEV && GS_MS_NOEXEC == MS_NOEXEC, "MS_*");
+_Static_assert(GS_UMOUNT_NOFOLLOW == UMOUNT_NOFOLLOW, "UMOUNT_NOFOLLOW");
+_Static_assert(GS_FS_IMMUTABLE_FL == FS_IMMUTABLE_FL, "FS_IMMUTABLE_FL");
 
 static inline int neg_errno(long rc) { return rc < 0 ? -errno : (int)rc; }
 
@@ -83,7 +97,9 @@ int gs_move_mount(int from_dirfd, const char *from_path,
     return neg_errno(syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags));
 }
 
-// Layouts from include/uapi/linux/mount.h (v0 request, leading fixed part of the reply).
+// Layouts from include/uapi/linux/mount.h as of Linux 6.18: the v0 request (24 bytes;
+// `spare` must be 0) and the fixed 512-byte head of the reply (checked below). Only
+// SB_BASIC|MNT_BASIC are asked for, so no strings are returned; `str` is slack.
 struct gs_mnt_id_req { uint32_t size; uint32_t spare; uint64_t mnt_id; uint64_t param; };
 struct gs_statmount_head {
     uint32_t size; uint32_t mnt_opts; uint64_t mask;
@@ -95,6 +111,10 @@ struct gs_statmount_head {
     uint64_t spare2[49];
     char str[64];
 };
+_Static_assert(sizeof(struct gs_mnt_id_req) == 24, "MNT_ID_REQ_SIZE_VER0");
+_Static_assert(__builtin_offsetof(struct gs_statmount_head, mnt_attr) == 64, "statmount.mnt_attr");
+_Static_assert(__builtin_offsetof(struct gs_statmount_head, mnt_ns_id) == 112, "statmount.mnt_ns_id");
+_Static_assert(__builtin_offsetof(struct gs_statmount_head, str) == 512, "statmount fixed part");
 #define GS_STATMOUNT_SB_BASIC  0x00000001U
 #define GS_STATMOUNT_MNT_BASIC 0x00000002U
 
@@ -122,4 +142,29 @@ int gs_mount(const char *source, const char *target, const char *fstype,
 
 int gs_mkdirat(int dirfd, const char *name, uint32_t mode) {
     return mkdirat(dirfd, name, (mode_t)mode) < 0 ? -errno : 0;
+}
+
+long gs_getdents64(int fd, void *buf, unsigned long size) {
+    long rc = syscall(SYS_getdents64, fd, buf, size);
+    return rc < 0 ? -errno : rc;
+}
+
+long gs_read(int fd, void *buf, unsigned long size) {
+    ssize_t rc = read(fd, buf, size);
+    return rc < 0 ? -errno : (long)rc;
+}
+
+long gs_readlinkat(int dirfd, const char *path, char *buf, unsigned long size) {
+    ssize_t rc = readlinkat(dirfd, path, buf, size);
+    return rc < 0 ? -errno : (long)rc;
+}
+
+long gs_realpath(const char *path, char *out, unsigned long size) {
+    char *r = realpath(path, NULL);
+    if (r == NULL) return -errno;
+    size_t n = strlen(r);
+    if (n + 1 > size) { free(r); return -ENAMETOOLONG; }
+    memcpy(out, r, n + 1);
+    free(r);
+    return (long)n;
 }

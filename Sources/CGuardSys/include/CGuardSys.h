@@ -28,20 +28,39 @@
 #define GS_RESOLVE_NO_SYMLINKS   0x04ULL
 #define GS_RESOLVE_BENEATH       0x08ULL
 
-// open flags Swift's Glibc hides behind _GNU_SOURCE.
+// open flags Swift's Glibc hides behind _GNU_SOURCE. O_DIRECTORY/O_NOFOLLOW differ by
+// architecture; guardsys.c checks every value against <fcntl.h> at compile time.
 #define GS_O_PATH      010000000
+#if defined(__aarch64__) || defined(__arm__)
+#define GS_O_DIRECTORY 040000
+#define GS_O_NOFOLLOW  0100000
+#else
 #define GS_O_DIRECTORY 0200000
 #define GS_O_NOFOLLOW  0400000
+#endif
 #define GS_O_CLOEXEC   02000000
 
 // New mount API.
 #define GS_OPEN_TREE_CLONE        1U
+#define GS_OPEN_TREE_CLOEXEC      GS_O_CLOEXEC
 #define GS_MOVE_MOUNT_F_EMPTY_PATH 0x00000004U
 #define GS_MOVE_MOUNT_T_EMPTY_PATH 0x00000040U
 #define GS_MOUNT_ATTR_RDONLY 0x00000001ULL
 #define GS_MOUNT_ATTR_NOSUID 0x00000002ULL
 #define GS_MOUNT_ATTR_NODEV  0x00000004ULL
 #define GS_MOUNT_ATTR_NOEXEC 0x00000008ULL
+
+// mount(2) flags for the bind + remount fallback (<sys/mount.h> imports them as enum
+// cases that clash with <linux/fs.h> spellings; plain values are unambiguous).
+#define GS_MS_RDONLY  1UL
+#define GS_MS_NOSUID  2UL
+#define GS_MS_NODEV   4UL
+#define GS_MS_NOEXEC  8UL
+#define GS_MS_REMOUNT 32UL
+#define GS_MS_BIND    4096UL
+
+// umount2(2): do not follow a symlink in the last component.
+#define GS_UMOUNT_NOFOLLOW 8
 
 // Inode flags (FS_IOC_GETFLAGS / FS_IOC_SETFLAGS).
 #define GS_FS_IMMUTABLE_FL 0x00000010
@@ -99,5 +118,19 @@ int gs_mount(const char *source, const char *target, const char *fstype,
 
 /// mkdirat(2) returning -errno.
 int gs_mkdirat(int dirfd, const char *name, uint32_t mode);
+
+/// getdents64(2): fills `buf` with `struct linux_dirent64` records; returns the byte
+/// count (0 at the end) or -errno.
+long gs_getdents64(int fd, void *buf, unsigned long size);
+
+/// read(2) returning the byte count or -errno.
+long gs_read(int fd, void *buf, unsigned long size);
+
+/// readlinkat(2) returning the length (not NUL-terminated) or -errno.
+long gs_readlinkat(int dirfd, const char *path, char *buf, unsigned long size);
+
+/// realpath(3) into `out` (NUL-terminated); returns the length or -errno
+/// (-ENAMETOOLONG when `size` is too small).
+long gs_realpath(const char *path, char *out, unsigned long size);
 
 #endif

@@ -130,8 +130,12 @@ public protocol KernelOperations: Sendable {
 
     /// Attaches a read-only, nosuid, nodev, noexec self-bind on the handle's directory.
     func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount
-    /// Unmounts the bind guard at `path` only if the topmost mount there is `mountID`,
-    /// through an fd pinned to that mount (never by bare path, never by "highest id").
+    /// Unmounts the bind guard at `path` only if the topmost mount there is `mountID` with
+    /// nothing mounted on or inside it (never by bare path, never by "highest id").
+    /// umount2 always takes the topmost mount at a path, even through `/proc/self/fd/N`, so
+    /// the check is repeated just before umount2 through a pinned parent directory, and a
+    /// mount that races in during those microseconds is reported (EBUSY), not hidden.
+    /// Throws EBUSY also when the guard is in use (an open fd or cwd inside it).
     func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval
     /// Whether a mount with this unique id exists in this mount namespace
     /// (`statmount`); nil when the kernel cannot tell.

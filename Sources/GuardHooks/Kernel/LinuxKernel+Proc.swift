@@ -1,0 +1,56 @@
+import CGuardSys
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension LinuxKernel {
+    public func bootID() throws(KernelError) -> String {
+        let text = try readFile("/proc/sys/kernel/random/boot_id")
+        return String(text.filter { !$0.isWhitespace })
+    }
+
+    public func mountNamespace() -> UInt64? {
+        namespaceInode("/proc/self/ns/mnt")
+    }
+
+    /// Scans `/proc/<pid>/ns/mnt` of every process. Not seen: a namespace kept alive only
+    /// by a non-leader thread, an open nsfs fd or a bind-mounted nsfs file.
+    public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
+        guard let proc = try? sys("open", "/proc", {
+            gs_openat(GS_AT_FDCWD, "/proc", O_RDONLY | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC), 0)
+        }) else { return nil }
+        defer { closeFD(proc) }
+        var alive = false
+        let scanned: Void? = try? forEachEntry(proc, "/proc") { name in
+            guard !name.isEmpty, name.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return true }
+            // Processes exit while we scan, and some are unreadable: skip them.
+            alive = namespaceInode("/proc/\(String(decoding: name, as: UTF8.self))/ns/mnt") == namespace
+            return !alive
+        }
+        return scanned == nil ? nil : alive
+    }
+
+    /// Inode of the namespace a `/proc/.../ns/*` magic link points at (`stat -L`).
+    private func namespaceInode(_ link: String) -> UInt64? {
+        var st = gs_statx_result()
+        guard (try? sys("statx", link) { gs_statx(GS_AT_FDCWD, link, 0, GS_STATX_INO, &st) }) != nil,
+              st.mask & GS_STATX_INO != 0 else { return nil }
+        return st.ino
+    }
+
+    /// Reads a whole (small, /proc) file. /proc files report size 0, so read to EOF.
+    func readFile(_ path: String, limit: Int = 64 << 20) throws(KernelError) -> String {
+        let fd = try sys("open", path) { gs_openat(GS_AT_FDCWD, path, O_RDONLY | Int32(GS_O_CLOEXEC), 0) }
+        defer { closeFD(fd) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = Int(try sys("read", path) { gs_read(fd, &chunk, UInt(chunk.count)) })
+            if n == 0 { break }
+            data.append(contentsOf: chunk[0..<n])
+            if data.count > limit { throw KernelError(.fileTooLarge, "read", path) }
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
