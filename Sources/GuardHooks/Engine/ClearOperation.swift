@@ -59,7 +59,13 @@ extension GuardEngine {
                 }
             }
         }
-        defer { for item in items { if let p = item.prepared { kernel.close(p.handle) } } }
+        // Handles are closed exactly once: before a bind removal (our own fd on the guard
+        // would make the unmount fail with EBUSY), or at the end.
+        var open = Set(items.compactMap { $0.prepared?.handle.fd })
+        func closeHandle(_ p: PreparedTarget?) {
+            if let p, open.remove(p.handle.fd) != nil { kernel.close(p.handle) }
+        }
+        defer { for item in items { closeHandle(item.prepared) } }
 
         var outcomes = [TargetOutcome?](repeating: nil, count: items.count)
         var work: [ClearWork] = []
@@ -122,6 +128,7 @@ extension GuardEngine {
             switch w.decision {
             case .removeBind(let id):
                 let row = w.row!
+                closeHandle(w.prepared)
                 do {
                     switch try kernel.removeBind(at: w.path, mountID: row.mountID ?? 0, mountIDIsUnique: row.mountIDIsUnique) {
                     case .removed:
