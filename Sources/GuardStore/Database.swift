@@ -18,6 +18,7 @@ public final class Database {
     /// Number of write transactions committed on this connection (counted by `sqlite3_commit_hook`),
     /// so tests can check that a batch costs one transaction.
     public private(set) var commitCount = 0
+    private var traceObserver: ((String) -> Void)?
 
     /// Opens `path` with explicit flags. `create` adds `SQLITE_OPEN_CREATE` (read-write only).
     /// No `SQLITE_OPEN_URI`, and the path is made absolute, so a name like `file:x?mode=…`
@@ -86,6 +87,7 @@ public final class Database {
         for statement in cache.values { statement.finalize() }
         cache.removeAll()
         sqlite3_commit_hook(handle, nil, nil)
+        sqlite3_trace_v2(handle, 0, nil, nil)
         sqlite3_close_v2(handle)
     }
 
@@ -162,6 +164,19 @@ public final class Database {
     /// The first column of the first row as text (nil when no row or NULL).
     public func text(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> String? {
         try row(sql, arguments) { $0.textOrNil(0) } ?? nil
+    }
+
+    /// Calls `observer` with the SQL of every statement as it starts (`sqlite3_trace_v2`), or
+    /// stops tracing when nil. For diagnostics and for tests that check query plans.
+    public func trace(_ observer: ((String) -> Void)?) {
+        traceObserver = observer
+        guard observer != nil else { sqlite3_trace_v2(handle, 0, nil, nil); return }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        sqlite3_trace_v2(handle, UInt32(SQLITE_TRACE_STMT), { _, context, statement, _ in
+            guard let context, let statement, let sql = sqlite3_sql(OpaquePointer(statement)) else { return 0 }
+            Unmanaged<Database>.fromOpaque(context).takeUnretainedValue().traceObserver?(String(cString: sql))
+            return 0
+        }, context)
     }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
