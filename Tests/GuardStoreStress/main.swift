@@ -3,6 +3,8 @@
 // reader without write permission).
 //
 //   guard-store-stress cycle DB WORKER COUNT PATH...   COUNT transitions on the shared PATHs
+//       (with GUARD_STORE_STRESS_GO=FILE set, the store is opened at once but the first
+//       transition waits until FILE exists, so that several workers start together)
 //   guard-store-stress read-as-nobody DB               query a store as uid/gid 65534, try a write
 import GuardStore
 #if canImport(Glibc)
@@ -25,6 +27,14 @@ case "cycle":
     let paths = Array(args[5...])
     do {
         let store = try GuardStore.open(path: args[2], mode: .readWrite)
+        if let go = getenv("GUARD_STORE_STRESS_GO").map({ String(cString: $0) }) {
+            var waited = 0
+            while access(go, F_OK) != 0 {
+                guard waited < 10_000 else { fail("no go signal at \(go) after 10 s") }
+                usleep(1000)
+                waited += 1
+            }
+        }
         for i in 0..<count {
             let path = paths[(i + worker) % paths.count]
             // Read and change in one BEGIN IMMEDIATE transaction, so the step is decided on the
@@ -49,6 +59,10 @@ case "cycle":
                 try store.settle([GuardTransition(guardID: current.id, to: next, reason: "worker \(worker) step \(i)")],
                                  runID: nil, actor: actor)
             }
+            // The engine touches the kernel between transactions; without such a gap one writer
+            // can hold on to the lock for the whole run (SQLite's lock is not fair) and the
+            // workers would never actually interleave.
+            usleep(300)
         }
         print("ok \(count)")
     } catch {

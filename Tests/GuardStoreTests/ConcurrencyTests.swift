@@ -18,6 +18,7 @@ struct ConcurrencyTests {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: stressExecutable)
                 p.arguments = ["cycle", path, "\(worker)", "\(perWorker)"] + paths
+                p.environment = ["GUARD_STORE_STRESS_GO": "\(dir)/go"]
                 let out = URL(fileURLWithPath: "\(dir)/out\(worker)"), err = URL(fileURLWithPath: "\(dir)/err\(worker)")
                 _ = FileManager.default.createFile(atPath: out.path, contents: nil)
                 _ = FileManager.default.createFile(atPath: err.path, contents: nil)
@@ -25,8 +26,10 @@ struct ConcurrencyTests {
                 p.standardError = try FileHandle(forWritingTo: err)
                 return (p, out, err)
             }
-            // Started back to back so they contend for the write lock throughout.
+            // Both wait for the go file, so they contend for the write lock from the first step.
             for (p, _, _) in children { try p.run() }
+            Thread.sleep(forTimeInterval: 0.2)
+            _ = FileManager.default.createFile(atPath: "\(dir)/go", contents: nil)
             for (p, out, err) in children {
                 p.waitUntilExit()
                 let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
@@ -41,6 +44,10 @@ struct ConcurrencyTests {
             #expect(try db.int64("""
                 SELECT count(*) FROM (SELECT path FROM guards WHERE state <> 'cleared' GROUP BY path HAVING count(*) > 1)
                 """) == 0)
+            // The workers really overlapped: their events interleave, not one block after the other.
+            let actors = try db.rows("SELECT actor FROM events ORDER BY id") { $0.text(0) }
+            let switches = zip(actors, actors.dropFirst()).filter { $0 != $1 }.count
+            #expect(switches >= 2, "the two writers never overlapped")
             // Every guard's events chain: each starts where the previous ended, each edge legal.
             for record in try store.allGuards() {
                 let events = try store.history(guardID: record.id)
