@@ -98,10 +98,12 @@ public final class GuardStore {
             appID = try db.int64("PRAGMA application_id") ?? 0
             version = Int(try db.int64("PRAGMA user_version") ?? 0)
         } catch let error as DatabaseError {
-            if error.primaryCode == SQLITE_CANTOPEN, db.mode == .readOnly {
-                throw StoreError.notADatabase(
-                    path: path, reason: "cannot read it read-only: a WAL store needs its -shm and -wal "
-                        + "files to exist or a writable directory (\(error.message))")
+            // A read-only connection to a WAL store must map the -shm; when it is missing and the
+            // directory is not writable SQLite reports CANTOPEN or READONLY(_CANTINIT…).
+            if db.mode == .readOnly, error.primaryCode == SQLITE_CANTOPEN || error.primaryCode == SQLITE_READONLY {
+                throw StoreError.cannotRead(
+                    path: path, reason: "opened read-only, a WAL store needs its -wal and -shm files to exist "
+                        + "or a writable directory (SQLite: \(error.message), code \(error.extendedCode))")
             }
             throw StoreError.notADatabase(path: path, reason: error.message)
         }

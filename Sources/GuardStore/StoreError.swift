@@ -6,6 +6,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The file exists but is not a usable SQLite database (empty, wrong header, truncated,
     /// failed `quick_check`, unreadable). It was left untouched.
     case notADatabase(path: String, reason: String)
+    /// The store could not be read in this mode (e.g. a WAL store opened read-only by a user who
+    /// can neither map its -shm nor create one). It was left untouched.
+    case cannotRead(path: String, reason: String)
     /// A valid SQLite database that is not a GuardHooks store. It was left untouched.
     case notAGuardStore(path: String, reason: String)
     /// The store was written by a newer GuardHooks: refused, left untouched.
@@ -31,6 +34,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "guard store \(path) does not exist"
         case .notADatabase(let path, let reason):
             return "\(path) is not a usable SQLite database (\(reason)); left untouched"
+        case .cannotRead(let path, let reason):
+            return "cannot read guard store \(path): \(reason); left untouched"
         case .notAGuardStore(let path, let reason):
             return "\(path) is not a GuardHooks store (\(reason)); left untouched"
         case .futureSchema(let path, let found, let known):

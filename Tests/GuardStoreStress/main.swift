@@ -5,6 +5,8 @@
 //   guard-store-stress cycle DB WORKER COUNT PATH...   COUNT transitions on the shared PATHs
 //       (with GUARD_STORE_STRESS_GO=FILE set, the store is opened at once but the first
 //       transition waits until FILE exists, so that several workers start together)
+//   guard-store-stress race DB COUNT                   record intents for /mnt/r0…/mnt/rCOUNT-1
+//       without looking first; prints how many were recorded and how many were refused
 //   guard-store-stress read-as-nobody DB               query a store as uid/gid 65534, try a write
 import GuardStore
 #if canImport(Glibc)
@@ -17,6 +19,17 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+/// With GUARD_STORE_STRESS_GO=FILE, waits until FILE exists, so that workers start together.
+func waitForGo() {
+    guard let go = getenv("GUARD_STORE_STRESS_GO").map({ String(cString: $0) }) else { return }
+    var waited = 0
+    while access(go, F_OK) != 0 {
+        guard waited < 10_000 else { fail("no go signal at \(go) after 10 s") }
+        usleep(1000)
+        waited += 1
+    }
+}
+
 let args = CommandLine.arguments
 guard args.count >= 3 else { fail("usage: cycle DB WORKER COUNT PATH... | read-as-nobody DB") }
 let actor = Actor("stress \(getpid())")
@@ -27,14 +40,7 @@ case "cycle":
     let paths = Array(args[5...])
     do {
         let store = try GuardStore.open(path: args[2], mode: .readWrite)
-        if let go = getenv("GUARD_STORE_STRESS_GO").map({ String(cString: $0) }) {
-            var waited = 0
-            while access(go, F_OK) != 0 {
-                guard waited < 10_000 else { fail("no go signal at \(go) after 10 s") }
-                usleep(1000)
-                waited += 1
-            }
-        }
+        waitForGo()
         for i in 0..<count {
             let path = paths[(i + worker) % paths.count]
             // Read and change in one BEGIN IMMEDIATE transaction, so the step is decided on the
@@ -65,6 +71,27 @@ case "cycle":
             usleep(300)
         }
         print("ok \(count)")
+    } catch {
+        fail("\(error)")
+    }
+
+case "race":
+    guard args.count == 4, let count = Int(args[3]) else { fail("bad race arguments") }
+    do {
+        let store = try GuardStore.open(path: args[2], mode: .readWrite)
+        waitForGo()
+        var recorded = 0, refused = 0
+        for i in 0..<count {
+            do {
+                try store.recordIntents([GuardIntent(path: "/mnt/r\(i)", kind: .immutable, lifetime: .persistent,
+                                                     bootID: "stress")], runID: nil, actor: actor)
+                recorded += 1
+            } catch StoreError.duplicateOutstanding {
+                refused += 1
+            }
+            usleep(300)
+        }
+        print("recorded \(recorded) refused \(refused)")
     } catch {
         fail("\(error)")
     }

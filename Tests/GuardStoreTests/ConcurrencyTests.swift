@@ -5,6 +5,33 @@ import Testing
 
 private struct Abort: Error {}
 
+/// Runs `guard-store-stress` once per argument list, all released at the same moment, and
+/// returns their standard outputs (recording an issue for any child that failed).
+private func runTogether(dir: String, _ argumentLists: [[String]]) throws -> [String] {
+    let children = try argumentLists.enumerated().map { index, arguments -> (Process, URL, URL) in
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: stressExecutable)
+        p.arguments = arguments
+        p.environment = ["GUARD_STORE_STRESS_GO": "\(dir)/go"]
+        let out = URL(fileURLWithPath: "\(dir)/out\(index)"), err = URL(fileURLWithPath: "\(dir)/err\(index)")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        return (p, out, err)
+    }
+    // Each child opens the store, then waits for the go file: they contend from the first step.
+    for (p, _, _) in children { try p.run() }
+    Thread.sleep(forTimeInterval: 0.2)
+    _ = FileManager.default.createFile(atPath: "\(dir)/go", contents: nil)
+    return children.map { p, out, err in
+        p.waitUntilExit()
+        let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        #expect(p.terminationStatus == 0, "child \(p.arguments ?? []) failed: \(stderr)")
+        return (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+    }
+}
+
 @Suite("Concurrency and batching")
 struct ConcurrencyTests {
     @Test("two processes writing one store: no error, no duplicate outstanding path, a consistent history")
@@ -14,28 +41,11 @@ struct ConcurrencyTests {
             try makeStore(dir).close()
             let paths = ["/mnt/a", "/mnt/b", "/mnt/c"]
             let perWorker = 500
-            let children = try (0..<2).map { worker -> (Process, URL, URL) in
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: stressExecutable)
-                p.arguments = ["cycle", path, "\(worker)", "\(perWorker)"] + paths
-                p.environment = ["GUARD_STORE_STRESS_GO": "\(dir)/go"]
-                let out = URL(fileURLWithPath: "\(dir)/out\(worker)"), err = URL(fileURLWithPath: "\(dir)/err\(worker)")
-                _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-                _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-                p.standardOutput = try FileHandle(forWritingTo: out)
-                p.standardError = try FileHandle(forWritingTo: err)
-                return (p, out, err)
-            }
-            // Both wait for the go file, so they contend for the write lock from the first step.
-            for (p, _, _) in children { try p.run() }
-            Thread.sleep(forTimeInterval: 0.2)
-            _ = FileManager.default.createFile(atPath: "\(dir)/go", contents: nil)
-            for (p, out, err) in children {
-                p.waitUntilExit()
-                let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
-                #expect(p.terminationStatus == 0, "child failed: \(stderr)")
-                #expect(try String(contentsOf: out, encoding: .utf8) == "ok \(perWorker)\n")
-            }
+            let outputs = try runTogether(dir: dir, [
+                ["cycle", path, "0", "\(perWorker)"] + paths,
+                ["cycle", path, "1", "\(perWorker)"] + paths,
+            ])
+            #expect(outputs == ["ok \(perWorker)\n", "ok \(perWorker)\n"])
 
             let store = try GuardStore.open(path: path, mode: .readOnly)
             defer { store.close() }
@@ -59,6 +69,29 @@ struct ConcurrencyTests {
                 }
                 #expect(previous == record.status)
             }
+        }
+    }
+
+    @Test("two processes racing to guard the same paths: each path recorded once, the loser told so")
+    func twoProcessesRaceForPaths() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/guards.db"
+            try makeStore(dir).close()
+            let count = 200
+            let outputs = try runTogether(dir: dir, [["race", path, "\(count)"], ["race", path, "\(count)"]])
+            var recorded = 0, refused = 0
+            for output in outputs {
+                let words = output.split(whereSeparator: \.isWhitespace)
+                #expect(words.count == 4 && words[0] == "recorded" && words[2] == "refused", "\(output)")
+                guard words.count == 4, let r = Int(words[1]), let f = Int(words[3]) else { continue }
+                recorded += r
+                refused += f
+            }
+            #expect(recorded == count && refused == count)
+            let store = try GuardStore.open(path: path, mode: .readOnly)
+            defer { store.close() }
+            #expect(try store.allGuards().count == count)
+            #expect(Set(try store.outstandingGuards().map(\.path)).count == count)
         }
     }
 
