@@ -48,7 +48,12 @@ let package = Package(
         ),
         // Shared by the test targets: the /mnt sandbox and a command runner.
         .target(name: "GuardTestSupport", dependencies: ["CGuardSys"], path: "Tests/GuardTestSupport"),
-        .testTarget(name: "GuardStoreTests", dependencies: ["GuardStore", "CSQLite", "GuardTestSupport"]),
+        // A second process for GuardStoreTests (concurrent writers, an unprivileged reader).
+        .executableTarget(name: "guard-store-stress", dependencies: ["GuardStore"], path: "Tests/GuardStoreStress"),
+        .testTarget(
+            name: "GuardStoreTests",
+            dependencies: ["GuardStore", "CSQLite", "GuardTestSupport", "guard-store-stress"]
+        ),
         .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport"]),
         .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
         .testTarget(

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// How a guard refuses writes.
 public enum GuardKind: String, Sendable, Codable, CaseIterable {

@@ -1,0 +1,258 @@
+import CSQLite
+
+/// One SQLite connection, modelled on GRDB's `Database`: explicit open flags, safe defaults,
+/// a prepared-statement cache keyed by SQL, and transactions that roll back on any error.
+///
+/// Not `Sendable`: a connection is confined to one isolation domain by the type system, which
+/// is why it is opened `SQLITE_OPEN_NOMUTEX` (no per-call mutex needed).
+public final class Database {
+    public enum Mode: Sendable, Hashable { case readWrite, readOnly }
+
+    let handle: OpaquePointer
+    public let path: String
+    public let mode: Mode
+    private var cache: [String: Statement] = [:]
+    private var transactionDepth = 0
+    private var transactionIsWrite = false
+    private var isClosed = false
+    /// Number of write transactions committed on this connection (counted by `sqlite3_commit_hook`),
+    /// so tests can check that a batch costs one transaction.
+    public private(set) var commitCount = 0
+    private var traceObserver: ((String) -> Void)?
+
+    /// Opens `path` with explicit flags. `create` adds `SQLITE_OPEN_CREATE` (read-write only).
+    /// No `SQLITE_OPEN_URI`, and the path is made absolute, so a name like `file:x?mode=…`
+    /// is never interpreted as a URI even when the library enables URIs globally.
+    public init(path: String, mode: Mode, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws {
+        let absolute = Database.absolutePath(path)
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        switch mode {
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        }
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(absolute, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_close_v2(db)
+            throw DatabaseError(extendedCode: rc, message: "cannot open \(absolute): \(message)")
+        }
+        self.handle = db
+        self.path = absolute
+        self.mode = mode
+        do {
+            try configure(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        } catch {
+            sqlite3_close_v2(db)
+            isClosed = true
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Connection settings that write nothing to the file (safe before the file is validated).
+    private func configure(busyTimeoutMilliseconds: Int32) throws {
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        // "x" means a column, never a string; a typo must be an error, not a literal.
+        try dbConfig(SQLITE_DBCONFIG_DQS_DML, 0)
+        try dbConfig(SQLITE_DBCONFIG_DQS_DDL, 0)
+        // Files we open may come from anywhere: no functions with side effects in the schema,
+        // and no way to corrupt the file through writable_schema and friends.
+        try dbConfig(SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
+        try dbConfig(SQLITE_DBCONFIG_DEFENSIVE, 1)
+        try dbConfig(SQLITE_DBCONFIG_ENABLE_FKEY, 1)
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        sqlite3_commit_hook(handle, { context in
+            guard let context else { return 0 }
+            Unmanaged<Database>.fromOpaque(context).takeUnretainedValue().commitCount += 1
+            return 0  // 0 lets the commit proceed
+        }, context)
+    }
+
+    private func dbConfig(_ op: Int32, _ value: Int32) throws {
+        var out: Int32 = -1
+        let rc = csqlite_db_config_int(handle, op, value, &out)
+        guard rc == SQLITE_OK, out == value else {
+            throw DatabaseError(extendedCode: rc == SQLITE_OK ? SQLITE_ERROR : rc,
+                                message: "sqlite3_db_config(\(op), \(value)) not honoured (got \(out))")
+        }
+    }
+
+    /// Finalizes cached statements and closes the connection. Idempotent.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for statement in cache.values { statement.finalize() }
+        cache.removeAll()
+        sqlite3_commit_hook(handle, nil, nil)
+        sqlite3_trace_v2(handle, 0, nil, nil)
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ rc: Int32, sql: String?) -> DatabaseError {
+        // With extended result codes on, `rc` is already extended; the message belongs to it
+        // only when it is the connection's latest error.
+        let latest = sqlite3_extended_errcode(handle)
+        let message = latest == rc ? String(cString: sqlite3_errmsg(handle)) : String(cString: sqlite3_errstr(rc))
+        return DatabaseError(extendedCode: rc, message: message, sql: sql)
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return "./" + path }
+        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
+    }
+
+    // MARK: Statements
+
+    /// The cached prepared statement for `sql` (prepared on first use).
+    func cachedStatement(_ sql: String) throws -> Statement {
+        if let statement = cache[sql] { return statement }
+        let statement = try Statement(database: self, sql: sql)
+        cache[sql] = statement
+        return statement
+    }
+
+    /// Runs one statement to completion, discarding rows.
+    public func execute(_ sql: String, _ arguments: [any SQLBindable] = []) throws {
+        let statement = try cachedStatement(sql)
+        defer { statement.done() }
+        try statement.bind(arguments)
+        while try statement.step() {}
+    }
+
+    /// Runs a script of several statements without arguments (migrations, pragmas). Not cached.
+    public func executeScript(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(message)
+            throw DatabaseError(extendedCode: sqlite3_extended_errcode(handle), message: text, sql: sql)
+        }
+    }
+
+    /// Maps every row of `sql` through `transform`.
+    public func rows<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
+                        _ transform: (Row) throws -> T) throws -> [T] {
+        let statement = try cachedStatement(sql)
+        defer { statement.done() }
+        try statement.bind(arguments)
+        var result: [T] = []
+        while try statement.step() { result.append(try transform(Row(handle: statement.handle))) }
+        return result
+    }
+
+    /// The first row of `sql` mapped through `transform`, or nil.
+    public func row<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
+                       _ transform: (Row) throws -> T) throws -> T? {
+        let statement = try cachedStatement(sql)
+        defer { statement.done() }
+        try statement.bind(arguments)
+        return try statement.step() ? transform(Row(handle: statement.handle)) : nil
+    }
+
+    /// The first column of the first row as an integer (nil when no row or NULL).
+    public func int64(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> Int64? {
+        try row(sql, arguments) { $0.int64OrNil(0) } ?? nil
+    }
+
+    /// The first column of the first row as text (nil when no row or NULL).
+    public func text(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> String? {
+        try row(sql, arguments) { $0.textOrNil(0) } ?? nil
+    }
+
+    /// Calls `observer` with the SQL of every statement as it starts (`sqlite3_trace_v2`), or
+    /// stops tracing when nil. For diagnostics and for tests that check query plans.
+    public func trace(_ observer: ((String) -> Void)?) {
+        traceObserver = observer
+        guard observer != nil else { sqlite3_trace_v2(handle, 0, nil, nil); return }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        sqlite3_trace_v2(handle, UInt32(SQLITE_TRACE_STMT), { _, context, statement, _ in
+            guard let context, let statement, let sql = sqlite3_sql(OpaquePointer(statement)) else { return 0 }
+            Unmanaged<Database>.fromOpaque(context).takeUnretainedValue().traceObserver?(String(cString: sql))
+            return 0
+        }, context)
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    /// Rows changed since the connection opened (`sqlite3_total_changes64`).
+    public var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a write transaction: `BEGIN IMMEDIATE` takes the write lock up front, so
+    /// a concurrent writer waits in the busy handler instead of failing at its first write
+    /// (a deferred transaction that upgrades gets SQLITE_BUSY with no retry). Any error thrown
+    /// rolls everything back. Nested calls become savepoints of the outer transaction.
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 {
+            guard transactionIsWrite else {
+                throw DatabaseError(extendedCode: SQLITE_MISUSE,
+                                    message: "write transaction nested in a read transaction")
+            }
+            return try savepoint(body)
+        }
+        try execute("BEGIN IMMEDIATE")
+        return try finishTransaction(write: true, body)
+    }
+
+    /// Runs `body` in a deferred (read) transaction: one consistent snapshot for several queries.
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 { return try body() }
+        try execute("BEGIN DEFERRED")
+        return try finishTransaction(write: false, body)
+    }
+
+    private func finishTransaction<T>(write: Bool, _ body: () throws -> T) throws -> T {
+        transactionDepth = 1
+        transactionIsWrite = write
+        defer { transactionDepth = 0; transactionIsWrite = false }
+        let result: T
+        do {
+            result = try body()
+            try execute("COMMIT")
+        } catch {
+            rollbackIfNeeded()
+            throw error
+        }
+        return result
+    }
+
+    private func savepoint<T>(_ body: () throws -> T) throws -> T {
+        let name = "sp\(transactionDepth)"
+        try execute("SAVEPOINT \(name)")
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        do {
+            let result = try body()
+            try execute("RELEASE \(name)")
+            return result
+        } catch {
+            // ROLLBACK TO keeps the savepoint open; RELEASE closes it. Errors here mean SQLite
+            // already rolled back the whole transaction, which the outer level will see.
+            try? execute("ROLLBACK TO \(name)")
+            try? execute("RELEASE \(name)")
+            throw error
+        }
+    }
+
+    /// Some errors (SQLITE_FULL, IOERR, BUSY inside COMMIT…) end the transaction by themselves;
+    /// a ROLLBACK then would fail and hide the real error.
+    private func rollbackIfNeeded() {
+        if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,176 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The guard store: one SQLite file holding guards, their append-only history, runs and hook
+/// results. The state machine (`GuardStateMachine`) is enforced here: `recordIntents` and
+/// `settle` are the only ways to change a guard.
+///
+/// Not `Sendable` (it owns a `Database`); open one per task or process.
+public final class GuardStore {
+    public typealias Mode = Database.Mode
+
+    public let path: String
+    public let mode: Mode
+    /// The connection, for raw SQL (tests, diagnostics). Writes through it bypass the state
+    /// machine but not the schema's constraints and triggers.
+    public let database: Database
+    /// The clock stamped on rows and events; replaceable for tests.
+    public var clock: () -> Date = { Date() }
+
+    private init(path: String, mode: Mode, database: Database) {
+        self.path = path
+        self.mode = mode
+        self.database = database
+    }
+
+    public func close() { database.close() }
+
+    /// Opens the store at `path`.
+    ///
+    /// - A missing file is created (directory 0700, file 0600, whatever the umask) only when
+    ///   `create` is true and `mode` is `.readWrite`; otherwise `StoreError.notFound`.
+    /// - An existing file is checked before anything can write to it: its header bytes, then
+    ///   (read-write) `PRAGMA quick_check`, its application id and schema version. A file that
+    ///   fails is refused with a `StoreError` and left byte-for-byte unchanged; an empty file
+    ///   is refused too (only a file we create is initialized).
+    /// - A store newer than this code is refused (`StoreError.futureSchema`); an older one is
+    ///   migrated (read-write) one transaction per step.
+    public static func open(path: String, mode: Mode = .readWrite, create: Bool = false,
+                            busyTimeout: Duration = .seconds(5)) throws -> GuardStore {
+        let path = Database.absolutePath(path)
+        let timeout = Int32(clamping: busyTimeout.components.seconds * 1000
+                            + busyTimeout.components.attoseconds / 1_000_000_000_000_000)
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let err = errno
+            guard err == ENOENT else { throw StoreError.fileSystem(path: path, operation: "stat", errno: err) }
+            guard create, mode == .readWrite else { throw StoreError.notFound(path: path) }
+            try StoreFile.create(at: path) { db in try configureWriter(db, persistWAL: false) }
+        }
+        try StoreFile.checkHeader(path: path)
+        let database: Database
+        do {
+            database = try Database(path: path, mode: mode, busyTimeoutMilliseconds: timeout)
+        } catch let error as DatabaseError {
+            throw StoreError.notADatabase(path: path, reason: error.message)
+        }
+        if mode == .readWrite, sqlite3_db_readonly(database.handle, "main") == 1 {
+            // SQLite silently falls back to read-only when the file is not writable.
+            database.close()
+            throw StoreError.readOnly(path: path)
+        }
+        do {
+            let version = try validate(database, path: path)
+            if mode == .readWrite {
+                try configureWriter(database, persistWAL: true)
+                try Schema.migrate(database, from: version)
+            }
+        } catch {
+            database.close()
+            throw error
+        }
+        return GuardStore(path: path, mode: mode, database: database)
+    }
+
+    /// Reads only: integrity (read-write opens, before the first write), application id and
+    /// version. Returns the schema version found.
+    private static func validate(_ db: Database, path: String) throws -> Int {
+        let appID: Int64, version: Int
+        do {
+            if db.mode == .readWrite {
+                let problems = try db.rows("PRAGMA quick_check") { $0.text(0) }
+                guard problems == ["ok"] else {
+                    throw StoreError.notADatabase(
+                        path: path, reason: "quick_check: " + problems.prefix(3).joined(separator: "; "))
+                }
+            }
+            // Reading the schema catches a file SQLite cannot parse even when quick_check is skipped.
+            _ = try db.int64("SELECT count(*) FROM sqlite_schema")
+            appID = try db.int64("PRAGMA application_id") ?? 0
+            version = Int(try db.int64("PRAGMA user_version") ?? 0)
+        } catch let error as DatabaseError {
+            // A read-only connection to a WAL store must map the -shm; when it is missing and the
+            // directory is not writable SQLite reports CANTOPEN or READONLY(_CANTINIT…).
+            if db.mode == .readOnly, error.primaryCode == SQLITE_CANTOPEN || error.primaryCode == SQLITE_READONLY {
+                throw StoreError.cannotRead(
+                    path: path, reason: "opened read-only, a WAL store needs its -wal and -shm files to exist "
+                        + "or a writable directory (SQLite: \(error.message), code \(error.extendedCode))")
+            }
+            throw StoreError.notADatabase(path: path, reason: error.message)
+        }
+        guard appID == Schema.applicationID else {
+            throw StoreError.notAGuardStore(path: path, reason: "application_id is \(appID)")
+        }
+        guard version <= Schema.knownVersion else {
+            throw StoreError.futureSchema(path: path, found: version, known: Schema.knownVersion)
+        }
+        guard version > 0 else {
+            throw StoreError.notAGuardStore(path: path, reason: "schema version 0")
+        }
+        if version < Schema.knownVersion, db.mode == .readOnly {
+            throw StoreError.migrationNeeded(path: path, found: version, known: Schema.knownVersion)
+        }
+        return version
+    }
+
+    /// Settings of a writing connection; runs only after validation.
+    private static func configureWriter(_ db: Database, persistWAL: Bool) throws {
+        // WAL: readers never block the writer and vice versa. journal_mode is persistent in the
+        // file, so it is switched once, not on every open.
+        if try db.text("PRAGMA journal_mode") != "wal" {
+            let mode = try db.text("PRAGMA journal_mode = WAL")
+            guard mode == "wal" else {
+                throw DatabaseError(extendedCode: SQLITE_ERROR, message: "cannot switch to WAL (got \(mode ?? "nil"))")
+            }
+        }
+        // synchronous=FULL: a guard transition is a write-ahead record of a kernel action, so it
+        // must be on disk when the call returns. In WAL mode NORMAL only syncs at checkpoints and
+        // a power cut can drop the last commits; FULL fsyncs the WAL at every commit. Batching
+        // (recordIntents/settle take N rows per transaction) keeps that to one fsync per batch.
+        try db.execute("PRAGMA synchronous = FULL")
+        // Bounds the WAL left on disk after checkpoints and at close.
+        try db.execute("PRAGMA journal_size_limit = 1048576")
+        if persistWAL {
+            // Keep -wal and -shm after the last connection closes: a reader that cannot write the
+            // directory (non-root `hook-runner guards`) can open a WAL store only when they exist.
+            var on: Int32 = 1
+            _ = sqlite3_file_control(db.handle, "main", SQLITE_FCNTL_PERSIST_WAL, &on)
+        }
+    }
+
+    func requireWritable() throws {
+        if mode == .readOnly { throw StoreError.readOnly(path: path) }
+    }
+
+    var nowMilliseconds: Int64 { Self.milliseconds(clock()) }
+
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`): read the current state and
+    /// change it with no other writer in between. Store calls inside join the transaction
+    /// (as savepoints), and any error rolls back all of it.
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try requireWritable()
+        return try database.writeTransaction(body)
+    }
+
+    /// Runs `body` on one consistent snapshot of the store.
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try database.readTransaction(body)
+    }
+}

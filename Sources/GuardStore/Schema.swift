@@ -1,0 +1,110 @@
+/// The store's schema as numbered migrations. Step N brings `PRAGMA user_version` from N-1
+/// to N inside its own transaction, so a crash leaves the store at a whole version.
+enum Schema {
+    /// `PRAGMA application_id` of a GuardHooks store: "GHKS". Tells our files from other SQLite files.
+    static let applicationID: Int64 = 0x4748_4B53
+
+    static var knownVersion: Int { migrations.count }
+
+    static let migrations: [String] = [version1]
+
+    // STRICT tables: a wrong type is an error, not a silently stored string.
+    static let version1 = """
+    PRAGMA application_id = \(applicationID);
+
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        phase       TEXT NOT NULL,
+        targets     TEXT NOT NULL DEFAULT '',   -- newline-joined (paths cannot contain newlines)
+        dry_run     INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+        started_at  INTEGER NOT NULL,           -- unix milliseconds, UTC
+        finished_at INTEGER,
+        exit_code   INTEGER,
+        actor       TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX runs_by_phase ON runs(phase, started_at);
+    CREATE INDEX runs_by_start ON runs(started_at);
+
+    CREATE TABLE guards (
+        id              INTEGER PRIMARY KEY,
+        path            TEXT NOT NULL CHECK (length(path) > 0),
+        kind            TEXT NOT NULL CHECK (kind IN ('bind', 'immutable')),
+        lifetime        TEXT NOT NULL CHECK (lifetime IN ('transient', 'persistent')),
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'failed', 'cleared')),
+        pending_action  TEXT CHECK (pending_action IN ('applying', 'clearing', 'clear-deferred')),
+        reason          TEXT,
+        device          INTEGER,
+        inode           INTEGER,
+        mount_id        INTEGER,
+        mount_id_unique INTEGER NOT NULL DEFAULT 0 CHECK (mount_id_unique IN (0, 1)),
+        mount_ns        INTEGER,
+        boot_id         TEXT NOT NULL,
+        label           TEXT,
+        run_id          INTEGER REFERENCES runs(id),
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        CHECK ((state = 'pending') = (pending_action IS NOT NULL))
+    ) STRICT;
+    -- At most one outstanding guard per path, enforced by the database, not only by code.
+    CREATE UNIQUE INDEX guards_one_outstanding_per_path ON guards(path) WHERE state <> 'cleared';
+    CREATE INDEX guards_by_path ON guards(path);
+    CREATE INDEX guards_by_state ON guards(state);
+    -- Cleared is terminal: guarding the path again makes a new row.
+    CREATE TRIGGER guards_cleared_is_terminal BEFORE UPDATE ON guards
+        WHEN OLD.state = 'cleared'
+        BEGIN SELECT RAISE(ABORT, 'a cleared guard is terminal'); END;
+
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        guard_id    INTEGER NOT NULL REFERENCES guards(id),
+        from_state  TEXT CHECK (from_state IN ('pending', 'applied', 'failed', 'cleared')),
+        from_action TEXT CHECK (from_action IN ('applying', 'clearing', 'clear-deferred')),
+        to_state    TEXT NOT NULL CHECK (to_state IN ('pending', 'applied', 'failed', 'cleared')),
+        to_action   TEXT CHECK (to_action IN ('applying', 'clearing', 'clear-deferred')),
+        reason      TEXT,
+        at          INTEGER NOT NULL,
+        run_id      INTEGER REFERENCES runs(id),
+        actor       TEXT NOT NULL,
+        CHECK (from_state IS NOT NULL OR from_action IS NULL),
+        CHECK (from_state IS NULL OR (from_state = 'pending') = (from_action IS NOT NULL)),
+        CHECK ((to_state = 'pending') = (to_action IS NOT NULL))
+    ) STRICT;
+    CREATE INDEX events_by_guard ON events(guard_id);
+    -- History is append-only.
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+    CREATE TABLE hook_results (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        seq         INTEGER NOT NULL,
+        name        TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('ok', 'soft-skip', 'failed', 'skipped')),
+        exit_code   INTEGER,
+        signal      INTEGER,
+        timed_out   INTEGER NOT NULL DEFAULT 0 CHECK (timed_out IN (0, 1)),
+        started_at  INTEGER,
+        finished_at INTEGER,
+        output_tail TEXT NOT NULL DEFAULT '',
+        reason      TEXT,
+        UNIQUE (run_id, seq)                    -- also the index for "results of a run"
+    ) STRICT;
+    """
+
+    /// Brings the store from `current` to `knownVersion`, one transaction per step.
+    static func migrate(_ db: Database, from current: Int) throws {
+        guard current < knownVersion else { return }
+        for version in (current + 1)...knownVersion {
+            try db.writeTransaction {
+                // Re-read inside the write lock: another process may have migrated meanwhile.
+                let now = Int(try db.int64("PRAGMA user_version") ?? 0)
+                guard now == version - 1 else { return }
+                try db.executeScript(migrations[version - 1])
+                try db.executeScript("PRAGMA user_version = \(version)")
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import CSQLite
+
+/// A value SQLite stores: the five storage classes.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// Anything that can be bound to a statement parameter.
+public protocol SQLBindable { var sqlValue: SQLValue { get } }
+
+extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
+extension Int64: SQLBindable { public var sqlValue: SQLValue { .integer(self) } }
+extension Int: SQLBindable { public var sqlValue: SQLValue { .integer(Int64(self)) } }
+extension Int32: SQLBindable { public var sqlValue: SQLValue { .integer(Int64(self)) } }
+extension Bool: SQLBindable { public var sqlValue: SQLValue { .integer(self ? 1 : 0) } }
+extension Double: SQLBindable { public var sqlValue: SQLValue { .real(self) } }
+extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
+extension Optional: SQLBindable where Wrapped: SQLBindable {
+    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+}
+
+/// A prepared statement owned by a `Database` (which caches and finalizes it).
+/// Not thread-safe, like the connection it belongs to.
+public final class Statement {
+    let handle: OpaquePointer
+    public let sql: String
+    unowned let database: Database
+
+    init(database: Database, sql: String) throws {
+        var stmt: OpaquePointer?
+        var tail: UnsafePointer<CChar>?
+        let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, &tail)
+        guard rc == SQLITE_OK, let stmt else {
+            throw database.error(rc, sql: sql)
+        }
+        // One statement per Statement: trailing SQL would be silently ignored otherwise.
+        if let tail, tail.pointee != 0,
+           !String(cString: tail).allSatisfy({ $0.isWhitespace || $0 == ";" }) {
+            sqlite3_finalize(stmt)
+            throw DatabaseError(extendedCode: SQLITE_MISUSE,
+                                message: "more than one statement; use Database.executeScript", sql: sql)
+        }
+        self.handle = stmt
+        self.sql = sql
+        self.database = database
+    }
+
+    func finalize() { sqlite3_finalize(handle) }
+
+    /// Clears previous state and binds `arguments` to parameters 1...n.
+    func bind(_ arguments: [any SQLBindable]) throws {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        let expected = Int(sqlite3_bind_parameter_count(handle))
+        guard expected == arguments.count else {
+            throw DatabaseError(extendedCode: SQLITE_RANGE,
+                                message: "expected \(expected) arguments, got \(arguments.count)", sql: sql)
+        }
+        for (offset, argument) in arguments.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch argument.sqlValue {
+            case .null: rc = sqlite3_bind_null(handle, index)
+            case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
+            case .real(let v): rc = sqlite3_bind_double(handle, index, v)
+            case .text(let s):
+                // Length is explicit so that interior NULs survive; SQLite copies the bytes.
+                rc = s.withCString { sqlite3_bind_text64(handle, index, $0, UInt64(s.utf8.count),
+                                                         csqlite_transient(), UInt8(SQLITE_UTF8)) }
+            case .blob(let b):
+                rc = b.withUnsafeBytes { sqlite3_bind_blob64(handle, index, $0.baseAddress, UInt64(b.count),
+                                                             csqlite_transient()) }
+            }
+            guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+        }
+    }
+
+    /// Steps once: true when a row is available.
+    func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let error = database.error(rc, sql: sql)
+            sqlite3_reset(handle)
+            throw error
+        }
+    }
+
+    /// Releases locks and bound text as soon as a use is over.
+    func done() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+}
+
+/// The current row of a statement; valid only inside the closure it is handed to.
+/// (Do not keep it: the statement moves on.)
+public struct Row {
+    let handle: OpaquePointer
+
+    public var count: Int { Int(sqlite3_column_count(handle)) }
+
+    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
+
+    public func int64(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
+
+    public func int64OrNil(_ i: Int) -> Int64? { isNull(i) ? nil : int64(i) }
+
+    public func bool(_ i: Int) -> Bool { int64(i) != 0 }
+
+    public func text(_ i: Int) -> String {
+        guard let p = sqlite3_column_text(handle, Int32(i)) else { return "" }
+        let n = Int(sqlite3_column_bytes(handle, Int32(i)))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    public func textOrNil(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
+
+    public func value(_ i: Int) -> SQLValue {
+        switch sqlite3_column_type(handle, Int32(i)) {
+        case SQLITE_INTEGER: return .integer(int64(i))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, Int32(i)))
+        case SQLITE_TEXT: return .text(text(i))
+        case SQLITE_BLOB:
+            let n = Int(sqlite3_column_bytes(handle, Int32(i)))
+            guard n > 0, let p = sqlite3_column_blob(handle, Int32(i)) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: p, count: n)))
+        default: return .null
+        }
+    }
+}
