@@ -2,12 +2,12 @@ import ArgumentParser
 import GuardHooks
 import GuardStore
 
-extension RequestedKind: @retroactive ExpressibleByArgument {}
-extension GuardLifetime: @retroactive ExpressibleByArgument {}
-extension GuardState: @retroactive ExpressibleByArgument {}
+extension RequestedKind: ExpressibleByArgument {}
+extension GuardLifetime: ExpressibleByArgument {}
+extension GuardState: ExpressibleByArgument {}
 
 /// Ends a command with the batch's exit code (0 falls through).
-func finish(_ code: ExitStatus) throws {
+func finish(_ code: SysExitCode) throws {
     if code != .ok { throw ArgumentParser.ExitCode(code.rawValue) }
 }
 
@@ -197,6 +197,6 @@ struct DoctorCommand: ParsableCommand {
                 [$0.severity.rawValue, $0.path, $0.code, $0.message]
             })
         }
-        if report.worst == .fail { throw ArgumentParser.ExitCode(ExitStatus.actionFailed.rawValue) }
+        if report.worst == .fail { throw ArgumentParser.ExitCode(SysExitCode.actionFailed.rawValue) }
     }
 }

@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import GuardHooks
 import GuardStore
 #if canImport(Glibc)
@@ -42,20 +47,20 @@ struct HookRunnerCommand: AsyncParsableCommand {
         switch error {
         case let e as CLIError:
             switch e {
-            case .usage: code = ExitStatus.usage.rawValue
-            case .notPermitted: code = ExitStatus.notPermitted.rawValue
-            case .badTarget: code = ExitStatus.badTarget.rawValue
+            case .usage: code = SysExitCode.usage.rawValue
+            case .notPermitted: code = SysExitCode.notPermitted.rawValue
+            case .badTarget: code = SysExitCode.badTarget.rawValue
             }
             printError(e.description)
         case let e as GuardEngineError:
             switch e {
-            case .busy: code = ExitStatus.tryAgainLater.rawValue
-            case .store: code = ExitStatus.internalError.rawValue
-            case .usage: code = ExitStatus.usage.rawValue
+            case .busy: code = SysExitCode.tryAgainLater.rawValue
+            case .store: code = SysExitCode.internalError.rawValue
+            case .usage: code = SysExitCode.usage.rawValue
             }
             printError(e.description)
         case let e as StoreError:
-            code = ExitStatus.internalError.rawValue
+            code = SysExitCode.internalError.rawValue
             printError("\(GlobalOptions.environment["GUARD_HOOKS_DB"] ?? "store"): \(e)")
         case let e as ArgumentParser.ExitCode:
             Glibc.exit(e.rawValue)
@@ -63,7 +68,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
             // Parsing and validation errors: the parser's message and EX_USAGE (64).
             let parserCode = Self.exitCode(for: error).rawValue
             if parserCode == 0 { Self.exit(withError: error as Error?) }
-            code = parserCode == 1 ? ExitStatus.internalError.rawValue : parserCode
+            code = parserCode == 1 ? SysExitCode.internalError.rawValue : parserCode
             printError(Self.message(for: error))
         }
         Glibc.exit(code)
@@ -72,5 +77,5 @@ struct HookRunnerCommand: AsyncParsableCommand {
 
 func printError(_ message: String) {
     let line = "hook-runner: " + message.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: "; ") + "\n"
-    fputs(line, stderr)
+    Render.write(Data(line.utf8), fd: 2)
 }

@@ -24,11 +24,12 @@ enum Render {
         write(data)
     }
 
-    static func write(_ data: Data) {
+    /// Writes all of `data` to a file descriptor (1: stdout), unbuffered.
+    static func write(_ data: Data, fd: Int32 = 1) {
         data.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {
-                let n = Glibc.write(1, buf.baseAddress! + off, buf.count - off)
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
                 if n <= 0 { if errno == EINTR { continue }; return }
                 off += n
             }
@@ -97,8 +98,8 @@ struct OutcomeJSON: Encodable {
 }
 
 /// Prints per-target outcomes and returns the batch's exit code.
-func report(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, json: Bool) throws -> ExitStatus {
-    let code = ExitStatus.forOutcomes(outcomes.map(\.outcome))
+func report(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, json: Bool) throws -> SysExitCode {
+    let code = SysExitCode.forOutcomes(outcomes.map(\.outcome))
     if json {
         try Render.json(OutcomeDocument(command: command, dryRun: dryRun, exitCode: code.rawValue,
                                         results: outcomes.map(OutcomeJSON.init)))

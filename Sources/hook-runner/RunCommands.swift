@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import GuardHooks
 import GuardStore
 #if canImport(Glibc)
@@ -60,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
         let outcome = try await engine.runPhase(request) { line in
             // With --json, stdout carries only the document: hook output goes to stderr.
             let text = "[\(line.hook)] \(line.text)\n"
-            if json { fputs(text, stderr) } else { fputs(text, stdout); fflush(stdout) }
+            Render.write(Data(text.utf8), fd: json ? 2 : 1)
         }
         let report = outcome.report
         if json {

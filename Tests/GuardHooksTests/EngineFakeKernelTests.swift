@@ -118,7 +118,7 @@ final class EngineWorld {
         #expect(out[3].reason?.contains("not below an allowed root") == true)
         #expect(out[4].reason == "not a directory")
         #expect(out[5].reason?.hasPrefix("does not exist") == true)
-        #expect(!FileManager.default.fileExists(atPath: w.storePath) || (try w.store().allGuards().isEmpty))
+        #expect(try !FileManager.default.fileExists(atPath: w.storePath) || w.store().allGuards().isEmpty)
     }
 
     @Test func createMissing() throws {

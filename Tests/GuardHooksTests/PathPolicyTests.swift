@@ -64,7 +64,7 @@ import Testing
 }
 
 @Suite struct ExitStatusTests {
-    static let cases: [([Outcome], ExitStatus)] = [
+    static let cases: [([Outcome], SysExitCode)] = [
         ([], .ok),
         ([.applied, .alreadyApplied, .skippedMounted, .cleared, .alreadyClear], .ok),
         ([.applied, .deferred], .tryAgainLater),
@@ -74,8 +74,8 @@ import Testing
     ]
 
     @Test(arguments: cases)
-    func batchExitCode(_ outcomes: [Outcome], _ expected: ExitStatus) {
-        #expect(ExitStatus.forOutcomes(outcomes) == expected)
+    func batchExitCode(_ outcomes: [Outcome], _ expected: SysExitCode) {
+        #expect(SysExitCode.forOutcomes(outcomes) == expected)
     }
 
     @Test func dryRunLabels() {

@@ -83,10 +83,19 @@ extension RunnerTests {
                 .refuse("refused: world-writable"), .refuse("refused: group-writable"),
                 .refuse("refused: owned by uid 65534"), .run,
             ])
+            // A refused hook is a failure: pre-restore stops at it, so the restore does not go
+            // ahead without the guard the refused hook was meant to make.
             let report = try await runPhase("pre-restore", in: dir)
-            #expect(report.results.map(\.outcome) == [.skipped, .skipped, .skipped, .ok])
+            #expect(report.results.map(\.outcome) == [.failed, .skipped, .skipped, .skipped])
             #expect(report.results[0].reason == "refused: world-writable")
-            #expect(report.exitStatus == 0)
+            #expect(report.results[1].reason == "stopped after refusal of 10-world")
+            #expect(report.exitStatus == 1)
+            // post-mount runs every hook and reports every refusal.
+            let post = try await runPhase("post-mount", in: dir)
+            #expect(post.results.map(\.outcome) == [.failed, .failed, .failed, .ok])
+            #expect(post.results.map(\.reason).prefix(3) == ["refused: world-writable", "refused: group-writable",
+                                                               "refused: owned by uid 65534"])
+            #expect(post.exitStatus == 1)
             #expect(!dir.exists("ran-10-world") && !dir.exists("ran-20-group") && !dir.exists("ran-30-nobody"))
             #expect(dir.exists("ran-40-good"))
 
@@ -104,7 +113,8 @@ extension RunnerTests {
                 let hooks = try HookDiscovery.discover(directory: dir.path, phase: nil, policy: .current)
                 #expect(hooks.map(\.decision) == [.refuse("refused: directory \(dir.path) is \(word)-writable")])
                 let report = try await runPhase("post-mount", in: dir)
-                #expect(report.results.map(\.outcome) == [.skipped])
+                #expect(report.results.map(\.outcome) == [.failed])
+                #expect(report.exitStatus == 1)
                 #expect(!dir.exists("ran"))
             }
         }

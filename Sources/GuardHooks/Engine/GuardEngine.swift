@@ -162,10 +162,10 @@ public final class GuardEngine {
             resolved = try kernel.resolve(normal)
         } catch let e where e.errno == .noSuchFileOrDirectory && createMissing {
             switch resolveMissing(normal) {
-            case .failure(let reason): return refuse(reason, normal)
-            case .success(let p):
+            case .refused(let reason): return refuse(reason, normal)
+            case .path(let p):
                 if dryRun { return .wouldCreate(path: p) }
-                do { try kernel.createDirectory(p) } catch { return refuse("cannot create: \(error.errno)", p) }
+                do throws(KernelError) { try kernel.createDirectory(p) } catch { return refuse("cannot create: \(error.errno)", p) }
                 resolved = p
             }
         } catch {
@@ -194,18 +194,20 @@ public final class GuardEngine {
     }
 
     /// A missing target is created only under a parent that itself resolves inside the roots.
-    private func resolveMissing(_ normal: String) -> Result<String, String> {
-        guard let slash = normal.lastIndex(of: "/"), slash != normal.startIndex else { return .failure("no parent") }
+    private enum MissingResolution { case path(String), refused(String) }
+
+    private func resolveMissing(_ normal: String) -> MissingResolution {
+        guard let slash = normal.lastIndex(of: "/"), slash != normal.startIndex else { return .refused("no parent") }
         let parent = String(normal[..<slash]), name = normal[normal.index(after: slash)...]
         do {
             let realParent = try kernel.resolve(parent)
             let candidate = realParent + "/" + name
             switch policy.check(resolved: candidate) {
-            case .failure(let r): return .failure(r.description)
-            case .success(let p): return .success(p)
+            case .failure(let r): return .refused(r.description)
+            case .success(let p): return .path(p)
             }
         } catch {
-            return .failure("parent \(parent) does not exist")
+            return .refused("parent \(parent) does not exist")
         }
     }
 

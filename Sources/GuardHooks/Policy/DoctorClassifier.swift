@@ -65,8 +65,10 @@ public enum DoctorClassifier {
             if let row = o.row { add(.warn, "missing", "guard #\(row.id) is \(row.status) but the directory is gone") }
             return out.isEmpty ? [DoctorFinding(severity: .ok, path: o.path, code: "ok", message: "absent")] : out
         }
-        let storageOnline = o.mountState == .mounted && !o.topIsOwnGuard
-        let offline = o.mountState == .notMounted || (o.mountState == .mounted && o.topIsOwnGuard)
+        // A read-only self-bind on top (ours, or another tool's) is a guard, not storage.
+        let guardOnTop = o.topIsOwnGuard || o.topIsReadOnlySelfBind
+        let storageOnline = o.mountState == .mounted && !guardOnTop
+        let offline = o.mountState == .notMounted || (o.mountState == .mounted && guardOnTop)
 
         if storageOnline, o.mountedRootImmutable == true {
             add(.fail, "mounted-root-immutable", "the mounted storage's root is immutable: writes to the storage fail")

@@ -53,7 +53,7 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
 }
 
 /// sysexits codes of the command-line contract.
-public enum ExitStatus: Int32, Sendable {
+public enum SysExitCode: Int32, Sendable {
     case ok = 0
     case actionFailed = 1
     case usage = 64
@@ -63,7 +63,7 @@ public enum ExitStatus: Int32, Sendable {
     case notPermitted = 77
 
     /// One code for a batch: a failure outranks a refusal, which outranks a deferral.
-    public static func forOutcomes(_ outcomes: [Outcome]) -> ExitStatus {
+    public static func forOutcomes(_ outcomes: [Outcome]) -> SysExitCode {
         if outcomes.contains(where: { $0 == .failed || $0 == .unsupported }) { return .actionFailed }
         if outcomes.contains(.refused) { return .badTarget }
         if outcomes.contains(.deferred) { return .tryAgainLater }
