@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderHookRunnerTests() { #expect(Bool(true)) }
