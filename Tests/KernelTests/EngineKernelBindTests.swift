@@ -66,13 +66,18 @@ extension EngineKernelTests {
         try unmount(target)
         #expect(try touchFailure("\(target)/f")?.contains("Read-only file system") == true)
         #expect(!FileManager.default.fileExists(atPath: "\(target)/written-to-storage"), "it was on the storage")
+        // An apply now withdraws the deferred clear (the guard is on top again) ...
+        let withdraw = try w.engine.apply([target], kind: .bind)
+        #expect(withdraw.map(\.outcome) == [.alreadyApplied] && withdraw[0].reason == "withdrew the deferred clear")
+        #expect(try w.row(target)?.status == .applied && findmnt(target).count == 1)
+        // ... and the clear, asked for again, removes it.
         #expect(try w.engine.clear([target]).map(\.outcome) == [.cleared])
         #expect(try findmnt(target).isEmpty)
         #expect(try touchFailure("\(target)/f") == nil)
         #expect(try w.row(target) == nil)
         #expect(try w.sql("SELECT state FROM guards") == "cleared")
-        #expect(try w.legalHistory(target).suffix(2)
-            == ["pending(clear-deferred)→pending(clearing)", "pending(clearing)→cleared"])
+        #expect(try w.legalHistory(target).suffix(3)
+            == ["pending(clear-deferred)→applied", "applied→pending(clearing)", "pending(clearing)→cleared"])
         #expect(try w.engine.clear([target]).map(\.outcome) == [.alreadyClear])
     }
 
