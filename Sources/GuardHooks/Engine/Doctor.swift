@@ -30,7 +30,11 @@ extension GuardEngine {
         paths = paths.filter { seen.insert($0).inserted }.sorted()
 
         let sealedSet = Set(sealed.compactMap { try? PathPolicy.normalize($0).get() }.map { (try? kernel.resolve($0)) ?? $0 })
-        let now = Double(time(nil))
+        // Sub-second wall clock: `time(nil)` truncates, which made a fresh row's age negative
+        // (never stale with pendingWarnAfter 0) and every age up to a second too young.
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        let now = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
         var findings: [DoctorFinding] = []
         for path in paths {
             var o = observePath(path, row: rowByPath[path], mounts: mounts)
