@@ -95,7 +95,7 @@ extension EngineKernelTests {
         #expect(dd.status != 0 && dd.stderr.contains("No space left on device"), "\(dd.stderr)")
 
         for (target, kind) in [(bind, RequestedKind.bind), (imm, .immutable), (bind, .auto)] {
-            let error = #expect(throws: (any Error).self, "\(kind)") {
+            let error = #expect(throws: GuardEngineError.self, "\(kind)") {
                 try w.engine.apply([target], kind: kind)
             }
             #expect("\(error.map { "\($0)" } ?? "")".contains("full"), "\(String(describing: error))")

@@ -10,6 +10,13 @@ extension GuardEngine {
     ///   - dryRun: report what would happen; the kernel and the store stay untouched.
     public func apply(_ targets: [String], kind: RequestedKind = .auto, lifetime: GuardLifetime = .transient,
                       createMissing: Bool = false, label: String? = nil, dryRun: Bool = false) throws -> [TargetOutcome] {
+        try mappingStoreErrors {
+            try applyBatch(targets, kind: kind, lifetime: lifetime, createMissing: createMissing, label: label, dryRun: dryRun)
+        }
+    }
+
+    private func applyBatch(_ targets: [String], kind: RequestedKind, lifetime: GuardLifetime,
+                            createMissing: Bool, label: String?, dryRun: Bool) throws -> [TargetOutcome] {
         let session = try openSession(forWriting: !dryRun)
         defer { session.lock?.release() }
         let store = session.store

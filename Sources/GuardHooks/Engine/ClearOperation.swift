@@ -29,6 +29,10 @@ extension GuardEngine {
     }
 
     private func removeGuards(_ selection: Selection, operatorUnseal: Bool, dryRun: Bool) throws -> [TargetOutcome] {
+        try mappingStoreErrors { try removeBatch(selection, operatorUnseal: operatorUnseal, dryRun: dryRun) }
+    }
+
+    private func removeBatch(_ selection: Selection, operatorUnseal: Bool, dryRun: Bool) throws -> [TargetOutcome] {
         let session = try openSession(forWriting: !dryRun)
         defer { session.lock?.release() }
         let store = session.store

@@ -13,6 +13,10 @@ extension GuardEngine {
     /// Compares the store with the kernel for every recorded path, every configured seal,
     /// every given target and every read-only self-bind under the allowed roots. Read-only.
     public func doctor(targets: [String] = [], sealed: [String] = []) throws -> DoctorReport {
+        try mappingStoreErrors { try examine(targets: targets, sealed: sealed) }
+    }
+
+    private func examine(targets: [String], sealed: [String]) throws -> DoctorReport {
         let session = try openSession(forWriting: false)
         let rows = try session.store?.outstandingGuards() ?? []
         let rowByPath = Dictionary(rows.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })

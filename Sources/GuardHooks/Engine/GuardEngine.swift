@@ -125,6 +125,16 @@ public final class GuardEngine {
         _ = chmod(dir, 0o700)
     }
 
+    /// Store failures (a full disk, a corrupt file) reach callers as one error type naming
+    /// the store, whichever call met them.
+    func mappingStoreErrors<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as GuardEngineError { throw e } catch let e as StoreError {
+            throw GuardEngineError.store("\(configuration.storePath): \(e)")
+        } catch let e as DatabaseError {
+            throw GuardEngineError.store("\(configuration.storePath): \(e)")
+        }
+    }
+
     func crashIfFaultPoint(_ point: FaultPoint) {
         if configuration.faultPoint == point { kill(getpid(), SIGKILL) }
     }

@@ -61,10 +61,12 @@ extension GuardEngine {
 
     /// Runs `body` on the store under the writers' lock (short critical sections).
     func withLockedStore<T>(_ body: (GuardStore) throws -> T) throws -> T {
-        let session = try openSession(forWriting: true)
-        defer { session.lock?.release() }
-        guard let store = session.store else { throw GuardEngineError.store("no store") }
-        return try body(store)
+        try mappingStoreErrors {
+            let session = try openSession(forWriting: true)
+            defer { session.lock?.release() }
+            guard let store = session.store else { throw GuardEngineError.store("no store") }
+            return try body(store)
+        }
     }
 }
 

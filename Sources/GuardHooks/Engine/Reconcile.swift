@@ -12,6 +12,10 @@ public struct ReconcileChange: Sendable, Hashable, Codable {
 extension GuardEngine {
     /// Settles every non-cleared row against the kernel, recording why for each change.
     public func reconcile(dryRun: Bool = false) throws -> [ReconcileChange] {
+        try mappingStoreErrors { try reconcileAll(dryRun: dryRun) }
+    }
+
+    private func reconcileAll(dryRun: Bool) throws -> [ReconcileChange] {
         let session = try openSession(forWriting: !dryRun)
         defer { session.lock?.release() }
         guard let store = session.store else { return [] }
