@@ -20,8 +20,12 @@ struct GlobalOptions: ParsableArguments {
 
     static let environment = ProcessEnvironment()
 
+    /// Absolute, so hooks (which run with cwd `/`) get the same store in `GUARD_HOOKS_DB`.
     var storePath: String {
-        db ?? Self.environment["GUARD_HOOKS_DB"] ?? GuardEngineConfiguration.defaultStorePath
+        let path = db ?? Self.environment["GUARD_HOOKS_DB"] ?? GuardEngineConfiguration.defaultStorePath
+        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
     }
 
     func allowedRoots() throws -> [String] {
@@ -40,7 +44,8 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db needs a path") }
-        _ = try allowedRoots()
+        // A usage error here must reach the parser as one, or it would exit 70, not 64.
+        do { _ = try allowedRoots() } catch let error as CLIError { throw ValidationError(error.description) }
     }
 
     /// An engine configured from these options.

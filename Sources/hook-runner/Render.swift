@@ -52,7 +52,8 @@ enum Render {
     /// An aligned table: every column as wide as its widest cell; the last column unpadded.
     static func table(_ header: [String], _ rows: [[String]]) {
         guard !rows.isEmpty else { return }
-        let all = [header] + rows
+        // A control character (a newline in a refused target) must not break the table.
+        let all = ([header] + rows).map { $0.map(\.escapingControlCharacters) }
         var widths = [Int](repeating: 0, count: header.count)
         for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
         var out = ""
@@ -65,6 +66,22 @@ enum Render {
 }
 
 extension String {
+    /// `\n`, `\t`, `\r` and `\u{1b}` for control characters; everything else as is.
+    var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return self }
+        var out = ""
+        for u in unicodeScalars {
+            switch u {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where u.properties.generalCategory == .control: out += "\\u{\(String(u.value, radix: 16))}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
     func leftPadded(_ w: Int) -> String { count >= w ? self : String(repeating: "0", count: w - count) + self }
     func padding(_ w: Int) -> String { count >= w ? self : self + String(repeating: " ", count: w - count) }
     func trimmingTrailingSpaces() -> String {
