@@ -32,10 +32,11 @@ extension RunnerTests {
                 "GUARD_HOOKS_RUN_ID": "42",
                 "GUARD_HOOKS_DRY_RUN": "1",
                 "GUARD_HOOKS_DB": "/tmp/gh-test.db",
+                "GUARD_HOOKS_ALLOW_ROOTS": "/mnt:/media:/run/media",
                 "GUARD_HOOKS_BIN": "/usr/local/bin/hook-runner",
                 "GUARD_HOOKS_HOOK": "10-probe",
             ])
-            #expect(env.count == 8)
+            #expect(env.count == 9)
             #expect(dir.read("argv") == "\(dir.sub("10-probe"))\0pre-restore\0/mnt/a b\0/mnt/c\0")
             #expect(dir.read("cwd") == "/\n")
             #expect(dir.read("stdin-link") == "/dev/null\n")

@@ -7,8 +7,10 @@ import Glibc
 #endif
 
 extension RunnerTests {
-    /// Process-group hygiene and bounded resources.
-    @Suite struct Processes {
+    /// Process-group hygiene and bounded resources. No test asserts how long anything took
+    /// (the machines are shared and noisy): a run that would hang on a left-over process
+    /// is caught by the suite's time limit instead, far above any honest run.
+    @Suite(.timeLimit(.minutes(2))) struct Processes {
         @Test func timeoutKillsTheWholeGroupEvenWhenItIgnoresTerm() async throws {
             let dir = try HookDir()
             defer { dir.remove() }
@@ -18,15 +20,12 @@ extension RunnerTests {
                 sh -c 'sleep 1000' &
                 sleep 1000
                 """)
-            let start = ContinuousClock.now
             let report = try await runPhase("post-mount", in: dir,
                                             context: testContext(timeout: .seconds(1), grace: .milliseconds(300)))
-            let elapsed = ContinuousClock.now - start
             let result = try #require(report.results.first)
             #expect(result.outcome == .failed && result.timedOut)
             #expect(result.signal == SIGKILL)  // TERM was ignored, so the grace period ran out
             #expect(result.reason == "timed out after 1s")
-            #expect(elapsed < .seconds(5))
             let pgid = try #require(Int32(dir.read("pgid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
             #expect(await groupIsGone(pgid))
         }
@@ -49,10 +48,8 @@ extension RunnerTests {
                 echo started
                 """)
             try dir.script("20-next", "echo next")
-            let start = ContinuousClock.now
             let log = LineLog()
             let report = try await runPhase("post-mount", in: dir, output: log.sink)
-            #expect(ContinuousClock.now - start < .seconds(5))
             #expect(report.results.map(\.outcome) == [.ok, .ok])
             #expect(log.all.map(\.text) == ["started", "next"])
             let pgid = try #require(Int32(dir.read("pgid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
@@ -65,9 +62,7 @@ extension RunnerTests {
             let dir = try HookDir()
             defer { dir.remove() }
             try dir.script("10-escape", "setsid sh -c 'echo $$ > \(dir.sub("escaped")); exec sleep 1000' &\nsleep 0.2")
-            let start = ContinuousClock.now
             let report = try await runPhase("post-mount", in: dir)
-            #expect(ContinuousClock.now - start < .seconds(5))
             #expect(report.results[0].outcome == .ok)
             if let pid = Int32(dir.read("escaped")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") {
                 kill(pid, SIGKILL)
@@ -79,12 +74,10 @@ extension RunnerTests {
             defer { dir.remove() }
             try dir.script("10-long", "echo $$ > '\(dir.sub("pgid"))'\nsleep 1000 &\nsleep 1000")
             try dir.script("20-next", "touch '\(dir.sub("ran"))'")
-            let start = ContinuousClock.now
             let task = Task { try await runPhase("post-mount", in: dir) }
             try await Task.sleep(for: .milliseconds(300))
             task.cancel()
             let report = try await task.value
-            #expect(ContinuousClock.now - start < .seconds(5))
             #expect(report.results.map(\.outcome) == [.failed, .skipped])
             #expect(report.results[1].reason == "run cancelled")
             #expect(!dir.exists("ran"))

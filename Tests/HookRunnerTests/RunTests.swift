@@ -198,6 +198,7 @@ extension HookRunnerTests {
                 "GUARD_HOOKS_RUN_ID": String(runID),
                 "GUARD_HOOKS_DRY_RUN": "0",
                 "GUARD_HOOKS_DB": cli.db,
+                "GUARD_HOOKS_ALLOW_ROOTS": cli.dir.path,
                 "GUARD_HOOKS_BIN": binary,
                 "GUARD_HOOKS_HOOK": "50-env",
             ])

@@ -26,6 +26,15 @@ public struct GuardEngineConfiguration: Sendable {
                 pendingWarnAfter: Double = 86_400) {
         self.storePath = storePath; self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
         self.actor = actor; self.runID = runID; self.faultPoint = faultPoint
+        // A relative store path would mean another store for every working directory
+        // (hooks run with cwd /): anchor it once, here.
+        if !storePath.hasPrefix("/") {
+            var buf = [CChar](repeating: 0, count: 4096)
+            if getcwd(&buf, buf.count) != nil {
+                let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                self.storePath = (cwd == "/" ? "" : cwd) + "/" + storePath
+            }
+        }
         self.pendingWarnAfter = pendingWarnAfter
     }
 

@@ -51,7 +51,8 @@ extension GuardEngine {
         let recorder: RunRecorder? = request.dryRun ? nil : try RunRecorder(engine: self, request: request)
         let context = HookContext(runID: recorder.map { String($0.runID) } ?? "dry-run", dryRun: request.dryRun,
                                   databasePath: configuration.storePath, binaryPath: request.binaryPath,
-                                  timeout: request.timeout, gracePeriod: request.gracePeriod, keepGoing: request.keepGoing)
+                                  timeout: request.timeout, gracePeriod: request.gracePeriod, keepGoing: request.keepGoing,
+                                  allowedRoots: configuration.allowedRoots)
         let report = await HookRunner().run(phase: request.phase, targets: request.targets, context: context,
                                             hooks: hooks, swiftHooks: request.swiftHooks, observer: recorder,
                                             output: output)

@@ -23,13 +23,17 @@ public struct HookContext: Sendable, Hashable {
     /// Run every hook of a `pre-*` phase even after one failed.
     public var keepGoing: Bool
     public var outputLimits: OutputLimits
+    /// The caller's allowed roots, so a hook calling hook-runner back applies the same
+    /// path policy as its caller (`GUARD_HOOKS_ALLOW_ROOTS`, colon-separated).
+    public var allowedRoots: [String]
 
     public init(runID: String, dryRun: Bool = false, databasePath: String, binaryPath: String,
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5),
-                keepGoing: Bool = false, outputLimits: OutputLimits = OutputLimits()) {
+                keepGoing: Bool = false, outputLimits: OutputLimits = OutputLimits(),
+                allowedRoots: [String] = PathPolicy.defaultAllowedRoots) {
         self.runID = runID; self.dryRun = dryRun; self.databasePath = databasePath
         self.binaryPath = binaryPath; self.timeout = timeout; self.gracePeriod = gracePeriod
-        self.keepGoing = keepGoing; self.outputLimits = outputLimits
+        self.keepGoing = keepGoing; self.outputLimits = outputLimits; self.allowedRoots = allowedRoots
     }
 
     /// The `PATH` every hook gets: the one Debian gives root, without `.` or user dirs.
@@ -47,6 +51,7 @@ public struct HookContext: Sendable, Hashable {
             "GUARD_HOOKS_RUN_ID": runID,
             "GUARD_HOOKS_DRY_RUN": dryRun ? "1" : "0",
             "GUARD_HOOKS_DB": databasePath,
+            "GUARD_HOOKS_ALLOW_ROOTS": allowedRoots.joined(separator: ":"),
             "GUARD_HOOKS_BIN": binaryPath,
             "GUARD_HOOKS_HOOK": hook,
         ]
