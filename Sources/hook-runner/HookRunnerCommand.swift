@@ -16,12 +16,12 @@ struct HookRunnerCommand: AsyncParsableCommand {
         commandName: "hook-runner",
         abstract: "Guard offline storage mountpoints and run backup/restore hooks.",
         discussion: """
-            Guards make an offline mountpoint refuse writes (a read-only bind mount, or the
-            immutable inode flag), so nothing written while the storage is unmounted lands
+            Guards make an offline mountpoint refuse writes (a read-only bind mount, or the \
+            immutable inode flag), so nothing written while the storage is unmounted lands \
             silently on the parent filesystem. Every guard is recorded with its history.
 
-            Exit codes: 0 desired state reached; 1 an action failed; 64 usage; 65 bad target;
-            70 internal error (store unreadable, …); 75 try again later (pending, deferred,
+            Exit codes: 0 desired state reached; 1 an action failed; 64 usage; 65 bad target; \
+            70 internal error (store unreadable, …); 75 try again later (pending, deferred, \
             lock busy); 77 not permitted (not root).
             """,
         subcommands: [RunCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
