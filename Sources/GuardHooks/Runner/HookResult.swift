@@ -5,35 +5,34 @@ import Foundation
 #endif
 import GuardStore
 
-/// How one hook of a phase ended (or why it did not run).
+/// How one hook of a phase ended (or why it did not run): the row the store keeps, plus
+/// whether it was an executable or an in-process Swift hook. Fields of the row read
+/// directly (`result.outcome`, `result.exitCode`).
+@dynamicMemberLookup
 public struct HookResult: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, Codable {
         case executable
         case swift
     }
 
-    public var name: String
-    /// The executable's path; `swift:<name>` for an in-process hook.
-    public var path: String
+    /// The row the store keeps for this result. `path` is `swift:<name>` for a Swift hook;
+    /// `outputTail` holds at most `OutputLimits.tailBytes` UTF-8 bytes; `reason` says why it
+    /// failed or was skipped (nil for `ok` and `soft-skip`).
+    public var record: HookResultRecord
     public var kind: Kind
-    public var outcome: HookOutcome
-    public var exitCode: Int32?
-    public var signal: Int32?
-    public var timedOut: Bool
-    public var startedAt: Date?
-    public var finishedAt: Date?
-    /// The last `OutputLimits.tailBytes` of its output, at most that many UTF-8 bytes.
-    public var outputTail: String
-    /// Why it failed or was skipped; nil for `ok` and `soft-skip`.
-    public var reason: String?
+
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<HookResultRecord, T>) -> T {
+        get { record[keyPath: keyPath] }
+        set { record[keyPath: keyPath] = newValue }
+    }
 
     public init(name: String, path: String, kind: Kind, outcome: HookOutcome, exitCode: Int32? = nil,
                 signal: Int32? = nil, timedOut: Bool = false, startedAt: Date? = nil,
                 finishedAt: Date? = nil, outputTail: String = "", reason: String? = nil) {
-        self.name = name; self.path = path; self.kind = kind; self.outcome = outcome
-        self.exitCode = exitCode; self.signal = signal; self.timedOut = timedOut
-        self.startedAt = startedAt; self.finishedAt = finishedAt
-        self.outputTail = outputTail; self.reason = reason
+        record = HookResultRecord(name: name, path: path, outcome: outcome, exitCode: exitCode, signal: signal,
+                                  timedOut: timedOut, startedAt: startedAt, finishedAt: finishedAt,
+                                  outputTail: outputTail, reason: reason)
+        self.kind = kind
     }
 
     /// An insecure hook is not run, and that counts as a failure: a refused guard hook in a
@@ -44,13 +43,6 @@ public struct HookResult: Sendable, Hashable {
 
     static func skipped(_ hook: PlannedHook, reason: String) -> HookResult {
         HookResult(name: hook.name, path: hook.path, kind: hook.kind, outcome: .skipped, reason: reason)
-    }
-
-    /// The row the store keeps for this result.
-    public var record: HookResultRecord {
-        HookResultRecord(name: name, path: path, outcome: outcome, exitCode: exitCode, signal: signal,
-                         timedOut: timedOut, startedAt: startedAt, finishedAt: finishedAt,
-                         outputTail: outputTail, reason: reason)
     }
 }
 
@@ -70,8 +62,8 @@ public struct PhaseReport: Sendable, Hashable {
     public var failures: [HookResult] { results.filter { $0.outcome == .failed } }
 
     /// The phase's exit status in sysexits terms: 0 when no hook failed, 1 otherwise.
-    /// A soft skip (75) of a hook is a success of the run; skipped and refused hooks do
-    /// not fail it either (they are in `results` with their reason).
+    /// A soft skip (75) of a hook is a success of the run, and so are hooks skipped after
+    /// it; a refused (insecure) hook is a failure.
     public var exitStatus: Int32 { failures.isEmpty ? 0 : 1 }
 
     public var records: [HookResultRecord] { results.map(\.record) }
