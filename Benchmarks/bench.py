@@ -332,6 +332,34 @@ class Bench:
         tail = sh(["sqlite3", db, "select length(output_tail) from hook_results order by id desc limit 1"]).strip()
         self.notes.append(f"w6 loud hook: stored output tail {tail} bytes")
 
+    def w0_compare(self):
+        """--compare OLD: the same commands with an older hook-runner and this one, alternating
+        (for before/after figures of a source change). Not part of the goals table."""
+        old = self.args.compare
+        n = 20 if self.smoke else 1000
+        cmds = []
+        for tag, b in (("old", old), ("new", self.bin)):
+            root = f"/mnt/w0-{tag}"
+            t = self.targets(root, n)
+            env = self.env(f"{STATE}/w0-{tag}.db", root)
+            cmds.append(Cmd(f"{tag}: immutable apply+clear {n}",
+                            [[b, "apply", "--kind", "immutable"] + t, [b, "clear"] + t], env))
+            d = f"/mnt/w0-{tag}/hooks.d"
+            os.makedirs(d, mode=0o755)
+            for i in range(50):
+                with open(f"{d}/{i:02d}-trivial", "w") as f:
+                    f.write("#!/bin/sh\nexit 0\n")
+                os.chmod(f"{d}/{i:02d}-trivial", 0o755)
+            cmds.append(Cmd(f"{tag}: run 50 hooks", [[b, "run", "bench", "--hooks-dir", d]], env))
+            cmds.append(Cmd(f"{tag}: guards (startup)", [[b, "guards"]], env))
+        s = alternate(cmds, self.rounds)
+        self.raw["0-compare"] = s
+        for k in range(3):
+            o, nw = cmds[k], cmds[3 + k]
+            r = median(ratios(s[nw.name], s[o.name]))
+            self.row(f"0. compare: {nw.name[5:]}: new vs old", median(s[nw.name]), median(s[o.name]), r, "—", True,
+                     "baseline column = old binary")
+
     # -- report -------------------------------------------------------------------------
 
     def machine(self):
@@ -417,6 +445,7 @@ def main():
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--json")
     ap.add_argument("--only", help="comma-separated workload numbers, e.g. 1,3")
+    ap.add_argument("--compare", help="an older hook-runner: time it against --bin (workload 0)")
     args = ap.parse_args()
     if os.getpid() != 1 or os.geteuid() != 0:
         die("run me through Benchmarks/run (PID 1 of a private namespace, as root)")
@@ -424,10 +453,11 @@ def main():
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=2g", "guardhooks-bench", SANDBOX], check=True)
     os.makedirs(STATE, mode=0o700)
     b = Bench(args)
-    steps = [b.w1_immutable, b.w2_bind, b.w3_growth, b.w4_hooks, b.w5_queries, b.w6_footprint]
+    steps = [b.w0_compare] if args.compare else []
+    steps += [b.w1_immutable, b.w2_bind, b.w3_growth, b.w4_hooks, b.w5_queries, b.w6_footprint]
     only = set(args.only.split(",")) if args.only else None
     try:
-        for i, step in enumerate(steps, 1):
+        for i, step in enumerate(steps, 0 if args.compare else 1):
             if only and str(i) not in only:
                 continue
             t0 = time.perf_counter()
