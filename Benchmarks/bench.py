@@ -65,6 +65,22 @@ class Cmd:
         return peak
 
 
+class FloorCmd(Cmd):
+    """A command whose sample is the time its helpers report for their measured part."""
+
+    def __init__(self, name, argvs):
+        super().__init__(name, argvs)
+
+    def run(self):
+        total = 0.0
+        for argv in self.argvs:
+            r = subprocess.run(argv, stdin=DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if r.returncode != 0:
+                die(f"{self.name}: {' '.join(argv[:3])} exited {r.returncode}: {r.stderr.decode(errors='replace')[-1000:]}")
+            total += float(r.stdout)
+        return total
+
+
 def alternate(cmds, rounds, between=None):
     """Runs every command once per round, rotating the order; returns {name: [seconds]}."""
     samples = {c.name: [] for c in cmds}
@@ -133,7 +149,10 @@ class Bench:
         loop = Cmd("per-target chattr loop", [["bash", "-c", 'for t; do chattr +i "$t"; done; for t; do chattr -i "$t"; done',
                                                "loop"] + t], env)
         self.verify_immutable(ours, t, env)
-        floor = self.recording_floor(t, env)
+        db = f"{STATE}/w1-floor.db"   # made by hook-runner: the same schema
+        subprocess.run([self.bin, "apply", "/mnt/w1/missing"], env=dict(env, GUARD_HOOKS_DB=db),
+                       stdout=DEVNULL, stderr=DEVNULL)
+        floor = self.floor_cmd("store floor", ["store-apply", "store-clear"], t, db)
         s = alternate([ours, one, loop, floor], self.rounds)
         self.raw["1-immutable"] = s
         self.rss["1 immutable apply+clear"] = ours.peak_rss_kib()
@@ -144,44 +163,18 @@ class Bench:
         self.row(f"1. immutable, {n} targets: vs per-target chattr loop",
                  median(s[ours.name]), median(s[loop.name]), r2, "≥ 20× faster", r2 >= 20, "ratio = loop / ours")
         fl = median(ratios([a + b for a, b in zip(s[floor.name], s[one.name])], s[one.name]))
-        self.row(f"1. floor: the store writes alone (sqlite3 shell, same rows, 4 transactions, synchronous=FULL) "
-                 f"+ chattr, vs chattr", median(s[floor.name]) + median(s[one.name]), median(s[one.name]), fl,
-                 "(lower bound of row 1)", None, "no path checks, no reads: what recording costs at least")
+        self.row(f"1. floor: chattr + the store's statements alone (in-process, prepared, same rows and "
+                 f"transactions), vs chattr", median(s[floor.name]) + median(s[one.name]), median(s[one.name]), fl,
+                 "(lower bound of row 1)", None, f"store statements alone: {self.ms(median(s[floor.name]))}")
         self.check_store(f"{STATE}/w1.db", n * (self.rounds + 2))
 
-    def recording_floor(self, t, env):
-        """The writes hook-runner makes for apply+clear of these targets, as two sqlite3 shell
-        processes on a store made by hook-runner: 1 guard insert + 3 updates + 4 event inserts
-        per target, in 4 write transactions, WAL, synchronous=FULL."""
-        db = f"{STATE}/w1-floor.db"
-        subprocess.run([self.bin, "apply", "/mnt/w1/missing"], env=dict(env, GUARD_HOOKS_DB=db),
-                       stdout=DEVNULL, stderr=DEVNULL)
-        ev = ("INSERT INTO events (guard_id, from_state, from_action, to_state, to_action, reason, at, run_id, actor) "
-              "SELECT id, {f}, {t}, 'x', 1763700000000, NULL, 'floor (uid 0, pid 1)' FROM guards "
-              "WHERE path = '{p}' AND state <> 'cleared';\n")
-        up = "UPDATE guards SET state = {s}, reason = 'x', updated_at = 1763700000001 WHERE path = '{p}' AND state <> 'cleared';\n"
-        def step(frm, to, state_sql):
-            out = ["BEGIN IMMEDIATE;\n"]
-            for p in t:
-                out.append(ev.format(f=frm, t=to, p=p))   # the event first: a cleared row is no longer found
-                out.append(up.format(s=state_sql, p=p))
-            out.append("COMMIT;\n")
-            return "".join(out)
-        head = "PRAGMA synchronous = FULL;\n"
-        apply_sql = head + "BEGIN IMMEDIATE;\n" + "".join(
-            "INSERT INTO guards (path, kind, lifetime, state, pending_action, device, inode, mount_ns, boot_id, "
-            f"created_at, updated_at) VALUES ('{p}', 'immutable', 'transient', 'pending', 'applying', 2049, 1, 1, "
-            "'b', 1763700000000, 1763700000000);\n"
-            "INSERT INTO events (guard_id, from_state, from_action, to_state, to_action, reason, at, run_id, actor) "
-            "VALUES (last_insert_rowid(), NULL, NULL, 'pending', 'applying', NULL, 1763700000000, NULL, 'floor');\n"
-            for p in t) + "COMMIT;\n" + step("'pending', 'applying'", "'applied', NULL", "'applied', pending_action = NULL")
-        clear_sql = head + step("'applied', NULL", "'pending', 'clearing'", "'pending', pending_action = 'clearing'") \
-            + step("'pending', 'clearing'", "'cleared', NULL", "'cleared', pending_action = NULL")
-        for name, sql in (("floor-apply.sql", apply_sql), ("floor-clear.sql", clear_sql)):
-            with open(f"{STATE}/{name}", "w") as f:
-                f.write(sql)
-        return Cmd("store writes alone (sqlite3 shell)", [["sqlite3", db, f".read {STATE}/floor-apply.sql"],
-                                                          ["sqlite3", db, f".read {STATE}/floor-clear.sql"]], env)
+    def floor_cmd(self, name, modes, t, db=None):
+        """An in-process floor (Benchmarks/floor.py), one helper process per mode."""
+        with open(f"{STATE}/{name}.paths", "w") as f:
+            f.write("\n".join(t))
+        helper = os.path.join(self.args.repo, "Benchmarks", "floor.py")
+        argvs = [[sys.executable, helper, m] + ([db] if db else []) + [f"{STATE}/{name}.paths"] for m in modes]
+        return FloorCmd(name, argvs)
 
     def verify_immutable(self, ours, t, env):
         """Once, untimed: apply really sets the flag, clear really removes it, and no write lands."""
@@ -221,12 +214,17 @@ class Bench:
         subprocess.run(ours.argvs[1], stdout=DEVNULL, env=env, check=True)
         if subprocess.run(["findmnt", "--mountpoint", t[-1]], stdout=DEVNULL).returncode == 0:
             die(f"{t[-1]}: bind guard still mounted after clear")
-        s = alternate([ours, loop], self.rounds)
+        floor = self.floor_cmd("bind floor", ["bind"], t)
+        s = alternate([ours, loop, floor], self.rounds)
         self.raw["2-bind"] = s
         self.rss["2 bind apply+clear"] = ours.peak_rss_kib()
         r = median(ratios(s[loop.name], s[ours.name]))
         self.row(f"2. bind, {n} targets: apply+clear vs mount/remount/umount loop",
                  median(s[ours.name]), median(s[loop.name]), r, "≥ 20× faster", r >= 20, "ratio = loop / ours")
+        rf = median(ratios(s[loop.name], s[floor.name]))
+        self.row(f"2. floor: the bare syscalls (bind, remount ro, umount2) in one process, vs the loop",
+                 median(s[floor.name]), median(s[loop.name]), rf, "(upper bound of row 2's ratio)", None,
+                 "ratio = loop / syscalls")
         self.check_store(f"{STATE}/w2.db", n * (self.rounds + 2))
 
     def w3_growth(self):
@@ -334,6 +332,21 @@ class Bench:
         m = median(s[hist.name])
         self.row(f"5. history PATH ({per} events of {nev}) — absolute; sqlite3 shell for reference",
                  m, median(s[hbase.name]), median(ratios(s[hist.name], s[hbase.name])), "< 20 ms", m < 0.020)
+
+        # Not a goal, a finding: every writing command validates the store before its first
+        # write (PRAGMA quick_check, a scan of the whole file), so its cost grows with the store.
+        one = t[0]          # cleared above: a fresh guard each time
+        big = Cmd("apply+clear 1 target, big store", [[self.bin, "apply", "--kind", "immutable", one],
+                                                      [self.bin, "clear", one]], env)
+        small_env = self.env(f"{STATE}/w5-small.db", root)
+        small = Cmd("apply+clear 1 target, small store", [[self.bin, "apply", "--kind", "immutable", one],
+                                                          [self.bin, "clear", one]], small_env)
+        qc = Cmd("sqlite3 PRAGMA quick_check", [["sqlite3", db, "PRAGMA quick_check"]], env)
+        s = alternate([big, small, qc], self.rounds)
+        self.raw["5-write-on-big-store"] = s
+        self.row(f"5. (finding) apply+clear of 1 target on this store vs on a small one",
+                 median(s[big.name]), median(s[small.name]), median(ratios(s[big.name], s[small.name])), "—", None,
+                 f"sqlite3 PRAGMA quick_check of this store alone: {self.ms(median(s[qc.name]))}")
 
     def w6_footprint(self):
         db = f"{STATE}/w6.db"
@@ -507,7 +520,7 @@ def main():
         sys.stdout.flush()
         if args.smoke:
             missing = [r["workload"] for r in b.rows if r["ours"] is None or r["ours"] != r["ours"]]
-            expected = 11 if not only else 0
+            expected = 13 if not only else 0
             if missing or len(b.rows) < expected:
                 die(f"smoke: workloads without a number: {missing or 'some rows missing'}")
             sys.stderr.flush(); print(f"\nsmoke: all {len(b.rows)} measurements ran and produced a number "
