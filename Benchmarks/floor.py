@@ -2,13 +2,12 @@
 """Floors: the least a workload can cost, measured in-process so that no interpreter start-up
 is counted. Prints the elapsed seconds of the measured part on stdout. Used by bench.py.
 
-  floor.py store-apply DB PATHS   the store statements of `apply` on PATHS (one per line):
-                                  per target a lookup by path, a guard insert, an event insert and
-                                  a read back (1 transaction), then a read, an update, an event
-                                  insert and a read back (1 transaction); synchronous=FULL, WAL,
-                                  prepared statements, the same libsqlite3 hook-runner links.
-  floor.py store-clear DB PATHS   the same for `clear` (lookup, then 2 transactions of
-                                  read + update + event + read back).
+  floor.py store-apply DB PATHS   the writes `apply` records for PATHS (one per line), and
+                                  nothing else: per target a guard insert and an event insert
+                                  (1 transaction), then an update and an event insert (1
+                                  transaction); executemany (the loop runs in C), WAL,
+                                  synchronous=FULL, the same libsqlite3 hook-runner links.
+  floor.py store-clear DB PATHS   the same for `clear`: 2 transactions of update + event per target.
   floor.py bind PATHS             the bare syscalls of a bind guard and its removal, per target:
                                   mount(MS_BIND), mount(MS_REMOUNT|MS_BIND|MS_RDONLY), umount2.
 """
@@ -18,8 +17,6 @@ import sqlite3
 import sys
 import time
 
-COLS = ("id, path, kind, lifetime, state, pending_action, reason, device, inode, mount_id, mount_id_unique, "
-        "mount_ns, boot_id, label, run_id, created_at, updated_at")
 EVENT = ("INSERT INTO events (guard_id, from_state, from_action, to_state, to_action, reason, at, run_id, actor) "
          "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)")
 UPDATE = "UPDATE guards SET state = ?, pending_action = ?, reason = ?, updated_at = ? WHERE id = ?"
@@ -35,28 +32,21 @@ def connect(db):
 
 def settle(c, ids, frm, to, now):
     c.execute("BEGIN IMMEDIATE")
-    for gid in ids:
-        c.execute(f"SELECT {COLS} FROM guards WHERE id = ?", (gid,)).fetchone()
-        c.execute(UPDATE, (to[0], to[1], "floor", now, gid))
-        c.execute(EVENT, (gid, frm[0], frm[1], to[0], to[1], "floor", now, ACTOR))
-        c.execute(f"SELECT {COLS} FROM guards WHERE id = ?", (gid,)).fetchone()
+    c.executemany(UPDATE, [(to[0], to[1], "floor", now, gid) for gid in ids])
+    c.executemany(EVENT, [(gid, frm[0], frm[1], to[0], to[1], "floor", now, ACTOR) for gid in ids])
     c.execute("COMMIT")
 
 
 def store_apply(db, paths):
     c = connect(db)
     now = int(time.time() * 1000)
-    ids = []
     c.execute("BEGIN IMMEDIATE")
-    for p in paths:
-        c.execute(f"SELECT {COLS} FROM guards WHERE path = ? AND state <> 'cleared'", (p,)).fetchone()
-        cur = c.execute("INSERT INTO guards (path, kind, lifetime, state, pending_action, device, inode, mount_ns, "
-                        "boot_id, created_at, updated_at) VALUES (?, 'immutable', 'transient', 'pending', 'applying', "
-                        "2049, 1, 1, 'b', ?, ?)", (p, now, now))
-        gid = cur.lastrowid
-        c.execute(EVENT, (gid, None, None, "pending", "applying", None, now, ACTOR))
-        c.execute(f"SELECT {COLS} FROM guards WHERE id = ?", (gid,)).fetchone()
-        ids.append(gid)
+    c.executemany("INSERT INTO guards (path, kind, lifetime, state, pending_action, device, inode, mount_ns, "
+                  "boot_id, created_at, updated_at) VALUES (?, 'immutable', 'transient', 'pending', 'applying', "
+                  "2049, 1, 1, 'b', ?, ?)", [(p, now, now) for p in paths])
+    last = c.execute("SELECT last_insert_rowid()").fetchone()[0]
+    ids = list(range(last - len(paths) + 1, last + 1))   # one transaction: consecutive rowids
+    c.executemany(EVENT, [(gid, None, None, "pending", "applying", None, now, ACTOR) for gid in ids])
     c.execute("COMMIT")
     settle(c, ids, ("pending", "applying"), ("applied", None), now)
     c.close()
@@ -65,8 +55,9 @@ def store_apply(db, paths):
 def store_clear(db, paths):
     c = connect(db)
     now = int(time.time() * 1000)
-    ids = [c.execute(f"SELECT {COLS} FROM guards WHERE path = ? AND state <> 'cleared'", (p,)).fetchone()[0]
-           for p in paths]
+    # The floor store holds nothing but these guards.
+    ids = [r[0] for r in c.execute("SELECT id FROM guards WHERE state <> 'cleared'")]
+    assert len(ids) == len(paths), (len(ids), len(paths))
     settle(c, ids, ("applied", None), ("pending", "clearing"), now)
     settle(c, ids, ("pending", "clearing"), ("cleared", None), now)
     c.close()
