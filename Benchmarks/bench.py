@@ -457,7 +457,8 @@ class Bench:
             "e2fsprogs": first("chattr -V 2>&1"),
             "run-parts": first("run-parts --version"),
             "commit": first(f"git -C {self.args.repo} rev-parse --short HEAD 2>/dev/null; echo ?")
-                      + (" (dirty)" if first(f"git -C {self.args.repo} status --porcelain -uno | head -1") else ""),
+                      + (" (dirty)" if subprocess.run(["git", "-C", self.args.repo, "status", "--porcelain", "-uno"],
+                                                      stdout=subprocess.PIPE, stderr=DEVNULL).stdout.strip() else ""),
             "build": "release" if "/release/" in os.path.realpath(self.bin) else "debug",
         }
 
