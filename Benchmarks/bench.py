@@ -314,7 +314,8 @@ class Bench:
         build = time.perf_counter() - t0
         outstanding = int(sh(["sqlite3", db, "select count(*) from guards where state <> 'cleared'"]).strip())
         nev = int(sh(["sqlite3", db, "select count(*) from events"]).strip())
-        self.notes.append(f"w5 store: {outstanding} outstanding guards, {nev} events, built in {build:.1f} s")
+        self.notes.append(f"w5 store: {outstanding} outstanding guards, {nev} events, "
+                          f"{os.path.getsize(db) / 2**20:.0f} MiB, built in {build:.1f} s")
         cols = ("id, path, kind, lifetime, state, pending_action, reason, device, inode, mount_id, mount_id_unique, "
                 "mount_ns, boot_id, label, run_id, created_at, updated_at")
         ours = Cmd("hook-runner guards --outstanding --json", [[self.bin, "guards", "--outstanding", "--json"]], env)
