@@ -9,6 +9,11 @@ enum Schema {
     static let migrations: [String] = [version1]
 
     // STRICT tables: a wrong type is an error, not a silently stored string.
+    // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
+    // `c IN ('a', 'b', …)`: same truth table (NULL stays NULL, so a NULL column passes either
+    // way), but SQLite 3.40 evaluates a constant IN list of more than two values by building
+    // an ephemeral table on every statement execution (~9 µs each; an event insert had four),
+    // which made the CHECKs cost most of a batch's SQLite time (see BENCHMARKS.md).
     static let version1 = """
     PRAGMA application_id = \(applicationID);
 
@@ -30,8 +35,8 @@ enum Schema {
         path            TEXT NOT NULL CHECK (length(path) > 0),
         kind            TEXT NOT NULL CHECK (kind IN ('bind', 'immutable')),
         lifetime        TEXT NOT NULL CHECK (lifetime IN ('transient', 'persistent')),
-        state           TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'failed', 'cleared')),
-        pending_action  TEXT CHECK (pending_action IN ('applying', 'clearing', 'clear-deferred')),
+        state           TEXT NOT NULL CHECK (state = 'pending' OR state = 'applied' OR state = 'failed' OR state = 'cleared'),
+        pending_action  TEXT CHECK (pending_action = 'applying' OR pending_action = 'clearing' OR pending_action = 'clear-deferred'),
         reason          TEXT,
         device          INTEGER,
         inode           INTEGER,
@@ -57,10 +62,10 @@ enum Schema {
     CREATE TABLE events (
         id          INTEGER PRIMARY KEY,
         guard_id    INTEGER NOT NULL REFERENCES guards(id),
-        from_state  TEXT CHECK (from_state IN ('pending', 'applied', 'failed', 'cleared')),
-        from_action TEXT CHECK (from_action IN ('applying', 'clearing', 'clear-deferred')),
-        to_state    TEXT NOT NULL CHECK (to_state IN ('pending', 'applied', 'failed', 'cleared')),
-        to_action   TEXT CHECK (to_action IN ('applying', 'clearing', 'clear-deferred')),
+        from_state  TEXT CHECK (from_state = 'pending' OR from_state = 'applied' OR from_state = 'failed' OR from_state = 'cleared'),
+        from_action TEXT CHECK (from_action = 'applying' OR from_action = 'clearing' OR from_action = 'clear-deferred'),
+        to_state    TEXT NOT NULL CHECK (to_state = 'pending' OR to_state = 'applied' OR to_state = 'failed' OR to_state = 'cleared'),
+        to_action   TEXT CHECK (to_action = 'applying' OR to_action = 'clearing' OR to_action = 'clear-deferred'),
         reason      TEXT,
         at          INTEGER NOT NULL,
         run_id      INTEGER REFERENCES runs(id),
@@ -82,7 +87,7 @@ enum Schema {
         seq         INTEGER NOT NULL,
         name        TEXT NOT NULL,
         path        TEXT NOT NULL,
-        outcome     TEXT NOT NULL CHECK (outcome IN ('ok', 'soft-skip', 'failed', 'skipped')),
+        outcome     TEXT NOT NULL CHECK (outcome = 'ok' OR outcome = 'soft-skip' OR outcome = 'failed' OR outcome = 'skipped'),
         exit_code   INTEGER,
         signal      INTEGER,
         timed_out   INTEGER NOT NULL DEFAULT 0 CHECK (timed_out IN (0, 1)),
