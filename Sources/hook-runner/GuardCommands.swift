@@ -11,7 +11,7 @@ func finish(_ code: SysExitCode) throws {
     if code != .ok { throw ArgumentParser.ExitCode(code.rawValue) }
 }
 
-struct ApplyCommand: ParsableCommand {
+struct ApplyCommand: ParsableCommand, TakesTargetList {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Guard offline targets.",
@@ -29,10 +29,11 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "transient (removed by clear) | persistent (removed only by unseal)") var lifetime: GuardLifetime = .transient
     @Flag(help: "Create a missing target directory (its parent must lie inside an allowed root).") var create = false
     @Option(help: "A label recorded with each guard.") var label: String?
-    @Argument(help: "Mountpoint directories to guard.") var targets: [String]
+    @Argument(help: "Mountpoint directories to guard.") var targets: [String] = []
+    var allTargets: [String] { targets + LongTargetList.overflow }
 
     func validate() throws {
-        if targets.isEmpty { throw ValidationError("apply needs at least one target") }
+        if allTargets.isEmpty { throw ValidationError("apply needs at least one target") }
         if lifetime == .persistent && kind != .immutable {
             throw ValidationError("--lifetime persistent needs --kind immutable (a bind guard cannot outlive a reboot)")
         }
@@ -41,12 +42,12 @@ struct ApplyCommand: ParsableCommand {
     func run() throws {
         try requireRoot("apply", dryRun: dry.dryRun)
         let outcomes = try global.engine(actor: "hook-runner apply").apply(
-            targets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
+            allTargets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
         try finish(try report("apply", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
 
-struct ClearCommand: ParsableCommand {
+struct ClearCommand: ParsableCommand, TakesTargetList {
     static let configuration = CommandConfiguration(
         commandName: "clear",
         abstract: "Remove transient guards; unsafe ones stay pending (clear-deferred).",
@@ -63,21 +64,22 @@ struct ClearCommand: ParsableCommand {
     @OptionGroup var dry: DryRunOption
     @Flag(help: "Clear every outstanding transient guard.") var all = false
     @Argument(help: "Guarded directories.") var targets: [String] = []
+    var allTargets: [String] { targets + LongTargetList.overflow }
 
     func validate() throws {
-        if all && !targets.isEmpty { throw ValidationError("give targets or --all, not both") }
-        if !all && targets.isEmpty { throw ValidationError("clear needs targets or --all") }
+        if all && !allTargets.isEmpty { throw ValidationError("give targets or --all, not both") }
+        if !all && allTargets.isEmpty { throw ValidationError("clear needs targets or --all") }
     }
 
     func run() throws {
         try requireRoot("clear", dryRun: dry.dryRun)
         let engine = try global.engine(actor: "hook-runner clear")
-        let outcomes = all ? try engine.clearAll(dryRun: dry.dryRun) : try engine.clear(targets, dryRun: dry.dryRun)
+        let outcomes = all ? try engine.clearAll(dryRun: dry.dryRun) : try engine.clear(allTargets, dryRun: dry.dryRun)
         try finish(try report("clear", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
 
-struct SealCommand: ParsableCommand {
+struct SealCommand: ParsableCommand, TakesTargetList {
     static let configuration = CommandConfiguration(
         commandName: "seal",
         abstract: "Make offline targets persistently immutable (the boot-time seal).",
@@ -95,11 +97,12 @@ struct SealCommand: ParsableCommand {
     @Flag(help: "Create a missing target directory.") var create = false
     @Option(help: "A label recorded with each seal.") var label: String?
     @Argument(help: "Mountpoints to seal.") var targets: [String] = []
+    var allTargets: [String] { targets + LongTargetList.overflow }
 
     func run() throws {
         do {
             try requireRoot("seal", dryRun: dry.dryRun)
-            var list = targets
+            var list = allTargets
             if list.isEmpty { list = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init) }
             if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (GUARD_HOOKS_SEAL)") }
             let outcomes = try global.engine(actor: "hook-runner seal").seal(list, createMissing: create, label: label,
@@ -168,7 +171,7 @@ struct ReconcileCommand: ParsableCommand {
     }
 }
 
-struct DoctorCommand: ParsableCommand {
+struct DoctorCommand: ParsableCommand, TakesTargetList {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Compare store and kernel; classify every finding ok / warn / fail.",
@@ -182,12 +185,13 @@ struct DoctorCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "More mountpoints to examine.") var targets: [String] = []
+    var allTargets: [String] { targets + LongTargetList.overflow }
 
     struct Document: Encodable { var worst: String; var findings: [DoctorFinding] }
 
     func run() throws {
         let sealed = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init)
-        let report = try global.engine(actor: "hook-runner doctor").doctor(targets: targets, sealed: sealed)
+        let report = try global.engine(actor: "hook-runner doctor").doctor(targets: allTargets, sealed: sealed)
         if global.json {
             try Render.json(Document(worst: report.worst.rawValue, findings: report.findings))
         } else if report.findings.isEmpty {

@@ -31,7 +31,12 @@ struct HookRunnerCommand: AsyncParsableCommand {
     /// Every error becomes one line on stderr and its documented exit code.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            let (arguments, overflow) = LongTargetList.split(Array(CommandLine.arguments.dropFirst()))
+            LongTargetList.overflow = overflow
+            var command = try parseAsRoot(arguments)
+            if let extra = overflow.first, !(command is TakesTargetList) {
+                throw CLIError.usage("unexpected argument '\(extra)' (and \(overflow.count - 1) more)")
+            }
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {

@@ -28,7 +28,7 @@ func ownBinaryPath() -> String {
     return n > 0 ? String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
 }
 
-struct RunCommand: AsyncParsableCommand {
+struct RunCommand: AsyncParsableCommand, TakesTargetList {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the hooks of a phase, recording the run and every result.",
@@ -47,6 +47,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run every hook of a pre-* phase even after one failed.") var keepGoing = false
     @Argument(help: "The phase, e.g. pre-restore, post-mount.") var phase: String
     @Argument(help: "Targets passed to every hook.") var targets: [String] = []
+    var allTargets: [String] { targets + LongTargetList.overflow }
 
     func validate() throws {
         guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
@@ -59,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
         try requireRoot("run", dryRun: dry.dryRun)
         let engine = try global.engine(actor: "hook-runner run \(phase)")
         let json = global.json
+        let targets = allTargets
         let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: hooksDirectory.directory,
                                    timeout: .milliseconds(Int64(timeout * 1000)), keepGoing: keepGoing,
                                    dryRun: dry.dryRun, binaryPath: ownBinaryPath())
