@@ -29,6 +29,9 @@
 #ifndef SYS_statmount
 #define SYS_statmount 457
 #endif
+#ifndef SYS_listmount
+#define SYS_listmount 458
+#endif
 
 // The header spells these out for Swift; make a wrong architecture fail to build.
 _Static_assert(GS_O_PATH == O_PATH, "O_PATH");
@@ -131,6 +134,12 @@ int gs_statmount(uint64_t mnt_id_unique, gs_mount_info *out) {
     out->sb_dev_major = buf.sb_dev_major;
     out->sb_dev_minor = buf.sb_dev_minor;
     return 0;
+}
+
+int gs_listmount(uint64_t mnt_id_unique, uint64_t *ids, uint64_t count) {
+    // The v0 request: list the children of `mnt_id_unique`, starting after id 0.
+    struct gs_mnt_id_req req = { .size = sizeof req, .mnt_id = mnt_id_unique, .param = 0 };
+    return neg_errno(syscall(SYS_listmount, &req, ids, (size_t)count, 0));
 }
 
 int gs_umount2(const char *path, int flags) { return umount2(path, flags) < 0 ? -errno : 0; }

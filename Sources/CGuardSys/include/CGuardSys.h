@@ -109,6 +109,11 @@ typedef struct gs_mount_info {
 } gs_mount_info;
 int gs_statmount(uint64_t mnt_id_unique, gs_mount_info *out);
 
+/// listmount(2) (Linux 6.8+): up to `count` unique ids of the mounts whose parent is
+/// `mnt_id_unique`. Returns how many were written, -ENOENT when no such mount exists
+/// here, -ENOSYS when the kernel has no listmount.
+int gs_listmount(uint64_t mnt_id_unique, uint64_t *ids, uint64_t count);
+
 /// umount2(2) by path, returning -errno.
 int gs_umount2(const char *path, int flags);
 

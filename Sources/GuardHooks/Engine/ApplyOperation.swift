@@ -22,6 +22,7 @@ extension GuardEngine {
         let store = session.store
         let boot = try bootID()
         let namespace = kernel.mountNamespace()
+        let here = Surroundings(bootID: boot, namespace: namespace)
 
         var outcomes = [TargetOutcome?](repeating: nil, count: targets.count)
         var work: [ApplyWork] = []
@@ -48,7 +49,7 @@ extension GuardEngine {
             seen[prepared.path] = i
             var row = try store.flatMap { try $0.currentGuard(path: prepared.path) }
             // A row the kernel contradicts is reconciled first, so the decision sees the truth.
-            if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r)) {
+            if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r, here)) {
                 repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
                 row = (to == .cleared) ? nil : { var c = r; c.status = to; return c }()
             }

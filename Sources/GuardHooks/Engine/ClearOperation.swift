@@ -72,12 +72,13 @@ extension GuardEngine {
         defer { for item in items { closeHandle(item.prepared) } }
 
         var outcomes = [TargetOutcome?](repeating: nil, count: items.count)
+        let here = surroundings()
         var work: [ClearWork] = []
         var repairs: [GuardTransition] = []
         for (i, item) in items.enumerated() {
             if let refused = item.refused { outcomes[i] = refused; continue }
             var row = item.row
-            if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r)) {
+            if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r, here)) {
                 repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
                 if to == .cleared {
                     outcomes[i] = TargetOutcome(target: item.target, path: item.path, outcome: .alreadyClear, dryRun: dryRun,

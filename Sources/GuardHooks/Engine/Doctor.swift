@@ -40,8 +40,9 @@ extension GuardEngine {
         clock_gettime(CLOCK_REALTIME, &clock)
         let now = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
         var findings: [DoctorFinding] = []
+        let here = surroundings()
         for path in paths {
-            var o = observePath(path, row: rowByPath[path], mounts: mounts)
+            var o = observePath(path, row: rowByPath[path], mounts: mounts, here: here)
             o.sealWanted = sealedSet.contains(path) || rowByPath[path]?.lifetime == .persistent
             if let row = rowByPath[path] {
                 o.rowAgeSeconds = now - row.updatedAt.timeIntervalSince1970
@@ -52,10 +53,11 @@ extension GuardEngine {
         return DoctorReport(findings: findings)
     }
 
-    private func observePath(_ path: String, row: GuardRecord?, mounts: [MountInfoEntry]) -> PathObservation {
+    private func observePath(_ path: String, row: GuardRecord?, mounts: [MountInfoEntry],
+                             here: Surroundings) -> PathObservation {
         var o = PathObservation(path: path, mountState: nil, bareImmutable: nil, bareHasEntries: nil)
         o.row = row.map(GuardSummary.init)
-        if let row { o.rowGuardPresent = observe(row).guardPresent }
+        if let row { o.rowGuardPresent = observe(row, here).guardPresent }
         guard let h = try? kernel.openDirectory(path) else {
             o.exists = access(path, F_OK) == 0
             return o

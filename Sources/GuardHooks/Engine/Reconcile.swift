@@ -21,8 +21,9 @@ extension GuardEngine {
         guard let store = session.store else { return [] }
         var changes: [ReconcileChange] = []
         var transitions: [GuardTransition] = []
+        let here = surroundings()
         for row in try store.outstandingGuards() {
-            let seen = observe(row)
+            let seen = observe(row, here)
             guard let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(row), observed: seen) else { continue }
             changes.append(ReconcileChange(guardID: row.id, path: row.path, from: row.status, to: to, reason: reason))
             transitions.append(GuardTransition(guardID: row.id, to: to, reason: reason,
@@ -35,12 +36,22 @@ extension GuardEngine {
         return changes
     }
 
+    /// This boot and this mount namespace, read once per command rather than per guard.
+    struct Surroundings {
+        var bootID: String?
+        var namespace: UInt64?
+    }
+
+    func surroundings() -> Surroundings {
+        Surroundings(bootID: try? kernel.bootID(), namespace: kernel.mountNamespace())
+    }
+
     /// What the kernel shows about one recorded guard. Probes that fail leave
     /// `guardPresent` nil, so nothing is changed on a guess.
-    func observe(_ row: GuardRecord) -> GuardObservation {
+    func observe(_ row: GuardRecord, _ here: Surroundings) -> GuardObservation {
         var o = GuardObservation(guardPresent: nil)
-        if let boot = try? kernel.bootID() { o.sameBoot = (boot == row.bootID) }
-        if let recorded = row.mountNamespace, let current = kernel.mountNamespace(), recorded != current {
+        if let boot = here.bootID { o.sameBoot = (boot == row.bootID) }
+        if let recorded = row.mountNamespace, let current = here.namespace, recorded != current {
             switch kernel.mountNamespaceAlive(recorded) {
             case true?: o.namespace = .otherAlive
             case false?: o.namespace = .otherGone
