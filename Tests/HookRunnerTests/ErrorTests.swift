@@ -26,7 +26,7 @@ extension HookRunnerTests {
             let cases: [([String], String)] = [
                 (["apply", "--bogus", "/mnt/x"], "Unknown option '--bogus'"),
                 (["guards", "--db"], "Missing value for '--db <path>'"),
-                (["apply"], "Missing expected argument"),
+                (["apply"], "apply needs at least one target"),
                 (["unseal"], "Missing expected argument"),
                 (["clear", "--all", "/mnt/x"], "give targets or --all, not both"),
                 (["clear"], "clear needs targets or --all"),

@@ -101,16 +101,20 @@ public final class GuardEngine {
             return Session(lock: nil, store: try openStore(mode: .readOnly, create: false))
         }
         try ensureStoreDirectory()
-        let lock: StoreLock
+        let lock = try acquireLock()
+        return Session(lock: lock, store: try openStore(mode: .readWrite, create: true))
+    }
+
+    /// The writers' lock next to the store, waited on for `lockTimeout` seconds.
+    func acquireLock() throws -> StoreLock {
         do {
-            lock = try StoreLock.acquire(path: configuration.storePath + ".lock", timeout: configuration.lockTimeout)
+            return try StoreLock.acquire(path: configuration.storePath + ".lock", timeout: configuration.lockTimeout)
         } catch let failure {
             switch failure {
             case .busy: throw GuardEngineError.busy(failure.description)
             case .cannotOpen: throw GuardEngineError.store(failure.description)
             }
         }
-        return Session(lock: lock, store: try openStore(mode: .readWrite, create: true))
     }
 
     func openStore(mode: GuardStore.Mode, create: Bool) throws -> GuardStore {

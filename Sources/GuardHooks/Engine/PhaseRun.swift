@@ -60,12 +60,11 @@ extension GuardEngine {
         return PhaseOutcome(runID: recorder?.runID, report: report)
     }
 
-    /// Runs `body` on the store under the writers' lock (short critical sections).
-    func withLockedStore<T>(_ body: (GuardStore) throws -> T) throws -> T {
+    /// Takes the writers' lock for one short write; `body` gets the store.
+    func locked<T>(_ store: GuardStore, _ body: (GuardStore) throws -> T) throws -> T {
         try mappingStoreErrors {
-            let session = try openSession(forWriting: true)
-            defer { session.lock?.release() }
-            guard let store = session.store else { throw GuardEngineError.store("no store") }
+            let lock = try acquireLock()
+            defer { lock.release() }
             return try body(store)
         }
     }
@@ -73,16 +72,22 @@ extension GuardEngine {
 
 /// Records a run and its hook results as they come. The runner calls it from the task
 /// that runs the phase, one call at a time.
+/// The store is opened (and checked) once per run; the lock is taken per write only.
 final class RunRecorder: HookRunObserver, @unchecked Sendable {
     let engine: GuardEngine
+    let store: GuardStore
     let runID: RunID
     private var seq = 0
     private var failure: Error?
 
     init(engine: GuardEngine, request: PhaseRequest) throws {
         self.engine = engine
-        runID = try engine.withLockedStore {
-            try $0.beginRun(phase: request.phase, targets: request.targets, dryRun: false, actor: engine.actor)
+        let session = try engine.mappingStoreErrors { try engine.openSession(forWriting: true) }
+        defer { session.lock?.release() }
+        guard let store = session.store else { throw GuardEngineError.store("no store") }
+        self.store = store
+        runID = try engine.mappingStoreErrors {
+            try store.beginRun(phase: request.phase, targets: request.targets, dryRun: false, actor: engine.actor)
         }
     }
 
@@ -91,7 +96,7 @@ final class RunRecorder: HookRunObserver, @unchecked Sendable {
     func hookFinished(_ result: HookResult) async {
         seq += 1
         do {
-            try engine.withLockedStore { try $0.recordHookResult(runID: runID, seq: seq, result.record) }
+            try engine.locked(store) { try $0.recordHookResult(runID: runID, seq: seq, result.record) }
         } catch {
             // Keep running the phase; the run's end reports the recording failure.
             if failure == nil { failure = error }
@@ -99,7 +104,7 @@ final class RunRecorder: HookRunObserver, @unchecked Sendable {
     }
 
     func finish(exitCode: Int32) throws {
-        try engine.withLockedStore { try $0.finishRun(runID: runID, exitCode: exitCode) }
+        try engine.locked(store) { try $0.finishRun(runID: runID, exitCode: exitCode) }
         if let failure { throw GuardEngineError.store("recording a hook result failed: \(failure)") }
     }
 }
