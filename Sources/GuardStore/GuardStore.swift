@@ -34,12 +34,24 @@ public final class GuardStore {
 
     public func close() { database.close() }
 
+    /// `PRAGMA quick_check` of the whole file: empty when the store is sound, else the
+    /// first problems SQLite reports. It reads every page, so `doctor` runs it, not every open.
+    public func integrityProblems(limit: Int = 5) throws -> [String] {
+        do {
+            let rows = try database.rows("PRAGMA quick_check(\(max(1, limit)))") { $0.text(0) }
+            return rows == ["ok"] ? [] : rows
+        } catch let error as DatabaseError where error.primaryCode == SQLITE_CORRUPT || error.primaryCode == SQLITE_NOTADB {
+            // Damage bad enough that the check itself cannot walk the file is a finding too.
+            return [error.message]
+        }
+    }
+
     /// Opens the store at `path`.
     ///
     /// - A missing file is created (directory 0700, file 0600, whatever the umask) only when
     ///   `create` is true and `mode` is `.readWrite`; otherwise `StoreError.notFound`.
     /// - An existing file is checked before anything can write to it: its header bytes, then
-    ///   (read-write) `PRAGMA quick_check`, its application id and schema version. A file that
+    ///   its schema, application id and version. A file that
     ///   fails is refused with a `StoreError` and left byte-for-byte unchanged; an empty file
     ///   is refused too (only a file we create is initialized).
     /// - A store newer than this code is refused (`StoreError.futureSchema`); an older one is
@@ -81,19 +93,15 @@ public final class GuardStore {
         return GuardStore(path: path, mode: mode, database: database)
     }
 
-    /// Reads only: integrity (read-write opens, before the first write), application id and
-    /// version. Returns the schema version found.
+    /// Reads only: the schema, application id and version. Returns the version found.
     private static func validate(_ db: Database, path: String) throws -> Int {
         let appID: Int64, version: Int
         do {
-            if db.mode == .readWrite {
-                let problems = try db.rows("PRAGMA quick_check") { $0.text(0) }
-                guard problems == ["ok"] else {
-                    throw StoreError.notADatabase(
-                        path: path, reason: "quick_check: " + problems.prefix(3).joined(separator: "; "))
-                }
-            }
-            // Reading the schema catches a file SQLite cannot parse even when quick_check is skipped.
+            // No quick_check here: it reads the whole file (0.5 s for an 82 MiB store, on every
+            // command). The header check has already refused empty, truncated and foreign
+            // files; damage deeper in surfaces as SQLITE_CORRUPT on access, and `doctor`
+            // runs the full check (`integrityProblems()`). Reading the schema catches a file
+            // SQLite cannot parse at all.
             _ = try db.int64("SELECT count(*) FROM sqlite_schema")
             appID = try db.int64("PRAGMA application_id") ?? 0
             version = Int(try db.int64("PRAGMA user_version") ?? 0)

@@ -250,3 +250,34 @@ final class EngineWorld {
         #expect(w.kernel.mountStack("/mnt/a").count == 1)
     }
 }
+
+@Suite struct StoreIntegrityTests {
+    /// A store damaged inside (size and header intact) still opens; `doctor` reads every
+    /// page and reports it as a failure instead of the open paying that scan every time.
+    @Test func doctorReportsADamagedStore() throws {
+        let w = try EngineWorld()
+        let paths = (1...200).map { "/mnt/d\($0)" }
+        for p in paths { w.kernel.addDirectory(p) }
+        _ = try w.engine.apply(paths, kind: .immutable, label: String(repeating: "x", count: 200))
+        _ = try w.engine.clear(paths)
+        #expect(try w.engine.doctor().findings.allSatisfy { $0.code != "store-integrity" })
+        // Fold the WAL into the file, then overwrite its last page (an index or table page,
+        // not the schema on page 1) with garbage.
+        do {
+            let store = try GuardStore.open(path: w.storePath)
+            try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.close()
+        }
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: w.storePath))
+        let size = try handle.seekToEnd()
+        let pageSize: UInt64 = 4096
+        #expect(size > 4 * pageSize)
+        try handle.seek(toOffset: size - pageSize)
+        handle.write(Data(repeating: 0xA5, count: Int(pageSize)))
+        try handle.close()
+        let report = try w.engine.doctor()
+        let finding = try #require(report.findings.first { $0.code == "store-integrity" })
+        #expect(finding.severity == .fail && finding.path == w.storePath)
+        #expect(report.worst == .fail)
+    }
+}

@@ -50,6 +50,13 @@ extension GuardEngine {
             }
             findings += DoctorClassifier.classify(o, pendingWarnAfter: configuration.pendingWarnAfter)
         }
+        if let store = session.store {
+            let problems = try store.integrityProblems()
+            if !problems.isEmpty {
+                findings.append(DoctorFinding(severity: .fail, path: configuration.storePath, code: "store-integrity",
+                                              message: "quick_check: " + problems.joined(separator: "; "), guardID: nil))
+            }
+        }
         return DoctorReport(findings: findings)
     }
 
