@@ -60,5 +60,10 @@ let package = Package(
             name: "HookRunnerTests",
             dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
         ),
+        // Adapters (vzdump, ProxSave import), metrics, recipes and the docs' Swift example.
+        .testTarget(
+            name: "AdapterTests",
+            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
+        ),
     ]
 )

@@ -26,7 +26,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
             """,
         subcommands: [RunCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
                       SealCommand.self, UnsealCommand.self, GuardsCommand.self, HistoryCommand.self,
-                      RunsCommand.self, DoctorCommand.self, ReconcileCommand.self])
+                      RunsCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self])
 
     /// Every error becomes one line on stderr and its documented exit code.
     static func main() async {

@@ -1,0 +1,157 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GuardStore
+
+/// What the metrics say, gathered from the store (read-only) at one instant.
+public struct MetricsSnapshot: Sendable, Hashable {
+    /// One outstanding guard, reduced to what the metrics need.
+    public struct Guard: Sendable, Hashable {
+        public var kind: GuardKind
+        public var state: GuardState
+        public var lifetime: GuardLifetime
+        /// When the guard entered its current status (its last transition).
+        public var since: Date
+        public init(kind: GuardKind, state: GuardState, lifetime: GuardLifetime, since: Date) {
+            self.kind = kind; self.state = state; self.lifetime = lifetime; self.since = since
+        }
+    }
+
+    /// The newest run of one phase.
+    public struct LastRun: Sendable, Hashable {
+        public var phase: String
+        public var startedAt: Date
+        public var finishedAt: Date?
+        /// nil while the run is unfinished (or was interrupted).
+        public var exitCode: Int32?
+        public init(phase: String, startedAt: Date, finishedAt: Date?, exitCode: Int32?) {
+            self.phase = phase; self.startedAt = startedAt; self.finishedAt = finishedAt; self.exitCode = exitCode
+        }
+    }
+
+    /// false when a store exists but cannot be read.
+    public var storeUp: Bool
+    /// false when there is no store yet (nothing recorded: every value is zero).
+    public var storeExists: Bool
+    public var guards: [Guard]
+    public var lastRuns: [LastRun]
+    public var now: Date
+
+    public init(storeUp: Bool = true, storeExists: Bool = true, guards: [Guard] = [], lastRuns: [LastRun] = [],
+                now: Date) {
+        self.storeUp = storeUp; self.storeExists = storeExists; self.guards = guards
+        self.lastRuns = lastRuns; self.now = now
+    }
+}
+
+/// The Prometheus text exposition format (version 0.0.4) for a snapshot: `# HELP` and
+/// `# TYPE` for every family, one sample per line, label values escaped, families in a
+/// fixed order. Every (kind, state, lifetime) combination of an outstanding guard is
+/// always present, zero when there is none, so alerts never see an absent series.
+public enum PrometheusMetrics {
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    public static func render(_ s: MetricsSnapshot) -> String {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(escapeHelp(help))\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
+            out += name
+            if !labels.isEmpty {
+                out += "{" + labels.map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
+            }
+            out += " " + format(value) + "\n"
+        }
+
+        family("guard_hooks_store_up", "gauge",
+               "1 when the guard store could be read (or does not exist yet), 0 when it exists but cannot be read.")
+        sample("guard_hooks_store_up", [], s.storeUp ? 1 : 0)
+
+        family("guard_hooks_guards", "gauge", "Outstanding guards (pending, applied, failed) by kind, state and lifetime.")
+        var counts: [String: Int] = [:]
+        for g in s.guards where g.state.isOutstanding { counts["\(g.kind.rawValue)/\(g.state.rawValue)/\(g.lifetime.rawValue)", default: 0] += 1 }
+        for kind in GuardKind.allCases {
+            for state in GuardState.allCases where state.isOutstanding {
+                for lifetime in GuardLifetime.allCases {
+                    sample("guard_hooks_guards", [("kind", kind.rawValue), ("state", state.rawValue), ("lifetime", lifetime.rawValue)],
+                           Double(counts["\(kind.rawValue)/\(state.rawValue)/\(lifetime.rawValue)"] ?? 0))
+                }
+            }
+        }
+
+        family("guard_hooks_oldest_pending_age_seconds", "gauge",
+               "Seconds the oldest pending guard has been pending; 0 when none is.")
+        let oldestPending = s.guards.filter { $0.state == .pending }.map(\.since).min()
+        sample("guard_hooks_oldest_pending_age_seconds", [], oldestPending.map { max(0, s.now.timeIntervalSince($0)) } ?? 0)
+
+        let runs = s.lastRuns.sorted { $0.phase < $1.phase }
+        family("guard_hooks_last_run_timestamp_seconds", "gauge", "Start time of the newest hook run of each phase (Unix seconds).")
+        for r in runs { sample("guard_hooks_last_run_timestamp_seconds", [("phase", r.phase)], r.startedAt.timeIntervalSince1970) }
+        family("guard_hooks_last_run_exit_code", "gauge",
+               "Exit code of the newest finished hook run of each phase (absent while that run is unfinished).")
+        for r in runs { if let code = r.exitCode { sample("guard_hooks_last_run_exit_code", [("phase", r.phase)], Double(code)) } }
+        family("guard_hooks_last_run_finished", "gauge", "1 when the newest hook run of each phase has finished, 0 while it runs (or was killed).")
+        for r in runs { sample("guard_hooks_last_run_finished", [("phase", r.phase)], r.finishedAt == nil ? 0 : 1) }
+        return out
+    }
+
+    /// Label values: backslash, double quote and newline escaped.
+    public static func escapeLabelValue(_ v: String) -> String {
+        var out = ""
+        for c in v.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// HELP text: backslash and newline escaped.
+    public static func escapeHelp(_ v: String) -> String {
+        var out = ""
+        for c in v.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// Integers without a fraction, milliseconds kept for times; `NaN`/`+Inf` as Prometheus spells them.
+    public static func format(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        let ms = (v * 1000).rounded() / 1000
+        return String(ms)
+    }
+}
+
+extension MetricsSnapshot {
+    /// Reads the snapshot from an open store (read-only use: two queries, each served by an
+    /// index). The newest run per phase relies on SQLite's rule that bare columns of a
+    /// `MAX()` aggregate come from the row holding the maximum.
+    public static func collect(from store: GuardStore, now: Date) throws -> MetricsSnapshot {
+        try store.readTransaction {
+            let guards = try store.outstandingGuards().map {
+                Guard(kind: $0.kind, state: $0.state, lifetime: $0.lifetime, since: $0.updatedAt)
+            }
+            let runs = try store.database.rows("""
+                SELECT phase, MAX(started_at), finished_at, exit_code FROM runs WHERE dry_run = 0 GROUP BY phase
+                """) { row in
+                LastRun(phase: row.text(0), startedAt: Date(timeIntervalSince1970: Double(row.int64(1)) / 1000),
+                        finishedAt: row.int64OrNil(2).map { Date(timeIntervalSince1970: Double($0) / 1000) },
+                        exitCode: row.int64OrNil(3).map { Int32(truncatingIfNeeded: $0) })
+            }
+            return MetricsSnapshot(guards: guards, lastRuns: runs, now: now)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import GuardTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The recipes, run for real in the sandbox: the wrappers with a fake tool standing in for
+/// rsync/restic (a script that writes into its last argument), the rsnapshot scripts, and
+/// the YAML parsed by PyYAML.
+extension AdapterTests {
+    @Suite struct Recipes {
+        let recipes = packageRoot + "/recipes"
+
+        /// A fake backup tool: writes `backup.dat` into its last argument (a directory); exits
+        /// 23 (rsync's "partial transfer") when it cannot.
+        func fakeTool(_ dir: SandboxDirectory) throws -> String {
+            let path = dir.sub("fake-tool")
+            try writeFile(path, """
+                #!/bin/sh
+                for last; do :; done
+                echo "fake tool writing into $last"
+                echo backup > "$last/backup.dat" || exit 23
+                touch "\(dir.sub("tool-ran"))"
+                """, mode: 0o755)
+            return path
+        }
+
+        func env(_ cli: CLI, _ extra: [String: String] = [:]) -> [String: String] {
+            var e = cli.environment
+            e["HOOK_RUNNER"] = hookRunnerBinary
+            for (k, v) in extra { e[k] = v }
+            return e
+        }
+
+        func outstanding(_ cli: CLI) throws -> [[String: Any]] {
+            try objects(try cli.json(["guards", "--outstanding"]).1, "guards")
+        }
+
+        @Test(sandboxed, arguments: ["rsync-wrapper.sh", "restic-wrapper.sh"])
+        func wrapperOfflineFailsLoudlyOnlineWrites(_ wrapper: String) throws {
+            let dir = try Sandbox.make("recipe")
+            defer { dir.cleanUp() }
+            let cli = CLI(dir: dir)
+            try cli.installShippedHooks()
+            let tool = try fakeTool(dir)
+            let storage = try dir.mkdir("backup")
+            let toolVariable = wrapper.hasPrefix("rsync") ? "RSYNC" : "RESTIC"
+
+            // Offline: pre-backup guards, the tool's write fails, the wrapper fails, post-backup clears.
+            var r = try runCommand([recipes + "/" + wrapper, storage, "-a", "/srv/data/", storage],
+                                   environment: env(cli, [toolVariable: tool]))
+            expectStatus(r, 23)
+            #expect(r.stdout.contains("fake tool writing into \(storage)"), "\(r.stdout)")
+            #expect(r.stderr.contains("Read-only file system"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: storage + "/backup.dat"))
+            #expect(try findmnt(storage).isEmpty, "post-backup removed the guard")
+            #expect(try outstanding(cli).isEmpty)
+            let (_, history) = try cli.json(["history", storage])
+            #expect(try objects(history, "events").map { $0["to_state"] as? String ?? "" } == ["pending", "applied", "pending", "cleared"])
+            let (_, runs) = try cli.json(["runs"])
+            #expect(try objects(runs, "runs").map { $0["phase"] as? String ?? "" } == ["pre-backup", "post-backup"])
+
+            // Online: nothing guarded, the write lands on the storage.
+            try mountTmpfs(storage)
+            r = try runCommand([recipes + "/" + wrapper, storage, storage], environment: env(cli, [toolVariable: tool]))
+            expectStatus(r, 0)
+            #expect(r.stderr.contains("skipped-mounted"), "\(r.stderr)")
+            #expect(FileManager.default.fileExists(atPath: storage + "/backup.dat"))
+            try umount(storage)
+            #expect(!FileManager.default.fileExists(atPath: storage + "/backup.dat"), "it went to the storage, not under it")
+            #expect(try outstanding(cli).isEmpty)
+        }
+
+        @Test(sandboxed) func failingPreBackupStopsTheToolAndStillClears() throws {
+            let dir = try Sandbox.make("recipe-pre")
+            defer { dir.cleanUp() }
+            let cli = CLI(dir: dir)
+            try cli.installShippedHooks()
+            let tool = try fakeTool(dir)
+            // /srv is outside the allowed roots: the guard hook refuses it, pre-backup fails.
+            let r = try runCommand([recipes + "/guarded-backup.sh", "/srv/outside", "--", tool, dir.path],
+                                   environment: env(cli))
+            expectStatus(r, 1)
+            #expect(r.stderr.contains("pre-backup for /srv/outside failed"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.sub("tool-ran")), "the tool did not run")
+            let (_, runs) = try cli.json(["runs"])
+            #expect(try objects(runs, "runs").map { $0["phase"] as? String ?? "" } == ["pre-backup", "post-backup"])
+        }
+
+        @Test(sandboxed) func guardedBackupUsage() throws {
+            let dir = try Sandbox.make("recipe-usage")
+            defer { dir.cleanUp() }
+            let r = try runCommand([recipes + "/guarded-backup.sh", "/mnt/x", "true"], environment: env(CLI(dir: dir)))
+            expectStatus(r, 64)
+        }
+
+        @Test(sandboxed) func rsnapshotScripts() throws {
+            let dir = try Sandbox.make("recipe-rsnapshot")
+            defer { dir.cleanUp() }
+            let cli = CLI(dir: dir)
+            try cli.installShippedHooks()
+            let storage = try dir.mkdir("backup")
+            // rsnapshot passes no arguments: the mountpoint comes from the script's setting.
+            let e = env(cli, ["GUARD_HOOKS_RSNAPSHOT_TARGET": storage])
+            expectStatus(try runCommand([recipes + "/rsnapshot-preexec"], environment: e), 0)
+            #expect(try findmnt(storage).last?.contains("ro,") == true)
+            #expect(mkdir(storage + "/rsnapshot", 0o755) != 0 && errno == EROFS)
+            expectStatus(try runCommand([recipes + "/rsnapshot-postexec"], environment: e), 0)
+            #expect(try findmnt(storage).isEmpty)
+            #expect(try outstanding(cli).isEmpty)
+        }
+
+        @Test func rsnapshotConfUsesTabsAndTheShippedScripts() throws {
+            let conf = try String(contentsOfFile: recipes + "/rsnapshot.conf", encoding: .utf8)
+            let directives = conf.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+            #expect(directives.allSatisfy { $0.contains("\t") && !$0.contains(" ") }, "rsnapshot needs TABs: \(directives)")
+            #expect(directives.contains("cmd_preexec\t/usr/local/lib/guard-hooks/rsnapshot-preexec"))
+            #expect(directives.contains("cmd_postexec\t/usr/local/lib/guard-hooks/rsnapshot-postexec"))
+        }
+
+        @Test(arguments: ["borgmatic.yaml", "borgmatic-legacy.yaml"])
+        func borgmaticYAMLParses(_ name: String) throws {
+            let script = """
+                import sys, yaml
+                doc = yaml.safe_load(open(sys.argv[1]))
+                if "commands" in doc:
+                    runs = [(c.get("before") or "after:" + c["after"], c.get("when"), c["run"]) for c in doc["commands"]]
+                    assert runs[0] == ("action", ["create"], ["hook-runner run pre-backup /mnt/backup"]), runs
+                    assert runs[1] == ("after:action", ["create"], ["hook-runner run post-backup /mnt/backup"]), runs
+                    assert runs[2] == ("after:error", None, ["hook-runner run post-backup /mnt/backup"]), runs
+                else:
+                    assert doc["before_backup"] == ["hook-runner run pre-backup /mnt/backup"], doc
+                    assert doc["after_backup"] == ["hook-runner run post-backup /mnt/backup"], doc
+                    assert doc["on_error"] == ["hook-runner run post-backup /mnt/backup"], doc
+                assert doc["repositories"][0]["path"].startswith("/mnt/backup/"), doc
+                print("ok")
+                """
+            let r = try runCommand(["python3", "-c", script, recipes + "/" + name])
+            #expect(r.status == 0 && r.stdout == "ok\n", "\(name): \(r.stderr)")
+        }
+
+        @Test func shellRecipesPassSyntaxCheck() throws {
+            for name in ["guarded-backup.sh", "rsync-wrapper.sh", "restic-wrapper.sh", "rsnapshot-preexec",
+                         "rsnapshot-postexec", "vzdump-hook"] {
+                let r = try runCommand(["sh", "-n", recipes + "/" + name])
+                #expect(r.status == 0, "\(name): \(r.stderr)")
+                #expect(access(recipes + "/" + name, X_OK) == 0, "\(name) is executable")
+            }
+        }
+    }
+}

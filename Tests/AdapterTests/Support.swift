@@ -1,0 +1,105 @@
+import Foundation
+import GuardTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The suites of this target, all named `AdapterTests.*` so `--filter AdapterTests` finds them.
+enum AdapterTests {}
+
+/// The trait of every test that mounts, guards or writes a store in the sandbox.
+let sandboxed = Testing.ConditionTrait.enabled(
+    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
+
+/// The package root (recipes, docs, hooks.d).
+let packageRoot: String = {
+    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while dir.path != "/", !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.path
+}()
+
+/// The `hook-runner` executable built next to this test bundle (the test target depends on it).
+let hookRunnerBinary: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    let beside = dir.appendingPathComponent("hook-runner").path
+    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+    let built = packageRoot + "/.build/debug/hook-runner"
+    return FileManager.default.isExecutableFile(atPath: built) ? built : beside
+}()
+
+let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/// hook-runner pointed at one sandbox directory: its store in `<dir>/state`, the only
+/// allowed root the directory itself, the shipped hooks copied to `<dir>/hooks.d`.
+struct CLI {
+    let dir: SandboxDirectory
+    var db: String { dir.sub("state/guards.db") }
+    var hooksDir: String { dir.sub("hooks.d") }
+
+    var environment: [String: String] {
+        ["PATH": safePath, "GUARD_HOOKS_DB": db, "GUARD_HOOKS_ALLOW_ROOTS": dir.path, "GUARD_HOOKS_DIR": hooksDir]
+    }
+
+    @discardableResult
+    func run(_ args: [String], env: [String: String?] = [:], replaceEnvironment: [String: String]? = nil) throws -> CommandResult {
+        var e = replaceEnvironment ?? environment
+        for (k, v) in env { e[k] = v }
+        return try runCommand([hookRunnerBinary] + args, environment: e)
+    }
+
+    func json(_ args: [String]) throws -> (CommandResult, [String: Any]) {
+        let r = try run(args + ["--json"])
+        let object = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+        let doc = try #require(object as? [String: Any], "not a JSON object (exit \(r.status)): \(r.stdout) \(r.stderr)")
+        return (r, doc)
+    }
+
+    /// Copies the shipped hooks.d into the sandbox (root-owned, 0755, as installed).
+    func installShippedHooks() throws {
+        try FileManager.default.createDirectory(atPath: hooksDir, withIntermediateDirectories: true)
+        try #require(chmod(hooksDir, 0o755) == 0)
+        for name in try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/hooks.d") {
+            let dest = hooksDir + "/" + name
+            try FileManager.default.copyItem(atPath: packageRoot + "/hooks.d/" + name, toPath: dest)
+            try #require(chmod(dest, 0o755) == 0)
+        }
+    }
+}
+
+func expectStatus(_ r: CommandResult, _ code: Int32, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.status == code, "exit \(r.status)\nstdout: \(r.stdout)\nstderr: \(r.stderr)", sourceLocation: sourceLocation)
+}
+
+func objects(_ doc: [String: Any], _ key: String) throws -> [[String: Any]] {
+    try #require(doc[key] as? [[String: Any]], "\(key) is not an array of objects in \(doc)")
+}
+
+/// `findmnt` lines (SOURCE OPTIONS) for every mount stacked at `path`; empty when none.
+func findmnt(_ path: String) throws -> [String] {
+    try runCommand(["findmnt", "-n", "-o", "SOURCE,OPTIONS", "--mountpoint", path]).stdout
+        .split(separator: "\n").map(String.init)
+}
+
+/// The attribute column of `lsattr -d PATH`.
+func lsattr(_ path: String) throws -> String {
+    String(try runCommand(["lsattr", "-d", path]).stdout.split(separator: " ").first ?? "")
+}
+
+func mountTmpfs(_ path: String, source: String = "storage") throws {
+    let r = try runCommand(["mount", "-t", "tmpfs", source, path])
+    try #require(r.status == 0, "mount: \(r.stderr)")
+}
+
+func umount(_ path: String) throws {
+    let r = try runCommand(["umount", path])
+    try #require(r.status == 0, "umount: \(r.stderr)")
+}
+
+func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+    try #require(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
+    try #require(chmod(path, mode) == 0)
+}

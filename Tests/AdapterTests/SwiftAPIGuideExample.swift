@@ -1,0 +1,50 @@
+// The example of docs/guide-swift-api.md, compiled and run here. The region between the
+// markers must appear verbatim in the guide (SwiftAPIGuideTests checks that).
+// BEGIN EXAMPLE
+import GuardHooks
+import GuardStore
+
+/// A hook written in Swift: runs in-process, in name order among the hooks.d executables.
+struct SnapshotHook: SwiftHook {
+    let name = "50-snapshot"
+    let phases: [String]? = ["pre-backup"]
+
+    func run(_ invocation: HookInvocation) async throws -> Int32 {
+        if invocation.dryRun { return 0 }
+        invocation.print("snapshotting \(invocation.targets.joined(separator: " "))")
+        return 0    // 75: skip the rest of the phase; anything else (or a throw): fail
+    }
+}
+
+func nightlyBackup(storage: String, storePath: String, hooksDirectory: String?) async throws -> Int32 {
+    let engine = GuardEngine(configuration: GuardEngineConfiguration(
+        storePath: storePath, actor: "my-backup-tool 2.1"))
+
+    // pre-backup: the hooks.d executables (nil: none) and our Swift hook, recorded as one run.
+    let pre = try await engine.runPhase(
+        PhaseRequest(phase: "pre-backup", targets: [storage], hooksDirectory: hooksDirectory,
+                     swiftHooks: [SnapshotHook()])) { line in print("[\(line.hook)] \(line.text)") }
+    guard pre.report.exitStatus == 0 else { return pre.report.exitStatus }
+
+    // Or guard directly: one outcome per target (applied, already-applied, skipped-mounted, …).
+    for o in try engine.apply([storage], kind: .auto, label: "nightly") {
+        print(o.label, o.path ?? o.target, o.reason ?? "")
+    }
+
+    // … the backup writes below `storage` here: if it is offline, every write fails …
+
+    // post-backup: clear what is safe; a guard under mounted storage stays pending.
+    for o in try engine.clear([storage]) where o.outcome == .deferred {
+        print("\(o.target) stays pending until its storage is unmounted: \(o.reason ?? "")")
+    }
+
+    // The store, read-only: outstanding guards and a path's history.
+    let store = try GuardStore.open(path: storePath, mode: .readOnly)
+    defer { store.close() }
+    for g in try store.outstandingGuards() { print("#\(g.id) \(g.path) \(g.status)") }
+    for e in try store.history(path: storage, limit: 10) {
+        print(e.from?.description ?? "-", "->", e.to, e.reason ?? "")
+    }
+    return 0
+}
+// END EXAMPLE

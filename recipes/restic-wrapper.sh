@@ -1,0 +1,14 @@
+#!/bin/sh
+# restic with its repository on a storage mountpoint that may be offline:
+#
+#   restic-wrapper.sh MOUNTPOINT [RESTIC ARG...]
+#   e.g. RESTIC_PASSWORD_FILE=/root/.restic-pw \
+#        restic-wrapper.sh /mnt/backup -r /mnt/backup/restic backup /srv
+#
+# MOUNTPOINT is the storage's mountpoint (not the repository below it): guarding it covers
+# the repository. Offline: restic cannot write its lock/pack files and fails; the wrapper
+# exits non-zero. RESTIC selects the binary (default restic); see guarded-backup.sh.
+set -u
+[ "$#" -ge 1 ] || { echo "usage: $0 MOUNTPOINT [RESTIC ARG...]" >&2; exit 64; }
+target=$1; shift
+exec "$(dirname "$0")/guarded-backup.sh" "$target" -- "${RESTIC:-restic}" "$@"

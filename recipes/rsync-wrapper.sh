@@ -1,0 +1,13 @@
+#!/bin/sh
+# rsync into a storage mountpoint that may be offline, guarded by GuardHooks:
+#
+#   rsync-wrapper.sh MOUNTPOINT [RSYNC ARG...]
+#   e.g. rsync-wrapper.sh /mnt/backup -a --delete /srv/data/ /mnt/backup/data/
+#
+# Offline storage: the guard makes rsync fail (EROFS, rsync exit 23/11) and the wrapper
+# exits non-zero, instead of rsync quietly filling the root filesystem. Online: untouched.
+# RSYNC selects the binary (default rsync); see guarded-backup.sh for the protocol.
+set -u
+[ "$#" -ge 1 ] || { echo "usage: $0 MOUNTPOINT [RSYNC ARG...]" >&2; exit 64; }
+target=$1; shift
+exec "$(dirname "$0")/guarded-backup.sh" "$target" -- "${RSYNC:-rsync}" "$@"
