@@ -21,3 +21,12 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2
 fi
+
+# Python modules some tests use: prometheus_client parses `hook-runner metrics` with the
+# real exposition-format parser; PyYAML checks the borgmatic recipes.
+if [ "$(id -u)" -eq 0 ]; then
+    python3 -c 'import prometheus_client' 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check prometheus_client >&2
+    python3 -c 'import yaml' 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check PyYAML >&2
+fi
