@@ -16,19 +16,43 @@ extension GlobalOptions {
     }
 }
 
-/// JSON shape of a guard row.
-struct GuardJSON: Encodable {
-    var id: Int64, path: String, kind: String, lifetime: String, state: String
-    var pendingAction: String?, reason: String?, device: UInt64?, inode: UInt64?
-    var mountId: UInt64?, mountIdUnique: Bool, mountNamespace: UInt64?, bootId: String
-    var label: String?, runId: Int64?, createdAt: String, updatedAt: String
+/// JSON shape of a guard row (keys in sorted order, as everywhere).
+func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
+    w.object { w in
+        w.field("boot_id", g.bootID)
+        w.field("created_at", Render.rfc3339(g.createdAt))
+        w.field("device", g.device)
+        w.field("id", g.id)
+        w.field("inode", g.inode)
+        w.field("kind", g.kind.rawValue)
+        w.field("label", g.label)
+        w.field("lifetime", g.lifetime.rawValue)
+        w.field("mount_id", g.mountID)
+        w.field("mount_id_unique", g.mountIDIsUnique)
+        w.field("mount_namespace", g.mountNamespace)
+        w.field("path", g.path)
+        w.field("pending_action", g.pendingAction?.rawValue)
+        w.field("reason", g.reason)
+        w.field("run_id", g.runID)
+        w.field("state", g.state.rawValue)
+        w.field("updated_at", Render.rfc3339(g.updatedAt))
+    }
+}
 
-    init(_ g: GuardRecord) {
-        id = g.id; path = g.path; kind = g.kind.rawValue; lifetime = g.lifetime.rawValue
-        state = g.state.rawValue; pendingAction = g.pendingAction?.rawValue; reason = g.reason
-        device = g.device; inode = g.inode; mountId = g.mountID; mountIdUnique = g.mountIDIsUnique
-        mountNamespace = g.mountNamespace; bootId = g.bootID; label = g.label; runId = g.runID
-        createdAt = Render.rfc3339(g.createdAt); updatedAt = Render.rfc3339(g.updatedAt)
+/// JSON shape of a history event.
+func writeEvent(_ e: GuardEvent, to w: inout JSONWriter) {
+    w.object { w in
+        w.field("actor", e.actor)
+        w.field("at", Render.rfc3339(e.at))
+        w.field("from_action", e.from?.action?.rawValue)
+        w.field("from_state", e.from?.state.rawValue)
+        w.field("guard_id", e.guardID)
+        w.field("id", e.id)
+        w.field("path", e.path)
+        w.field("reason", e.reason)
+        w.field("run_id", e.runID)
+        w.field("to_action", e.to.action?.rawValue)
+        w.field("to_state", e.to.state.rawValue)
     }
 }
 
@@ -57,8 +81,9 @@ struct GuardsCommand: ParsableCommand {
         }
         rows = rows.filter { (!outstanding || $0.state.isOutstanding) && (state == nil || $0.state == state) }
         if global.json {
-            struct Document: Encodable { var guards: [GuardJSON] }
-            try Render.json(Document(guards: rows.map(GuardJSON.init)))
+            var w = JSONWriter()
+            w.object { w in w.array("guards") { w in for g in rows { writeGuard(g, to: &w) } } }
+            w.finish()
         } else if rows.isEmpty {
             Render.line("no guards")
         } else {
@@ -94,11 +119,6 @@ struct HistoryCommand: ParsableCommand {
         if guardID != nil && target != nil { throw ValidationError("give a target or --guard, not both") }
     }
 
-    struct EventJSON: Encodable {
-        var id: Int64, guardId: Int64, path: String, fromState: String?, fromAction: String?
-        var toState: String, toAction: String?, reason: String?, at: String, runId: Int64?, actor: String
-    }
-
     func run() throws {
         var events: [GuardEvent] = []
         if let store = try global.storeForReading() {
@@ -107,13 +127,9 @@ struct HistoryCommand: ParsableCommand {
             else { events = try store.history(limit: limit) }
         }
         if global.json {
-            struct Document: Encodable { var events: [EventJSON] }
-            try Render.json(Document(events: events.map {
-                EventJSON(id: $0.id, guardId: $0.guardID, path: $0.path, fromState: $0.from?.state.rawValue,
-                          fromAction: $0.from?.action?.rawValue, toState: $0.to.state.rawValue,
-                          toAction: $0.to.action?.rawValue, reason: $0.reason, at: Render.rfc3339($0.at),
-                          runId: $0.runID, actor: $0.actor)
-            }))
+            var w = JSONWriter()
+            w.object { w in w.array("events") { w in for e in events { writeEvent(e, to: &w) } } }
+            w.finish()
         } else if events.isEmpty {
             Render.line("no history")
         } else {

@@ -16,28 +16,12 @@ struct RunsCommand: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
-    struct HookJSON: Encodable {
-        var name: String, path: String, outcome: String, exitCode: Int32?, signal: Int32?, timedOut: Bool
-        var startedAt: String?, finishedAt: String?, reason: String?, outputTail: String
-    }
-    struct RunJSON: Encodable {
-        var id: Int64, phase: String, targets: [String], dryRun: Bool, startedAt: String, finishedAt: String?
-        var exitCode: Int32?, actor: String, hooks: [HookJSON]
-    }
-
     func run() throws {
         let runs = try global.storeForReading()?.runs(phase: phase, limit: limit) ?? []
         if global.json {
-            struct Document: Encodable { var runs: [RunJSON] }
-            try Render.json(Document(runs: runs.map { r in
-                RunJSON(id: r.id, phase: r.phase, targets: r.targets, dryRun: r.dryRun,
-                        startedAt: Render.rfc3339(r.startedAt), finishedAt: r.finishedAt.map(Render.rfc3339),
-                        exitCode: r.exitCode, actor: r.actor, hooks: r.hooks.map { h in
-                            HookJSON(name: h.name, path: h.path, outcome: h.outcome.rawValue, exitCode: h.exitCode,
-                                     signal: h.signal, timedOut: h.timedOut, startedAt: h.startedAt.map(Render.rfc3339),
-                                     finishedAt: h.finishedAt.map(Render.rfc3339), reason: h.reason, outputTail: h.outputTail)
-                        })
-            }))
+            var w = JSONWriter()
+            w.object { w in w.array("runs") { w in for r in runs { writeRun(r, to: &w) } } }
+            w.finish()
             return
         }
         if runs.isEmpty { Render.line("no runs"); return }
@@ -49,5 +33,35 @@ struct RunsCommand: ParsableCommand {
                 return ["  " + h.name, h.outcome.rawValue, exit, (h.timedOut ? "timed out; " : "") + (h.reason ?? "")]
             })
         }
+    }
+}
+
+/// JSON shape of a run and its hook results.
+func writeRun(_ r: RunRecord, to w: inout JSONWriter) {
+    w.object { w in
+        w.field("actor", r.actor)
+        w.field("dry_run", r.dryRun)
+        w.field("exit_code", r.exitCode)
+        w.field("finished_at", r.finishedAt.map(Render.rfc3339))
+        w.array("hooks") { w in
+            for h in r.hooks {
+                w.object { w in
+                    w.field("exit_code", h.exitCode)
+                    w.field("finished_at", h.finishedAt.map(Render.rfc3339))
+                    w.field("name", h.name)
+                    w.field("outcome", h.outcome.rawValue)
+                    w.field("output_tail", h.outputTail)
+                    w.field("path", h.path)
+                    w.field("reason", h.reason)
+                    w.field("signal", h.signal)
+                    w.field("started_at", h.startedAt.map(Render.rfc3339))
+                    w.field("timed_out", h.timedOut)
+                }
+            }
+        }
+        w.field("id", r.id)
+        w.field("phase", r.phase)
+        w.field("started_at", Render.rfc3339(r.startedAt))
+        w.field("targets", strings: r.targets)
     }
 }
