@@ -60,5 +60,10 @@ let package = Package(
             name: "HookRunnerTests",
             dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
         ),
+        // Crash consistency, concurrency, hostile input and security checks (RELIABILITY.md).
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
+        ),
     ]
 )
