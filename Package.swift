@@ -65,5 +65,10 @@ let package = Package(
             name: "AdapterTests",
             dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
         ),
+        // Crash consistency, concurrency, hostile input and security checks (RELIABILITY.md).
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
+        ),
     ]
 )

@@ -32,14 +32,19 @@ public final class Statement {
 
     init(database: Database, sql: String) throws {
         var stmt: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, &tail)
+        // `tail` points into the C string: it must outlive the check below (passing `sql`
+        // directly gives a temporary that is freed when the call returns; ASan caught it).
+        let (rc, trailing) = sql.withCString { cSQL -> (Int32, Bool) in
+            var tail: UnsafePointer<CChar>?
+            let rc = sqlite3_prepare_v3(database.handle, cSQL, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, &tail)
+            guard let tail, tail.pointee != 0 else { return (rc, false) }
+            return (rc, !String(cString: tail).allSatisfy({ $0.isWhitespace || $0 == ";" }))
+        }
         guard rc == SQLITE_OK, let stmt else {
             throw database.error(rc, sql: sql)
         }
         // One statement per Statement: trailing SQL would be silently ignored otherwise.
-        if let tail, tail.pointee != 0,
-           !String(cString: tail).allSatisfy({ $0.isWhitespace || $0 == ";" }) {
+        if trailing {
             sqlite3_finalize(stmt)
             throw DatabaseError(extendedCode: SQLITE_MISUSE,
                                 message: "more than one statement; use Database.executeScript", sql: sql)

@@ -9,7 +9,8 @@ extension GlobalOptions {
     /// The store for a query: nil when none exists yet (nothing recorded), an error when
     /// it exists but cannot be read. Queries never create or change it.
     func storeForReading() throws -> GuardStore? {
-        guard access(storePath, F_OK) == 0 else { return nil }
+        // ENOENT only: a store hidden by permissions (EACCES) must not read as "no guards".
+        guard access(storePath, F_OK) == 0 || errno != ENOENT else { return nil }
         do { return try GuardStore.open(path: storePath, mode: .readOnly, create: false) } catch {
             throw GuardEngineError.store("\(storePath): \(error)")
         }

@@ -21,7 +21,7 @@ public enum Sandbox {
         if own == pid1 {
             return "kernel tests need a private mount namespace with a tmpfs on /mnt; run scripts/test"
         }
-        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8),
+        guard let info = readProcFile("/proc/self/mountinfo"),
               info.split(separator: "\n").contains(where: { line in
                   let f = line.split(separator: " ")
                   guard f.count > 4, f[4] == "/mnt", let dash = f.firstIndex(of: "-"), dash + 1 < f.count else { return false }
@@ -73,13 +73,31 @@ public struct SandboxDirectory: Sendable {
 extension Sandbox {
     /// Mount points at or below `prefix`, from this namespace's mountinfo (octal escapes decoded).
     public static func mountPoints(under prefix: String) -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = readProcFile("/proc/self/mountinfo") else { return [] }
         return text.split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }
             let mp = decodeOctal(String(fields[4]))
             return (mp == prefix || mp.hasPrefix(prefix + "/")) ? mp : nil
         }
+    }
+
+    /// Reads a whole /proc file to EOF. `String(contentsOfFile:)` is not enough: /proc files
+    /// report size 0 and Foundation then reads one page, so a mountinfo longer than 4 KiB
+    /// (a few dozen mounts) comes back truncated.
+    public static func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            data.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func decodeOctal(_ s: String) -> String {

@@ -97,7 +97,9 @@ public final class GuardEngine {
 
     func openSession(forWriting: Bool) throws -> Session {
         if !forWriting {
-            guard access(configuration.storePath, F_OK) == 0 else { return Session(lock: nil, store: nil) }
+            // Only a store that does not exist reads as empty; one we may not see (EACCES on
+            // its directory) is an error, or a non-root reader would be told "no guards".
+            guard access(configuration.storePath, F_OK) == 0 || errno != ENOENT else { return Session(lock: nil, store: nil) }
             return Session(lock: nil, store: try openStore(mode: .readOnly, create: false))
         }
         try ensureStoreDirectory()
