@@ -42,6 +42,7 @@ struct ApplyCommand: ParsableCommand {
         try requireRoot("apply", dryRun: dry.dryRun)
         let outcomes = try global.engine(actor: "hook-runner apply").apply(
             targets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
+        logOutcomes("apply", outcomes, dryRun: dry.dryRun)
         try finish(try report("apply", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
@@ -73,6 +74,7 @@ struct ClearCommand: ParsableCommand {
         try requireRoot("clear", dryRun: dry.dryRun)
         let engine = try global.engine(actor: "hook-runner clear")
         let outcomes = all ? try engine.clearAll(dryRun: dry.dryRun) : try engine.clear(targets, dryRun: dry.dryRun)
+        logOutcomes("clear", outcomes, dryRun: dry.dryRun)
         try finish(try report("clear", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
@@ -83,7 +85,8 @@ struct SealCommand: ParsableCommand {
         abstract: "Make offline targets persistently immutable (the boot-time seal).",
         discussion: """
             A sealed mountpoint refuses writes while offline, across unmounts and reboots; storage
-            still mounts over it. Targets default to GUARD_HOOKS_SEAL (colon-separated).
+            still mounts over it. Targets default to the configured list: GUARD_HOOKS_SEAL
+            (colon-separated), else sealed in the config file.
             With --best-effort (for boot units) the exit code is always 0.
 
             Example: hook-runner seal --best-effort /mnt/storage
@@ -100,14 +103,16 @@ struct SealCommand: ParsableCommand {
         do {
             try requireRoot("seal", dryRun: dry.dryRun)
             var list = targets
-            if list.isEmpty { list = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init) }
-            if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (GUARD_HOOKS_SEAL)") }
+            if list.isEmpty { list = try global.settings().sealed }
+            if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (sealed in the config file, GUARD_HOOKS_SEAL)") }
             let outcomes = try global.engine(actor: "hook-runner seal").seal(list, createMissing: create, label: label,
                                                                              dryRun: dry.dryRun)
+            logOutcomes("seal", outcomes, dryRun: dry.dryRun, exitCodeHidden: bestEffort)
             try finish(try report("seal", outcomes, dryRun: dry.dryRun, json: global.json))
         } catch where bestEffort {
             if let code = error as? ArgumentParser.ExitCode, code.rawValue == 0 { return }
-            if !(error is ArgumentParser.ExitCode) { printError("seal (best effort): \(error)") }
+            // Per-target failures were logged as warnings above; a whole-command error is one more.
+            if !(error is ArgumentParser.ExitCode) { log.warning("seal (best effort): \(error)") }
         }
     }
 }
@@ -130,6 +135,7 @@ struct UnsealCommand: ParsableCommand {
     func run() throws {
         try requireRoot("unseal", dryRun: dry.dryRun)
         let outcomes = try global.engine(actor: "hook-runner unseal").unseal([target], dryRun: dry.dryRun)
+        logOutcomes("unseal", outcomes, dryRun: dry.dryRun)
         try finish(try report("unseal", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
@@ -174,7 +180,7 @@ struct DoctorCommand: ParsableCommand {
         abstract: "Compare store and kernel; classify every finding ok / warn / fail.",
         discussion: """
             Looks at every recorded guard, every given target, every configured seal
-            (GUARD_HOOKS_SEAL) and every read-only self-bind under the allowed roots.
+            (sealed in the config file, GUARD_HOOKS_SEAL) and every read-only self-bind under the allowed roots.
             Exits 1 when any finding is fail.
 
             Example: hook-runner doctor /mnt/storage
@@ -186,7 +192,7 @@ struct DoctorCommand: ParsableCommand {
     struct Document: Encodable { var worst: String; var findings: [DoctorFinding] }
 
     func run() throws {
-        let sealed = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init)
+        let sealed = try global.settings().sealed
         let report = try global.engine(actor: "hook-runner doctor").doctor(targets: targets, sealed: sealed)
         if global.json {
             try Render.json(Document(worst: report.worst.rawValue, findings: report.findings))
