@@ -60,5 +60,7 @@ let package = Package(
             name: "HookRunnerTests",
             dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
         ),
+        // Configuration, logging, the seal unit and packaging (issue 7).
+        .testTarget(name: "OpsTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]),
     ]
 )
