@@ -60,6 +60,7 @@ install: all
 	    install -m 0644 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/guard-hooks/config.toml
 	sed 's|^ExecStart=/usr/bin/hook-runner|ExecStart=$(BINDIR)/hook-runner|' packaging/guard-hooks-seal.service \
 	    > $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service
+	install -m 0644 packaging/guard-hooks-seal.path $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path
 	chmod 0644 $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service
 	install -m 0644 $(GEN)/hook-runner.8 $(DESTDIR)$(MANDIR)/man8/hook-runner.8
 	gzip -9nf $(DESTDIR)$(MANDIR)/man8/hook-runner.8
@@ -69,7 +70,7 @@ install: all
 
 # Leaves /etc/guard-hooks (config, hooks) and /var/lib/guard-hooks (the store) alone.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hook-runner $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service \
+	rm -f $(DESTDIR)$(BINDIR)/hook-runner $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path \
 	    $(DESTDIR)$(MANDIR)/man8/hook-runner.8.gz $(DESTDIR)$(BASHCOMPDIR)/hook-runner \
 	    $(DESTDIR)$(ZSHCOMPDIR)/_hook-runner $(DESTDIR)$(FISHCOMPDIR)/hook-runner.fish
 
