@@ -70,5 +70,7 @@ let package = Package(
             name: "ReliabilityTests",
             dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
         ),
+        // Configuration, logging, the seal unit and packaging (issue 7).
+        .testTarget(name: "OpsTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]),
     ]
 )

@@ -5,8 +5,12 @@ import Glibc
 #endif
 
 /// Options every subcommand accepts (before or after its name), each with its
-/// environment variable: flag > environment > default.
+/// environment variable: flag > environment > config file > default (`Settings`).
 struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The config file (env GUARD_HOOKS_CONFIG; default /etc/guard-hooks/config.toml, optional).",
+                                            valueName: "path"))
+    var config: String?
+
     @Option(name: .long, help: ArgumentHelp("The guard store (env GUARD_HOOKS_DB).", valueName: "path"))
     var db: String?
 
@@ -20,40 +24,46 @@ struct GlobalOptions: ParsableArguments {
 
     static let environment = ProcessEnvironment()
 
+    /// The config file's settings: nil when the default file does not exist. A file named by
+    /// `--config` or `GUARD_HOOKS_CONFIG` must exist; a malformed one is a usage error (64).
+    func configFile() throws -> ConfigFile? {
+        let (path, required) = Settings.configFile(flag: config, environment: Self.environment.values)
+        do { return try ConfigFile.load(path: path, required: required) } catch { throw CLIError.usage(error.description) }
+    }
+
+    /// Every setting, layered: `hooksDir` and `timeout` are the flags of the commands that have them.
+    func settings(hooksDir: String? = nil, timeout: Double? = nil) throws -> Settings {
+        let flags = Settings.Flags(store: db, allowedRoots: allowRoots, hooksDir: hooksDir, timeout: timeout)
+        do { return try Settings.resolve(flags: flags, environment: Self.environment.values, file: try configFile()) } catch let e as SettingsError {
+            throw CLIError.usage(e.description)
+        }
+    }
+
     /// Absolute, so hooks (which run with cwd `/`) get the same store in `GUARD_HOOKS_DB`.
     var storePath: String {
-        let path = db ?? Self.environment["GUARD_HOOKS_DB"] ?? GuardEngineConfiguration.defaultStorePath
+        let path = (try? settings())?.storePath ?? db ?? Self.environment["GUARD_HOOKS_DB"] ?? GuardEngineConfiguration.defaultStorePath
         guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
         defer { free(cwd) }
         return String(cString: cwd) + "/" + path
     }
 
-    func allowedRoots() throws -> [String] {
-        var raw = allowRoots
-        if raw.isEmpty, let env = Self.environment["GUARD_HOOKS_ALLOW_ROOTS"], !env.isEmpty {
-            raw = env.split(separator: ":").map(String.init)
-        }
-        if raw.isEmpty { return PathPolicy.defaultAllowedRoots }
-        return try raw.map { root in
-            switch PathPolicy.validateRoot(root) {
-            case .success(let r): return r
-            case .failure(let why): throw CLIError.usage("--allow-root \(root): \(why)")
-            }
-        }
-    }
+    func allowedRoots() throws -> [String] { try settings().allowedRoots }
 
     func validate() throws {
+        if let config, config.isEmpty { throw ValidationError("--config needs a path") }
         if let db, db.isEmpty { throw ValidationError("--db needs a path") }
+        if let problem = LogSettings.problem { throw ValidationError(problem) }
         // A usage error here must reach the parser as one, or it would exit 70, not 64.
-        do { _ = try allowedRoots() } catch let error as CLIError { throw ValidationError(error.description) }
+        do { _ = try settings() } catch let error as CLIError { throw ValidationError(error.description) }
     }
 
     /// An engine configured from these options.
     func engine(actor: String) throws -> GuardEngine {
         let env = Self.environment
+        let settings = try settings()
         let config = GuardEngineConfiguration(
-            storePath: storePath, allowedRoots: try allowedRoots(),
-            lockTimeout: env["GUARD_HOOKS_LOCK_TIMEOUT"].flatMap(Double.init) ?? 10,
+            storePath: storePath, allowedRoots: settings.allowedRoots,
+            lockTimeout: settings.lockTimeout,
             actor: "\(actor) (uid \(getuid()), pid \(getpid()))",
             runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init),
             faultPoint: env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:)))

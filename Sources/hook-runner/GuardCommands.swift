@@ -43,6 +43,7 @@ struct ApplyCommand: ParsableCommand, TakesTargetList {
         try requireRoot("apply", dryRun: dry.dryRun)
         let outcomes = try global.engine(actor: "hook-runner apply").apply(
             allTargets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
+        logOutcomes("apply", outcomes, dryRun: dry.dryRun)
         try finish(try report("apply", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
@@ -75,6 +76,7 @@ struct ClearCommand: ParsableCommand, TakesTargetList {
         try requireRoot("clear", dryRun: dry.dryRun)
         let engine = try global.engine(actor: "hook-runner clear")
         let outcomes = all ? try engine.clearAll(dryRun: dry.dryRun) : try engine.clear(allTargets, dryRun: dry.dryRun)
+        logOutcomes("clear", outcomes, dryRun: dry.dryRun)
         try finish(try report("clear", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
@@ -85,7 +87,8 @@ struct SealCommand: ParsableCommand, TakesTargetList {
         abstract: "Make offline targets persistently immutable (the boot-time seal).",
         discussion: """
             A sealed mountpoint refuses writes while offline, across unmounts and reboots; storage
-            still mounts over it. Targets default to GUARD_HOOKS_SEAL (colon-separated).
+            still mounts over it. Targets default to the configured list: GUARD_HOOKS_SEAL
+            (colon-separated), else sealed in the config file.
             With --best-effort (for boot units) the exit code is always 0.
 
             Example: hook-runner seal --best-effort /mnt/storage
@@ -103,14 +106,16 @@ struct SealCommand: ParsableCommand, TakesTargetList {
         do {
             try requireRoot("seal", dryRun: dry.dryRun)
             var list = allTargets
-            if list.isEmpty { list = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init) }
-            if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (GUARD_HOOKS_SEAL)") }
+            if list.isEmpty { list = try global.settings().sealed }
+            if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (sealed in the config file, GUARD_HOOKS_SEAL)") }
             let outcomes = try global.engine(actor: "hook-runner seal").seal(list, createMissing: create, label: label,
                                                                              dryRun: dry.dryRun)
+            logOutcomes("seal", outcomes, dryRun: dry.dryRun, exitCodeHidden: bestEffort)
             try finish(try report("seal", outcomes, dryRun: dry.dryRun, json: global.json))
         } catch where bestEffort {
             if let code = error as? ArgumentParser.ExitCode, code.rawValue == 0 { return }
-            if !(error is ArgumentParser.ExitCode) { printError("seal (best effort): \(error)") }
+            // Per-target failures were logged as warnings above; a whole-command error is one more.
+            if !(error is ArgumentParser.ExitCode) { log.warning("seal (best effort): \(error)") }
         }
     }
 }
@@ -133,6 +138,7 @@ struct UnsealCommand: ParsableCommand {
     func run() throws {
         try requireRoot("unseal", dryRun: dry.dryRun)
         let outcomes = try global.engine(actor: "hook-runner unseal").unseal([target], dryRun: dry.dryRun)
+        logOutcomes("unseal", outcomes, dryRun: dry.dryRun)
         try finish(try report("unseal", outcomes, dryRun: dry.dryRun, json: global.json))
     }
 }
@@ -177,7 +183,7 @@ struct DoctorCommand: ParsableCommand, TakesTargetList {
         abstract: "Compare store and kernel; classify every finding ok / warn / fail.",
         discussion: """
             Looks at every recorded guard, every given target, every configured seal
-            (GUARD_HOOKS_SEAL) and every read-only self-bind under the allowed roots.
+            (sealed in the config file, GUARD_HOOKS_SEAL) and every read-only self-bind under the allowed roots.
             Exits 1 when any finding is fail.
 
             Example: hook-runner doctor /mnt/storage
@@ -190,7 +196,7 @@ struct DoctorCommand: ParsableCommand, TakesTargetList {
     struct Document: Encodable { var worst: String; var findings: [DoctorFinding] }
 
     func run() throws {
-        let sealed = (GlobalOptions.environment["GUARD_HOOKS_SEAL"] ?? "").split(separator: ":").map(String.init)
+        let sealed = try global.settings().sealed
         let report = try global.engine(actor: "hook-runner doctor").doctor(targets: allTargets, sealed: sealed)
         if global.json {
             try Render.json(Document(worst: report.worst.rawValue, findings: report.findings))

@@ -24,6 +24,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
             70 internal error (store unreadable, …); 75 try again later (pending, deferred, \
             lock busy); 77 not permitted (not root).
             """,
+        version: HookRunnerVersion.version,
         subcommands: [RunCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
                       SealCommand.self, UnsealCommand.self, GuardsCommand.self, HistoryCommand.self,
                       RunsCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self])
@@ -81,6 +82,6 @@ struct HookRunnerCommand: AsyncParsableCommand {
 }
 
 func printError(_ message: String) {
-    let line = "hook-runner: " + message.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: "; ") + "\n"
+    let line = Journal.errorPrefix + "hook-runner: " + message.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: "; ") + "\n"
     Render.write(Data(line.utf8), fd: 2)
 }

@@ -10,15 +10,15 @@ import GuardStore
 import Glibc
 #endif
 
-/// `--hooks-dir`, env GUARD_HOOKS_DIR, default /etc/guard-hooks/hooks.d.
+/// `--hooks-dir`, env GUARD_HOOKS_DIR, config `hooks_dir`, default /etc/guard-hooks/hooks.d.
 struct HooksDirectoryOption: ParsableArguments {
-    static let defaultDirectory = "/etc/guard-hooks/hooks.d"
+    static let defaultDirectory = Settings.Default.hooksDir
 
     @Option(name: .customLong("hooks-dir"),
-            help: ArgumentHelp("The hooks directory (env GUARD_HOOKS_DIR; default /etc/guard-hooks/hooks.d).", valueName: "path"))
+            help: ArgumentHelp("The hooks directory (env GUARD_HOOKS_DIR; config hooks_dir; default /etc/guard-hooks/hooks.d).", valueName: "path"))
     var hooksDir: String?
 
-    var directory: String { hooksDir ?? GlobalOptions.environment["GUARD_HOOKS_DIR"] ?? Self.defaultDirectory }
+    func directory(_ global: GlobalOptions) throws -> String { try global.settings(hooksDir: hooksDir).hooksDir }
 }
 
 /// The path of this binary, for hooks that call hook-runner back.
@@ -43,14 +43,15 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
     @OptionGroup var hooksDirectory: HooksDirectoryOption
-    @Option(help: "Seconds one hook may run before its process group is terminated.") var timeout: Double = 300
+    @Option(help: "Seconds one hook may run before its process group is terminated (env GUARD_HOOKS_TIMEOUT; config timeout; default 300).")
+    var timeout: Double?
     @Flag(help: "Run every hook of a pre-* phase even after one failed.") var keepGoing = false
     @Argument(help: "The phase, e.g. pre-restore, post-mount.") var phase: String
     @Argument(help: "Targets passed to every hook.") var targets: [String] = []
     var allTargets: [String] { targets + LongTargetList.overflow }
 
     func validate() throws {
-        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
         guard PhasesHeader.isPhaseName(phase) else {
             throw ValidationError("phase \(phase.debugDescription): use lower-case letters, digits and '-'")
         }
@@ -61,8 +62,9 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
         let engine = try global.engine(actor: "hook-runner run \(phase)")
         let json = global.json
         let targets = allTargets
-        let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: hooksDirectory.directory,
-                                   timeout: .milliseconds(Int64(timeout * 1000)), keepGoing: keepGoing,
+        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
+        let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,
+                                   timeout: .milliseconds(Int64(settings.timeout * 1000)), keepGoing: keepGoing,
                                    dryRun: dry.dryRun, binaryPath: ownBinaryPath())
         let outcome = try await engine.runPhase(request) { line in
             // With --json, stdout carries only the document: hook output goes to stderr.
@@ -108,17 +110,18 @@ struct HooksCommand: ParsableCommand {
 
     func run() throws {
         let hooks: [DiscoveredHook]
-        do { hooks = try HookDiscovery.discover(directory: hooksDirectory.directory, phase: phase, policy: .current) } catch {
+        let directory = try hooksDirectory.directory(global)
+        do { hooks = try HookDiscovery.discover(directory: directory, phase: phase, policy: .current) } catch {
             throw CLIError.usage("\(error)")
         }
         if global.json {
             struct HookJSON: Encodable { var name: String, path: String, decision: String, reason: String?, phases: [String]? }
             struct Document: Encodable { var directory: String, phase: String?, hooks: [HookJSON] }
-            try Render.json(Document(directory: hooksDirectory.directory, phase: phase, hooks: hooks.map {
+            try Render.json(Document(directory: directory, phase: phase, hooks: hooks.map {
                 HookJSON(name: $0.name, path: $0.path, decision: $0.decision.word, reason: $0.decision.reason, phases: $0.phases)
             }))
         } else if hooks.isEmpty {
-            Render.line("no hooks in \(hooksDirectory.directory)")
+            Render.line("no hooks in \(directory)")
         } else {
             Render.table(["HOOK", "DECISION", "PHASES"], hooks.map {
                 [$0.name, $0.decision.description, $0.phases?.joined(separator: " ") ?? "all"]

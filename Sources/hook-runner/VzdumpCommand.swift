@@ -35,13 +35,14 @@ struct VzdumpCommand: AsyncParsableCommand {
             help: ArgumentHelp("A storage mountpoint to guard; repeatable (env GUARD_HOOKS_VZDUMP_TARGETS, colon-separated). Default: derived from DUMPDIR.",
                                valueName: "path"))
     var targets: [String] = []
-    @Option(help: "Seconds one hook may run before its process group is terminated.") var timeout: Double = 300
+    @Option(help: "Seconds one hook may run before its process group is terminated (env GUARD_HOOKS_TIMEOUT; config timeout; default 300).")
+    var timeout: Double?
     @Argument(help: "What vzdump passes: PHASE, or PHASE MODE VMID.") var arguments: [String] = []
 
     func validate() throws {
         if arguments.isEmpty { throw ValidationError("vzdump needs the phase vzdump passes (job-start, backup-end, …)") }
         if arguments.count > 3 { throw ValidationError("vzdump passes at most PHASE MODE VMID; got \(arguments.count) arguments") }
-        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
     }
 
     var configuredTargets: [String] {
@@ -65,8 +66,9 @@ struct VzdumpCommand: AsyncParsableCommand {
             try requireRoot("vzdump \(call.phase)", dryRun: dry.dryRun)
             let engine = try global.engine(actor: "hook-runner vzdump \(call.summary)")
             let json = global.json
-            let request = PhaseRequest(phase: phase, targets: list, hooksDirectory: hooksDirectory.directory,
-                                       timeout: .milliseconds(Int64(timeout * 1000)), dryRun: dry.dryRun,
+            let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
+            let request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
+                                       timeout: .milliseconds(Int64(settings.timeout * 1000)), dryRun: dry.dryRun,
                                        binaryPath: ownBinaryPath())
             let outcome = try await engine.runPhase(request) { line in
                 Render.write(Data("[\(line.hook)] \(line.text)\n".utf8), fd: json ? 2 : 1)

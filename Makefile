@@ -1,0 +1,84 @@
+# guard-hooks: build, install and package hook-runner.
+#
+#   make                      release build, Swift runtime linked statically (needs only libc, libsqlite3)
+#   make install              PREFIX=/usr/local, DESTDIR= for staging
+#   make deb                  dist/guard-hooks_$(VERSION)_$(ARCH).deb (VERSION= to override)
+#   make check-unit           systemd-analyze verify of the seal unit
+#
+# The build uses its own scratch path (.build-static), so it never invalidates the
+# debug build of `swift build` / scripts/test.
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+# systemd reads units from /usr/local/lib/systemd/system and /usr/lib/systemd/system alike.
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+SWIFT      ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+SCRATCH    ?= .build-static
+VERSION    ?= $(shell sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/hook-runner/Version.swift)
+ARCH       ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DIST       ?= dist
+
+BIN        := $(SCRATCH)/release/hook-runner
+GEN        := $(SCRATCH)/generated
+
+.PHONY: all build man completions install uninstall deb check-unit clean
+all: build man completions
+
+# Always runs swift build: it decides itself what is out of date (and is quick then).
+build:
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(SCRATCH) --product hook-runner
+
+$(BIN): build
+
+man: $(BIN)
+	@mkdir -p $(GEN)
+	packaging/make-man $(BIN) $(VERSION) > $(GEN)/hook-runner.8
+
+completions: $(BIN)
+	@mkdir -p $(GEN)
+	$(BIN) --generate-completion-script bash > $(GEN)/hook-runner.bash
+	$(BIN) --generate-completion-script zsh > $(GEN)/_hook-runner
+	$(BIN) --generate-completion-script fish > $(GEN)/hook-runner.fish
+
+# Hooks go to /etc/guard-hooks/hooks.d (root-owned 0755: hook-runner refuses hooks in a
+# group- or world-writable directory). The example config is installed only where none
+# exists: an operator's config is never overwritten. The unit is installed, not enabled.
+install: all
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/guard-hooks $(DESTDIR)$(SYSCONFDIR)/guard-hooks/hooks.d \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/hook-runner
+	install -m 0755 hooks.d/* $(DESTDIR)$(SYSCONFDIR)/guard-hooks/hooks.d/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/guard-hooks/config.toml ] || \
+	    install -m 0644 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/guard-hooks/config.toml
+	sed 's|^ExecStart=/usr/bin/hook-runner|ExecStart=$(BINDIR)/hook-runner|' packaging/guard-hooks-seal.service \
+	    > $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service
+	install -m 0644 packaging/guard-hooks-seal.path $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path
+	chmod 0644 $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service
+	install -m 0644 $(GEN)/hook-runner.8 $(DESTDIR)$(MANDIR)/man8/hook-runner.8
+	gzip -9nf $(DESTDIR)$(MANDIR)/man8/hook-runner.8
+	install -m 0644 $(GEN)/hook-runner.bash $(DESTDIR)$(BASHCOMPDIR)/hook-runner
+	install -m 0644 $(GEN)/_hook-runner $(DESTDIR)$(ZSHCOMPDIR)/_hook-runner
+	install -m 0644 $(GEN)/hook-runner.fish $(DESTDIR)$(FISHCOMPDIR)/hook-runner.fish
+
+# Leaves /etc/guard-hooks (config, hooks) and /var/lib/guard-hooks (the store) alone.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hook-runner $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path \
+	    $(DESTDIR)$(MANDIR)/man8/hook-runner.8.gz $(DESTDIR)$(BASHCOMPDIR)/hook-runner \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_hook-runner $(DESTDIR)$(FISHCOMPDIR)/hook-runner.fish
+
+deb: all
+	packaging/build-deb $(VERSION) $(ARCH) $(DIST)
+
+check-unit: build
+	packaging/check-unit $(BIN)
+
+clean:
+	rm -rf $(SCRATCH) $(DIST)

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The settings of `/etc/guard-hooks/config.toml`. Every key is optional; a key the file
+/// does not set is nil and falls through to the built-in default (see `Settings`).
+///
+/// ```toml
+/// allowed_roots = ["/mnt", "/srv/storage"]
+/// store = "/var/lib/guard-hooks/guards.db"
+/// hooks_dir = "/etc/guard-hooks/hooks.d"
+/// timeout = 300        # seconds per hook
+/// lock_timeout = 10    # seconds of waiting for the writers' lock
+/// sealed = ["/mnt/storage", "/mnt/backup"]
+/// ```
+public struct ConfigFile: Sendable, Hashable {
+    public var allowedRoots: [String]?
+    public var store: String?
+    public var hooksDir: String?
+    public var timeout: Double?
+    public var lockTimeout: Double?
+    public var sealed: [String]?
+
+    public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
+                timeout: Double? = nil, lockTimeout: Double? = nil, sealed: [String]? = nil) {
+        self.allowedRoots = allowedRoots; self.store = store; self.hooksDir = hooksDir
+        self.timeout = timeout; self.lockTimeout = lockTimeout; self.sealed = sealed
+    }
+
+    /// The file read when neither `--config` nor `GUARD_HOOKS_CONFIG` names one.
+    public static let defaultPath = "/etc/guard-hooks/config.toml"
+
+    /// The keys the file may hold, in the order the README documents them.
+    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed"]
+
+    /// Parses and checks the text of a config file. `file` only names it in errors.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
+        let entries: [TOMLSubset.Entry]
+        do { entries = try TOMLSubset.parse(text) } catch { throw ConfigError(file: file, line: error.line, message: error.message) }
+        var config = ConfigFile()
+        for entry in entries {
+            func fail(_ message: String) -> ConfigError { ConfigError(file: file, line: entry.line, message: message) }
+            switch entry.key {
+            case "allowed_roots":
+                let roots = try strings(entry, fail)
+                if roots.isEmpty { throw fail("allowed_roots is empty: no target could ever be guarded (leave the key out for the default)") }
+                config.allowedRoots = try roots.map { root throws(ConfigError) in
+                    switch PathPolicy.validateRoot(root) {
+                    case .success(let r): return r
+                    case .failure(let why): throw fail("allowed_roots: \(root): \(why)")
+                    }
+                }
+            case "store":
+                config.store = try absolutePath(entry, fail)
+            case "hooks_dir":
+                config.hooksDir = try absolutePath(entry, fail)
+            case "timeout":
+                let t = try seconds(entry, fail)
+                guard t > 0, t <= 86_400 else { throw fail("timeout must be more than 0 and at most 86400 seconds") }
+                config.timeout = t
+            case "lock_timeout":
+                let t = try seconds(entry, fail)
+                guard t >= 0, t <= 86_400 else { throw fail("lock_timeout must be between 0 and 86400 seconds") }
+                config.lockTimeout = t
+            case "sealed":
+                let paths = try strings(entry, fail)
+                for p in paths {
+                    if case .failure(let why) = PathPolicy.normalize(p) { throw fail("sealed: \(p.debugDescription): \(why)") }
+                }
+                config.sealed = paths
+            default:
+                throw fail("unknown key \"\(entry.key)\" (known: \(keys.joined(separator: ", ")))")
+            }
+        }
+        return config
+    }
+
+    /// Reads and parses `path`. A missing file is nil when `required` is false (the default
+    /// file is optional), an error when it is true (a file named by `--config` or
+    /// `GUARD_HOOKS_CONFIG`). Any other read error is an error either way.
+    public static func load(path: String, required: Bool) throws(ConfigError) -> ConfigFile? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            if e == ENOENT && !required { return nil }
+            throw ConfigError(file: path, line: nil, message: String(cString: strerror(e)))
+        }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            throw ConfigError(file: path, line: nil, message: "not a regular file")
+        }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ConfigError(file: path, line: nil, message: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            bytes += buffer[..<n]
+            if bytes.count > 1_048_576 { throw ConfigError(file: path, line: nil, message: "larger than 1 MiB: not a config file") }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            // The line of the first invalid byte, so the operator can find it.
+            let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+            let line = (lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0) + 1
+            throw ConfigError(file: path, line: line, message: "not valid UTF-8")
+        }
+        return try parse(text, file: path)
+    }
+
+    private static func strings(_ entry: TOMLSubset.Entry, _ fail: (String) -> ConfigError) throws(ConfigError) -> [String] {
+        guard case .array(let items) = entry.value else {
+            throw fail("\(entry.key) must be an array of strings, not \(entry.value.typeName)")
+        }
+        return try items.map { item throws(ConfigError) in
+            guard case .string(let s) = item else { throw fail("\(entry.key) must hold strings only, not \(item.typeName)") }
+            return s
+        }
+    }
+
+    private static func absolutePath(_ entry: TOMLSubset.Entry, _ fail: (String) -> ConfigError) throws(ConfigError) -> String {
+        guard case .string(let s) = entry.value else { throw fail("\(entry.key) must be a string, not \(entry.value.typeName)") }
+        guard s.hasPrefix("/") else { throw fail("\(entry.key) must be an absolute path: \(s.debugDescription)") }
+        guard !s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw fail("\(entry.key) contains a control character")
+        }
+        return s
+    }
+
+    private static func seconds(_ entry: TOMLSubset.Entry, _ fail: (String) -> ConfigError) throws(ConfigError) -> Double {
+        switch entry.value {
+        case .integer(let n): return Double(n)
+        case .float(let f): return f
+        default: throw fail("\(entry.key) must be a number of seconds, not \(entry.value.typeName)")
+        }
+    }
+}
+
+/// A config file that cannot be used: names the file and, where it applies, the line.
+public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var message: String
+
+    public init(file: String, line: Int?, message: String) {
+        self.file = file; self.line = line; self.message = message
+    }
+
+    /// `config.toml:7: unknown key "timout" …`, the form compilers use.
+    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
+}

@@ -1,0 +1,109 @@
+/// The settings a command runs with, each taken from the first layer that sets it:
+/// command-line flag > environment variable > config file > built-in default.
+/// Pure: the caller reads the environment and the file and passes them in.
+public struct Settings: Sendable, Hashable {
+    /// Where a value came from (for messages and tests).
+    public enum Source: String, Sendable, Hashable { case flag, environment, file, `default` }
+
+    public var storePath: String
+    public var allowedRoots: [String]
+    public var hooksDir: String
+    /// Seconds one hook may run.
+    public var timeout: Double
+    /// Seconds of waiting for the writers' lock.
+    public var lockTimeout: Double
+    /// The mountpoints `seal` seals when given none, and `doctor` checks.
+    public var sealed: [String]
+    public var sources: [String: Source]
+
+    /// The environment variables of each setting.
+    public enum Variable {
+        public static let config = "GUARD_HOOKS_CONFIG"
+        public static let store = "GUARD_HOOKS_DB"
+        public static let allowedRoots = "GUARD_HOOKS_ALLOW_ROOTS"
+        public static let hooksDir = "GUARD_HOOKS_DIR"
+        public static let timeout = "GUARD_HOOKS_TIMEOUT"
+        public static let lockTimeout = "GUARD_HOOKS_LOCK_TIMEOUT"
+        public static let sealed = "GUARD_HOOKS_SEAL"
+    }
+
+    public enum Default {
+        public static let store = GuardEngineConfiguration.defaultStorePath
+        public static let allowedRoots = PathPolicy.defaultAllowedRoots
+        public static let hooksDir = "/etc/guard-hooks/hooks.d"
+        public static let timeout = 300.0
+        public static let lockTimeout = 10.0
+        public static let sealed: [String] = []
+    }
+
+    /// What the command line said; nil or empty: not given.
+    public struct Flags: Sendable, Hashable {
+        public var store: String?
+        public var allowedRoots: [String]
+        public var hooksDir: String?
+        public var timeout: Double?
+        public init(store: String? = nil, allowedRoots: [String] = [], hooksDir: String? = nil, timeout: Double? = nil) {
+            self.store = store; self.allowedRoots = allowedRoots; self.hooksDir = hooksDir; self.timeout = timeout
+        }
+    }
+
+    /// The config file to read: `--config`, else `GUARD_HOOKS_CONFIG`, else the default.
+    /// `required` is true when it was named: then a missing file is an error.
+    public static func configFile(flag: String?, environment: [String: String]) -> (path: String, required: Bool) {
+        if let flag { return (flag, true) }
+        if let env = environment[Variable.config], !env.isEmpty { return (env, true) }
+        return (ConfigFile.defaultPath, false)
+    }
+
+    /// Resolves every setting. An environment variable set to the empty string counts as unset.
+    public static func resolve(flags: Flags, environment: [String: String], file: ConfigFile?) throws(SettingsError) -> Settings {
+        var sources: [String: Source] = [:]
+        func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func pick<T>(_ key: String, _ flag: T?, _ envValue: T?, _ fileValue: T?, _ fallback: T) -> T {
+            if let flag { sources[key] = .flag; return flag }
+            if let envValue { sources[key] = .environment; return envValue }
+            if let fileValue { sources[key] = .file; return fileValue }
+            sources[key] = .default
+            return fallback
+        }
+        func seconds(_ name: String, positive: Bool) throws(SettingsError) -> Double? {
+            guard let raw = env(name) else { return nil }
+            guard let v = Double(raw), v.isFinite, positive ? v > 0 : v >= 0, v <= 86_400 else {
+                throw SettingsError("\(name)=\(raw): want a number of seconds, \(positive ? "more than 0" : "0 or more") and at most 86400")
+            }
+            return v
+        }
+        func roots(_ raw: [String], from what: String) throws(SettingsError) -> [String] {
+            try raw.map { root throws(SettingsError) in
+                switch PathPolicy.validateRoot(root) {
+                case .success(let r): return r
+                case .failure(let why): throw SettingsError("\(what) \(root): \(why)")
+                }
+            }
+        }
+        func colonList(_ name: String) -> [String]? {
+            env(name).map { $0.split(separator: ":").map(String.init) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+
+        let flagRoots = flags.allowedRoots.isEmpty ? nil : try roots(flags.allowedRoots, from: "--allow-root")
+        let envRoots = try colonList(Variable.allowedRoots).map { list throws(SettingsError) in
+            try roots(list, from: Variable.allowedRoots + ":")
+        }
+        let envTimeout = try seconds(Variable.timeout, positive: true)
+        let envLock = try seconds(Variable.lockTimeout, positive: false)
+        return Settings(
+            storePath: pick("store", flags.store, env(Variable.store), file?.store, Default.store),
+            allowedRoots: pick("allowed_roots", flagRoots, envRoots, file?.allowedRoots, Default.allowedRoots),
+            hooksDir: pick("hooks_dir", flags.hooksDir, env(Variable.hooksDir), file?.hooksDir, Default.hooksDir),
+            timeout: pick("timeout", flags.timeout, envTimeout, file?.timeout, Default.timeout),
+            lockTimeout: pick("lock_timeout", nil, envLock, file?.lockTimeout, Default.lockTimeout),
+            sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
+            sources: sources)
+    }
+}
+
+/// A setting from the command line or the environment that cannot be used (exit 64).
+public struct SettingsError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

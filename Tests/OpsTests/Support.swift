@@ -1,0 +1,92 @@
+import Foundation
+import GuardTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The trait of every test that guards in the sandbox (scripts/test provides it).
+let sandboxed = Testing.ConditionTrait.enabled(
+    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
+
+/// The `hook-runner` built next to this test bundle (OpsTests depends on it).
+let hookRunner: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    let beside = dir.appendingPathComponent("hook-runner").path
+    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+    while dir.path != "/" {
+        let candidate = dir.appendingPathComponent(".build/debug/hook-runner").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return beside
+}()
+
+let packageRoot: String = {
+    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while dir.path != "/", !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.path
+}()
+
+let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/// A scratch directory (not for guards: those only go into the sandbox).
+struct TempDir {
+    let path: String
+    init(_ name: String) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(name)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func sub(_ p: String) -> String { "\(path)/\(p)" }
+    @discardableResult func write(_ name: String, _ text: String) throws -> String {
+        let p = sub(name)
+        try text.write(toFile: p, atomically: false, encoding: .utf8)
+        return p
+    }
+    @discardableResult func mkdir(_ name: String) throws -> String {
+        let p = sub(name)
+        try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        return p
+    }
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Runs hook-runner with exactly `env` (plus PATH), as a boot unit or an operator would.
+@discardableResult
+func hookRunnerRun(_ args: [String], env: [String: String] = [:]) throws -> CommandResult {
+    var e = env
+    e["PATH"] = e["PATH"] ?? safePath
+    return try runCommand([hookRunner] + args, environment: e)
+}
+
+/// Runs hook-runner with stderr the journal would be: `JOURNAL_STREAM` names the very file
+/// stderr is (dev:ino), as systemd sets it for a unit's output.
+func hookRunnerAsJournalStream(_ args: [String], env: [String: String] = [:]) throws -> CommandResult {
+    var e = env
+    e["PATH"] = e["PATH"] ?? safePath
+    return try runCommand(["/bin/sh", "-c", "JOURNAL_STREAM=$(stat -L -c %d:%i /dev/stderr) && export JOURNAL_STREAM && exec \"$@\"",
+                           "sh", hookRunner] + args, environment: e)
+}
+
+/// Exit `code` and stderr exactly one line `hook-runner: …` with every fragment.
+func expectError(_ r: CommandResult, _ code: Int32, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.status == code, "exit \(r.status), stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(lines.count == 2 && lines[1].isEmpty, "stderr is not one line: \(r.stderr.debugDescription)", sourceLocation: sourceLocation)
+    #expect(r.stderr.hasPrefix("hook-runner: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    for f in fragments { #expect(r.stderr.contains(f), "stderr lacks \(f.debugDescription): \(r.stderr)", sourceLocation: sourceLocation) }
+}
+
+func expectStatus(_ r: CommandResult, _ code: Int32, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.status == code, "exit \(r.status)\nstdout: \(r.stdout)\nstderr: \(r.stderr)", sourceLocation: sourceLocation)
+}
+
+func lsattr(_ path: String) throws -> String {
+    String(try runCommand(["lsattr", "-d", path]).stdout.split(separator: " ").first ?? "")
+}
+
+/// A TOML array of strings.
+func tomlArray(_ items: [String]) -> String { "[" + items.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
