@@ -45,7 +45,7 @@ func touchFailure(_ path: String) throws -> String? {
 /// mountinfo's (old, reusable) mount id and source of each mount stacked at `path`,
 /// read with a plain split rather than the parser under test.
 func mountinfoIDs(at path: String) throws -> [(id: UInt64, source: String)] {
-    let text = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+    guard let text = Sandbox.readProcFile("/proc/self/mountinfo") else { throw POSIXError(.EIO) }
     return text.split(separator: "\n").compactMap { line in
         let f = line.split(separator: " ", omittingEmptySubsequences: false)
         guard f.count > 4, f[4] == path, let dash = f.firstIndex(of: "-"), dash + 2 < f.count,
