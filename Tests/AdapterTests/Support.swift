@@ -12,27 +12,6 @@ enum AdapterTests {}
 let sandboxed = Testing.ConditionTrait.enabled(
     if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
 
-/// The package root (recipes, docs, hooks.d).
-let packageRoot: String = {
-    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while dir.path != "/", !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-        dir = dir.deletingLastPathComponent()
-    }
-    return dir.path
-}()
-
-/// The `hook-runner` executable built next to this test bundle (the test target depends on it).
-let hookRunnerBinary: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    let beside = dir.appendingPathComponent("hook-runner").path
-    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-    let built = packageRoot + "/.build/debug/hook-runner"
-    return FileManager.default.isExecutableFile(atPath: built) ? built : beside
-}()
-
-let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 /// hook-runner pointed at one sandbox directory: its store in `<dir>/state`, the only
 /// allowed root the directory itself, the shipped hooks copied to `<dir>/hooks.d`.
 struct CLI {

@@ -12,32 +12,6 @@ enum HookRunnerTests {}
 let sandboxed = Testing.ConditionTrait.enabled(
     if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
 
-/// The `hook-runner` executable built next to this test bundle (the test target depends on it).
-let hookRunnerBinary: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    let beside = dir.appendingPathComponent("hook-runner").path
-    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-    // Fall back: walk up to a `.build/debug/hook-runner`.
-    while dir.path != "/" {
-        let candidate = dir.appendingPathComponent(".build/debug/hook-runner").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return beside
-}()
-
-/// The package root (for the shipped `hooks.d`).
-let packageRoot: String = {
-    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while dir.path != "/", !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-        dir = dir.deletingLastPathComponent()
-    }
-    return dir.path
-}()
-
-let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 /// hook-runner pointed at one sandbox directory: its store lives in `<dir>/state`, the
 /// only allowed root is the directory itself, and the environment is exactly what we give.
 struct CLI {

@@ -6,32 +6,11 @@ import Glibc
 #endif
 
 /// The trait of every test that guards in the sandbox (scripts/test provides it).
+/// OpsTests' name for the shared binary path.
+let hookRunner = hookRunnerBinary
+
 let sandboxed = Testing.ConditionTrait.enabled(
     if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
-
-/// The `hook-runner` built next to this test bundle (OpsTests depends on it).
-let hookRunner: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    let beside = dir.appendingPathComponent("hook-runner").path
-    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-    while dir.path != "/" {
-        let candidate = dir.appendingPathComponent(".build/debug/hook-runner").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return beside
-}()
-
-let packageRoot: String = {
-    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while dir.path != "/", !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-        dir = dir.deletingLastPathComponent()
-    }
-    return dir.path
-}()
-
-let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /// A scratch directory (not for guards: those only go into the sandbox).
 struct TempDir {
