@@ -8,10 +8,6 @@ import Glibc
 /// The suites of this target, all named `AdapterTests.*` so `--filter AdapterTests` finds them.
 enum AdapterTests {}
 
-/// The trait of every test that mounts, guards or writes a store in the sandbox.
-let sandboxed = Testing.ConditionTrait.enabled(
-    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
-
 /// hook-runner pointed at one sandbox directory: its store in `<dir>/state`, the only
 /// allowed root the directory itself, the shipped hooks copied to `<dir>/hooks.d`.
 struct CLI {

@@ -8,28 +8,9 @@ import Glibc
 /// The suites of this target, all named `HookRunnerTests.*` so `--filter HookRunnerTests` finds them.
 enum HookRunnerTests {}
 
-/// The trait of every test that mounts, guards or writes a store in the sandbox.
-let sandboxed = Testing.ConditionTrait.enabled(
-    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
+typealias CLI = SandboxCLI
 
-/// hook-runner pointed at one sandbox directory: its store lives in `<dir>/state`, the
-/// only allowed root is the directory itself, and the environment is exactly what we give.
-struct CLI {
-    let dir: SandboxDirectory
-    var db: String { dir.sub("state/guards.db") }
-
-    var environment: [String: String] {
-        ["PATH": safePath, "GUARD_HOOKS_DB": db, "GUARD_HOOKS_ALLOW_ROOTS": dir.path]
-    }
-
-    /// Runs `hook-runner args…`; `env` adds to (or, with a nil value, removes from) the base environment.
-    @discardableResult
-    func run(_ args: [String], env: [String: String?] = [:], prefix: [String] = []) throws -> CommandResult {
-        var e = environment
-        for (k, v) in env { e[k] = v }
-        return try runCommand(prefix + [hookRunnerBinary] + args, environment: e)
-    }
-
+extension SandboxCLI {
     /// Runs with `--json` appended and parses stdout as one JSON object.
     func json(_ args: [String], env: [String: String?] = [:], prefix: [String] = []) throws -> (CommandResult, [String: Any]) {
         let r = try run(args + ["--json"], env: env, prefix: prefix)

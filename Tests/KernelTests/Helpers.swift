@@ -6,10 +6,6 @@ import Testing
 import Glibc
 #endif
 
-/// The trait every test that touches the kernel carries.
-let sandboxed = Testing.ConditionTrait.enabled(
-    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
-
 /// Mounts a fresh filesystem (setup only: results are checked with findmnt & co).
 func mountFS(_ type: String, source: String, at path: String) throws {
     let rc = gs_mount(source, path, type, 0, nil)

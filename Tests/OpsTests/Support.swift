@@ -9,9 +9,6 @@ import Glibc
 /// OpsTests' name for the shared binary path.
 let hookRunner = hookRunnerBinary
 
-let sandboxed = Testing.ConditionTrait.enabled(
-    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
-
 /// A scratch directory (not for guards: those only go into the sandbox).
 struct TempDir {
     let path: String

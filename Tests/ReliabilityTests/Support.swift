@@ -10,10 +10,6 @@ import Glibc
 /// The suites of this target, all named `ReliabilityTests.*` so `--filter ReliabilityTests` finds them.
 enum ReliabilityTests {}
 
-/// The trait of every test that mounts, guards or writes a store in the sandbox.
-let sandboxed = Testing.ConditionTrait.enabled(
-    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
-
 /// An integer knob from the environment (the long runs of `scripts/reliability` set them).
 func knob(_ name: String, _ fallback: Int) -> Int {
     ProcessInfo.processInfo.environment[name].flatMap(Int.init) ?? fallback
@@ -33,24 +29,7 @@ func report(_ line: String) {
     }
 }
 
-/// hook-runner pointed at one sandbox directory: its store lives in `<dir>/state`, the only
-/// allowed root is the directory itself, and the environment is exactly what we give.
-struct RelCLI: Sendable {
-    let dir: SandboxDirectory
-    var db: String { dir.sub("state/guards.db") }
-
-    var environment: [String: String] {
-        ["PATH": safePath, "GUARD_HOOKS_DB": db, "GUARD_HOOKS_ALLOW_ROOTS": dir.path]
-    }
-
-    /// Runs `hook-runner args…`; `env` adds to (or, with a nil value, removes from) the base environment.
-    @discardableResult
-    func run(_ args: [String], env: [String: String?] = [:], prefix: [String] = []) throws -> CommandResult {
-        var e = environment
-        for (k, v) in env { e[k] = v }
-        return try runCommand(prefix + [hookRunnerBinary] + args, environment: e)
-    }
-}
+typealias RelCLI = SandboxCLI
 
 /// A child process that can be killed at any moment; its output goes to /dev/null.
 final class Child {

@@ -1,0 +1,26 @@
+import Testing
+
+/// The trait of every test that mounts, guards or writes a store in the sandbox.
+public let sandboxed = Testing.ConditionTrait.enabled(
+    if: Sandbox.isAvailable, "needs root in a private mount namespace with a tmpfs on /mnt (scripts/test)")
+
+/// hook-runner pointed at one sandbox directory: its store lives in `<dir>/state`, the
+/// only allowed root is the directory itself, and the environment is exactly what we give.
+public struct SandboxCLI: Sendable {
+    public let dir: SandboxDirectory
+    public init(dir: SandboxDirectory) { self.dir = dir }
+
+    public var db: String { dir.sub("state/guards.db") }
+
+    public var environment: [String: String] {
+        ["PATH": safePath, "GUARD_HOOKS_DB": db, "GUARD_HOOKS_ALLOW_ROOTS": dir.path]
+    }
+
+    /// Runs `hook-runner args…`; `env` adds to (or, with a nil value, removes from) the base environment.
+    @discardableResult
+    public func run(_ args: [String], env: [String: String?] = [:], prefix: [String] = []) throws -> CommandResult {
+        var e = environment
+        for (k, v) in env { e[k] = v }
+        return try runCommand(prefix + [hookRunnerBinary] + args, environment: e)
+    }
+}
