@@ -11,7 +11,7 @@ public final class Database {
     let handle: OpaquePointer
     public let path: String
     public let mode: Mode
-    private var cache: [String: Statement] = [:]
+    private var cache: [SQLKey: Statement] = [:]
     private var transactionDepth = 0
     private var transactionIsWrite = false
     private var isClosed = false
@@ -24,6 +24,7 @@ public final class Database {
     /// No `SQLITE_OPEN_URI`, and the path is made absolute, so a name like `file:x?mode=…`
     /// is never interpreted as a URI even when the library enables URIs globally.
     public init(path: String, mode: Mode, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws {
+        _ = Database.libraryConfigured
         let absolute = Database.absolutePath(path)
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
@@ -50,6 +51,9 @@ public final class Database {
     }
 
     deinit { close() }
+
+    /// Process-wide library settings, applied once before the first connection opens.
+    private static let libraryConfigured: Bool = csqlite_disable_memstatus() == SQLITE_OK
 
     /// Connection settings that write nothing to the file (safe before the file is validated).
     private func configure(busyTimeoutMilliseconds: Int32) throws {
@@ -111,9 +115,10 @@ public final class Database {
 
     /// The cached prepared statement for `sql` (prepared on first use).
     func cachedStatement(_ sql: String) throws -> Statement {
-        if let statement = cache[sql] { return statement }
+        let key = SQLKey(sql)
+        if let statement = cache[key] { return statement }
         let statement = try Statement(database: self, sql: sql)
-        cache[sql] = statement
+        cache[key] = statement
         return statement
     }
 
@@ -246,6 +251,22 @@ public final class Database {
     /// a ROLLBACK then would fail and hide the real error.
     private func rollbackIfNeeded() {
         if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
+    }
+}
+
+/// A statement-cache key: the SQL text, hashed by its length and its last 32 bytes only.
+/// Hashing the whole text cost more than a cache hit saves (statements differ at the end:
+/// the WHERE clause). Equality still compares the whole text, so a collision is only slower.
+struct SQLKey: Hashable {
+    let sql: String
+    init(_ sql: String) { self.sql = sql }
+    static func == (a: SQLKey, b: SQLKey) -> Bool { a.sql == b.sql }
+    func hash(into hasher: inout Hasher) {
+        var sql = sql
+        sql.withUTF8 { bytes in
+            hasher.combine(bytes.count)
+            hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
+        }
     }
 }
 

@@ -5,14 +5,19 @@ extension GuardStore {
         mount_ns, boot_id, label, run_id, created_at, updated_at
         """
 
+    // The SQL of the hot queries is built once: the statement cache is keyed by the text, and
+    // an interpolated literal would be rebuilt (allocated, copied, hashed) on every call.
+    static let selectGuardByID = "SELECT \(guardColumns) FROM guards WHERE id = ?"
+    static let selectCurrentGuard = "SELECT \(guardColumns) FROM guards WHERE path = ? AND state <> 'cleared'"
+    static let selectOutstanding = "SELECT \(guardColumns) FROM guards WHERE state <> 'cleared' ORDER BY path"
+
     public func guardRecord(id: GuardID) throws -> GuardRecord? {
-        try database.row("SELECT \(Self.guardColumns) FROM guards WHERE id = ?", [id], Self.decodeGuard)
+        try database.row(Self.selectGuardByID, [id], Self.decodeGuard)
     }
 
     /// Every guard that is not `cleared`, by path.
     public func outstandingGuards() throws -> [GuardRecord] {
-        try database.rows("SELECT \(Self.guardColumns) FROM guards WHERE state <> 'cleared' ORDER BY path",
-                          [], Self.decodeGuard)
+        try database.rows(Self.selectOutstanding, [], Self.decodeGuard)
     }
 
     public func guards(state: GuardState) throws -> [GuardRecord] {
@@ -28,8 +33,7 @@ extension GuardStore {
 
     /// The outstanding (non-cleared) row of `path`, if any; the schema allows at most one.
     public func currentGuard(path: String) throws -> GuardRecord? {
-        try database.row("SELECT \(Self.guardColumns) FROM guards WHERE path = ? AND state <> 'cleared'",
-                         [path], Self.decodeGuard)
+        try database.row(Self.selectCurrentGuard, [path], Self.decodeGuard)
     }
 
     public func allGuards() throws -> [GuardRecord] {

@@ -24,37 +24,64 @@ extension GuardStore {
         return try database.writeTransaction {
             let now = nowMilliseconds
             return try intents.map { intent in
-                if let current = try currentGuard(path: intent.path) {
-                    guard current.status == .failed else {
+                guard GuardStateMachine.isLegal(from: nil, to: .applying) else {
+                    throw StoreError.illegalTransition(guardID: 0, from: nil, to: .applying)
+                }
+                // Insert first: the partial unique index finds an outstanding row for the path, so
+                // the common case (no row yet) costs no extra lookup. Only a conflict reads the row.
+                do {
+                    try database.execute(Self.insertGuard, [
+                        intent.path, intent.kind.rawValue, intent.lifetime.rawValue, intent.reason,
+                        intent.device.map(Int64.init(bitPattern:)), intent.inode.map(Int64.init(bitPattern:)),
+                        intent.mountNamespace.map(Int64.init(bitPattern:)), intent.bootID, intent.label,
+                        runID, now, now])
+                } catch let error as DatabaseError where error.extendedCode == DatabaseError.constraintUnique {
+                    // A constraint error aborts only this statement; the transaction goes on.
+                    guard let current = try currentGuard(path: intent.path), current.status == .failed else {
                         throw StoreError.duplicateOutstanding(path: intent.path)
                     }
                     let record = try retry(current, with: intent, now: now, runID: runID, actor: actor)
                     return RecordedIntent(record: record, previous: current.status)
                 }
-                guard GuardStateMachine.isLegal(from: nil, to: .applying) else {
-                    throw StoreError.illegalTransition(guardID: 0, from: nil, to: .applying)
-                }
-                do {
-                    try database.execute("""
-                        INSERT INTO guards (path, kind, lifetime, state, pending_action, reason, device, inode,
-                            mount_ns, boot_id, label, run_id, created_at, updated_at)
-                        VALUES (?, ?, ?, 'pending', 'applying', ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, [intent.path, intent.kind.rawValue, intent.lifetime.rawValue, intent.reason,
-                              intent.device.map(Int64.init(bitPattern:)), intent.inode.map(Int64.init(bitPattern:)),
-                              intent.mountNamespace.map(Int64.init(bitPattern:)), intent.bootID, intent.label,
-                              runID, now, now])
-                } catch let error as DatabaseError where error.extendedCode == DatabaseError.constraintUnique {
-                    // The partial unique index: the last line of defense if the check above is bypassed.
-                    throw StoreError.duplicateOutstanding(path: intent.path)
-                }
-                let id = database.lastInsertRowID
-                try appendEvent(guardID: id, from: nil, to: .applying, reason: intent.reason,
+                let record = GuardRecord(
+                    id: database.lastInsertRowID, path: intent.path, kind: intent.kind, lifetime: intent.lifetime,
+                    status: .applying, reason: intent.reason, device: intent.device, inode: intent.inode,
+                    mountID: nil, mountIDIsUnique: false, mountNamespace: intent.mountNamespace,
+                    bootID: intent.bootID, label: intent.label, runID: runID,
+                    createdAt: Self.date(now), updatedAt: Self.date(now))
+                try appendEvent(guardID: record.id, from: nil, to: .applying, reason: intent.reason,
                                 at: now, runID: runID, actor: actor)
-                guard let record = try guardRecord(id: id) else { throw StoreError.unknownGuard(id: id) }
                 return RecordedIntent(record: record, previous: nil)
             }
         }
     }
+
+    // The rows a write returns are computed here from what was written (the SQL below, term
+    // by term), not read back: a second statement per write cost more than the write itself,
+    // and RETURNING is dearer still in SQLite 3.40 (it materializes an ephemeral table).
+    // `TransitionTests` check every returned row against a fresh read.
+    static let insertGuard = """
+        INSERT INTO guards (path, kind, lifetime, state, pending_action, reason, device, inode,
+            mount_ns, boot_id, label, run_id, created_at, updated_at)
+        VALUES (?, ?, ?, 'pending', 'applying', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    static let retryGuard = """
+        UPDATE guards SET state = 'pending', pending_action = 'applying', reason = ?, kind = ?, lifetime = ?,
+            device = ?, inode = ?, mount_ns = ?, boot_id = ?, label = coalesce(?, label),
+            mount_id = NULL, mount_id_unique = 0, updated_at = ?
+        WHERE id = ?
+        """
+    // Facts not given are kept (coalesce), so a transition only adds what it learned.
+    static let settleGuard = """
+        UPDATE guards SET state = ?, pending_action = ?, reason = ?, kind = coalesce(?, kind),
+            mount_id = coalesce(?, mount_id), mount_id_unique = coalesce(?, mount_id_unique),
+            device = coalesce(?, device), inode = coalesce(?, inode), updated_at = ?
+        WHERE id = ?
+        """
+    static let insertEvent = """
+        INSERT INTO events (guard_id, from_state, from_action, to_state, to_action, reason, at, run_id, actor)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
 
     /// `failed → pending(applying)` with the new intent's facts: a retry may pick another kind
     /// (auto), and the old mount id no longer means anything.
@@ -63,17 +90,18 @@ extension GuardStore {
         guard GuardStateMachine.isLegal(from: current.status, to: .applying) else {
             throw StoreError.illegalTransition(guardID: current.id, from: current.status, to: .applying)
         }
-        try database.execute("""
-            UPDATE guards SET state = 'pending', pending_action = 'applying', reason = ?, kind = ?, lifetime = ?,
-                device = ?, inode = ?, mount_ns = ?, boot_id = ?, label = coalesce(?, label),
-                mount_id = NULL, mount_id_unique = 0, updated_at = ?
-            WHERE id = ?
-            """, [intent.reason, intent.kind.rawValue, intent.lifetime.rawValue,
-                  intent.device.map(Int64.init(bitPattern:)), intent.inode.map(Int64.init(bitPattern:)),
-                  intent.mountNamespace.map(Int64.init(bitPattern:)), intent.bootID, intent.label, now, current.id])
+        try database.execute(Self.retryGuard, [
+            intent.reason, intent.kind.rawValue, intent.lifetime.rawValue,
+            intent.device.map(Int64.init(bitPattern:)), intent.inode.map(Int64.init(bitPattern:)),
+            intent.mountNamespace.map(Int64.init(bitPattern:)), intent.bootID, intent.label, now, current.id])
         try appendEvent(guardID: current.id, from: current.status, to: .applying, reason: intent.reason,
                         at: now, runID: runID, actor: actor)
-        guard let record = try guardRecord(id: current.id) else { throw StoreError.unknownGuard(id: current.id) }
+        var record = current
+        record.status = .applying; record.reason = intent.reason; record.kind = intent.kind
+        record.lifetime = intent.lifetime; record.device = intent.device; record.inode = intent.inode
+        record.mountNamespace = intent.mountNamespace; record.bootID = intent.bootID
+        record.label = intent.label ?? current.label; record.mountID = nil; record.mountIDIsUnique = false
+        record.updatedAt = Self.date(now)
         return record
     }
 
@@ -93,19 +121,19 @@ extension GuardStore {
                 guard GuardStateMachine.isLegal(from: current.status, to: t.to) else {
                     throw StoreError.illegalTransition(guardID: t.guardID, from: current.status, to: t.to)
                 }
-                // Facts not given are kept (coalesce), so a transition only adds what it learned.
-                try database.execute("""
-                    UPDATE guards SET state = ?, pending_action = ?, reason = ?, kind = coalesce(?, kind),
-                        mount_id = coalesce(?, mount_id), mount_id_unique = coalesce(?, mount_id_unique),
-                        device = coalesce(?, device), inode = coalesce(?, inode), updated_at = ?
-                    WHERE id = ?
-                    """, [t.to.state.rawValue, t.to.action?.rawValue, t.reason, t.kind?.rawValue,
-                          t.mountID.map(Int64.init(bitPattern:)), t.mountIDIsUnique,
-                          t.device.map(Int64.init(bitPattern:)), t.inode.map(Int64.init(bitPattern:)),
-                          now, t.guardID])
+                try database.execute(Self.settleGuard, [
+                    t.to.state.rawValue, t.to.action?.rawValue, t.reason, t.kind?.rawValue,
+                    t.mountID.map(Int64.init(bitPattern:)), t.mountIDIsUnique,
+                    t.device.map(Int64.init(bitPattern:)), t.inode.map(Int64.init(bitPattern:)),
+                    now, t.guardID])
                 try appendEvent(guardID: t.guardID, from: current.status, to: t.to, reason: t.reason,
                                 at: now, runID: runID, actor: actor)
-                guard let record = try guardRecord(id: t.guardID) else { throw StoreError.unknownGuard(id: t.guardID) }
+                var record = current
+                record.status = t.to; record.reason = t.reason; record.kind = t.kind ?? current.kind
+                record.mountID = t.mountID ?? current.mountID
+                record.mountIDIsUnique = t.mountIDIsUnique ?? current.mountIDIsUnique
+                record.device = t.device ?? current.device; record.inode = t.inode ?? current.inode
+                record.updatedAt = Self.date(now)
                 return record
             }
         }
@@ -113,10 +141,7 @@ extension GuardStore {
 
     private func appendEvent(guardID: GuardID, from: GuardStatus?, to: GuardStatus, reason: String?,
                              at: Int64, runID: RunID?, actor: Actor) throws {
-        try database.execute("""
-            INSERT INTO events (guard_id, from_state, from_action, to_state, to_action, reason, at, run_id, actor)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [guardID, from?.state.rawValue, from?.action?.rawValue, to.state.rawValue, to.action?.rawValue,
-                  reason, at, runID, actor.name])
+        try database.execute(Self.insertEvent, [guardID, from?.state.rawValue, from?.action?.rawValue, to.state.rawValue,
+                                               to.action?.rawValue, reason, at, runID, actor.name])
     }
 }

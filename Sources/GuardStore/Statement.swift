@@ -56,10 +56,9 @@ public final class Statement {
 
     func finalize() { sqlite3_finalize(handle) }
 
-    /// Clears previous state and binds `arguments` to parameters 1...n.
+    /// Binds `arguments` to parameters 1...n. Every parameter is bound (the count must match),
+    /// and every use ends in `done()`, which resets: no earlier state can leak in.
     func bind(_ arguments: [any SQLBindable]) throws {
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
         let expected = Int(sqlite3_bind_parameter_count(handle))
         guard expected == arguments.count else {
             throw DatabaseError(extendedCode: SQLITE_RANGE,

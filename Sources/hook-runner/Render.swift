@@ -55,40 +55,55 @@ enum Render {
         // A control character (a newline in a refused target) must not break the table.
         let all = ([header] + rows).map { $0.map(\.escapingControlCharacters) }
         var widths = [Int](repeating: 0, count: header.count)
-        for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        var out = ""
         for r in all {
-            let cells = r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(widths[i]) }
-            out += cells.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+            for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.displayWidth) }
         }
-        write(Data(out.utf8))
+        var out: [UInt8] = []
+        out.reserveCapacity(all.count * (widths.reduce(0, +) + 2 * widths.count + 1))
+        for r in all {
+            let start = out.count
+            for (i, c) in r.enumerated() {
+                if i > 0 { out.append(0x20); out.append(0x20) }
+                out.append(contentsOf: c.utf8)
+                if i < r.count - 1, i < widths.count {
+                    out.append(contentsOf: repeatElement(0x20, count: max(0, widths[i] - c.displayWidth)))
+                }
+            }
+            while out.count > start, out.last == 0x20 { out.removeLast() }
+            out.append(0x0A)
+        }
+        write(Data(out))
     }
 }
 
 extension String {
-    /// `\n`, `\t`, `\r` and `\u{1b}` for control characters; everything else as is.
+    /// `\n`, `\t`, `\r` and `\u{1b}` for control characters (Unicode category Cc: U+0000–U+001F,
+    /// U+007F–U+009F); everything else as is. Scans UTF-8 bytes: a C1 control is `C2 80`–`C2 9F`.
     var escapingControlCharacters: String {
-        guard unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return self }
+        var previous: UInt8 = 0
+        let clean = utf8.allSatisfy { b in
+            defer { previous = b }
+            return b >= 0x20 && b != 0x7F && !(previous == 0xC2 && (0x80...0x9F).contains(b))
+        }
+        if clean { return self }
         var out = ""
         for u in unicodeScalars {
             switch u {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             case "\r": out += "\\r"
-            case _ where u.properties.generalCategory == .control: out += "\\u{\(String(u.value, radix: 16))}"
+            case _ where u.value < 0x20 || (0x7F...0x9F).contains(u.value):
+                out += "\\u{\(String(u.value, radix: 16))}"
             default: out.unicodeScalars.append(u)
             }
         }
         return out
     }
 
+    /// Columns a cell takes: its characters, counted cheaply when it is all ASCII.
+    var displayWidth: Int { utf8.allSatisfy { $0 < 0x80 } ? utf8.count : count }
+
     func leftPadded(_ w: Int) -> String { count >= w ? self : String(repeating: "0", count: w - count) + self }
-    func padding(_ w: Int) -> String { count >= w ? self : self + String(repeating: " ", count: w - count) }
-    func trimmingTrailingSpaces() -> String {
-        var s = Substring(self)
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
-    }
 }
 
 /// JSON shape of a guard command's result.

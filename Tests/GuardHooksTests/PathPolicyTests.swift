@@ -8,6 +8,14 @@ import Testing
         ("/mnt/./a/.", .success("/mnt/a")),
         ("/media/usb disk", .success("/media/usb disk")),
         ("/mnt/é", .success("/mnt/é")),
+        // Names made of dots that are not `.` or `..`, and a trailing `.`/`..` (the fast path's edges).
+        ("/mnt/...", .success("/mnt/...")),
+        ("/mnt/.a/..b/a..", .success("/mnt/.a/..b/a..")),
+        ("/mnt/.", .success("/mnt")),
+        ("/mnt/", .success("/mnt")),
+        ("/.", .failure(.isRoot)),
+        ("/..", .failure(.dotDot)),
+        ("/mnt/..", .failure(.dotDot)),
         ("", .failure(.empty)),
         ("mnt/a", .failure(.notAbsolute)),
         ("./a", .failure(.notAbsolute)),
@@ -51,6 +59,21 @@ import Testing
         #expect((try? policy.check(resolved: "/mnt/a").get()) == nil)
         #expect(PathPolicy.validateRoot("/") == .failure(.rootNotAllowedAsAllowedRoot))
         #expect(PathPolicy.validateRoot("/srv//x/") == .success("/srv/x"))
+    }
+
+    /// Paths are bytes to the kernel: a decomposed "é" is another directory than a precomposed
+    /// one, so neither is below (or overlaps) the other's root.
+    @Test func rootsCompareBytesNotCanonicalEquivalence() {
+        let precomposed = "/srv/caf\u{E9}", decomposed = "/srv/cafe\u{301}"
+        #expect(precomposed == decomposed)  // Swift's String equality: canonical equivalence
+        #expect(!PathPolicy.isStrictlyBelow(decomposed + "/x", precomposed))
+        #expect(!PathPolicy.overlaps(decomposed, precomposed))
+        #expect(PathPolicy.isStrictlyBelow(precomposed + "/x", precomposed))
+        #expect(PathPolicy.isStrictlyBelow("/x", "/"))
+        #expect(PathPolicy.isStrictlyBelow("/mnt/a", "/mnt/"))
+        #expect(!PathPolicy.isStrictlyBelow("/mnt/", "/mnt"))
+        let policy = PathPolicy(allowedRoots: [precomposed])
+        #expect((try? policy.check(resolved: decomposed + "/x").get()) == nil)
     }
 
     @Test func messagesAreOneLine() {

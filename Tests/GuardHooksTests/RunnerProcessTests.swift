@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import GuardTestSupport
 import Testing
 @testable import GuardHooks
 #if canImport(Glibc)
@@ -85,7 +86,7 @@ extension RunnerTests {
             #expect(await groupIsGone(pgid))
         }
 
-        @Test func gigantOutputCostsBoundedMemory() async throws {
+        @Test(boundsMemory) func gigantOutputCostsBoundedMemory() async throws {
             let dir = try HookDir()
             defer { dir.remove() }
             // 200 MB in 1000-byte lines, plus one 3 MB line without newline.

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import GuardStore
+import GuardTestSupport
 import Testing
 
 private struct Abort: Error {}
@@ -12,7 +13,7 @@ private func runTogether(dir: String, _ argumentLists: [[String]]) throws -> [St
         let p = Process()
         p.executableURL = URL(fileURLWithPath: stressExecutable)
         p.arguments = arguments
-        p.environment = ["GUARD_STORE_STRESS_GO": "\(dir)/go"]
+        p.environment = ["GUARD_STORE_STRESS_GO": "\(dir)/go"].merging(sanitizerOptions) { given, _ in given }
         let out = URL(fileURLWithPath: "\(dir)/out\(index)"), err = URL(fileURLWithPath: "\(dir)/err\(index)")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)

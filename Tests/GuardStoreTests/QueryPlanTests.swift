@@ -7,6 +7,9 @@ import Testing
 struct QueryCase: CustomTestStringConvertible, Sendable {
     var name: String
     var fullListing: Set<String> = []
+    /// False for a write that must not read at all (an intent for a new path: the unique index
+    /// does the duplicate check during the INSERT).
+    var reads = true
     var call: @Sendable (GuardStore) throws -> Void
     var testDescription: String { name }
 }
@@ -24,7 +27,12 @@ let queryCases: [QueryCase] = [
     QueryCase(name: "runs(phase:limit:)") { _ = try $0.runs(phase: "pre-restore", limit: 5) },
     QueryCase(name: "runs(limit:)") { _ = try $0.runs(limit: 5) },
     QueryCase(name: "run(id:)") { _ = try $0.run(id: 1) },
-    QueryCase(name: "recordIntents") { try $0.recordIntents([intent("/mnt/new")], runID: 1, actor: testActor) },
+    QueryCase(name: "recordIntents (new path)", reads: false) {
+        try $0.recordIntents([intent("/mnt/new")], runID: 1, actor: testActor)
+    },
+    QueryCase(name: "recordIntents (retry of a failed row)") {
+        try $0.recordIntents([intent("/mnt/c")], runID: 1, actor: testActor)
+    },
     QueryCase(name: "settle") {
         try $0.settle([GuardTransition(guardID: 1, to: .clearing)], runID: 1, actor: testActor)
     },
@@ -42,6 +50,7 @@ struct QueryPlanTests {
             try store.recordHookResult(runID: run, seq: 1, HookResultRecord(name: "h", path: "/h", outcome: .ok))
             try makeGuard(store, path: "/mnt/a", at: .applied)
             try makeGuard(store, path: "/mnt/b", at: .cleared)
+            try makeGuard(store, path: "/mnt/c", at: .failed)
 
             var statements: [String] = []
             store.database.trace { statements.append($0) }
@@ -52,7 +61,7 @@ struct QueryPlanTests {
                 let verb = $0.drop { $0.isWhitespace }.prefix(6).uppercased()
                 return ["SELECT", "UPDATE", "DELETE"].contains(verb)
             })
-            #expect(!queries.isEmpty)
+            #expect(queries.isEmpty == !query.reads, "\(query.name): \(queries)")
             for sql in queries {
                 let plan = try queryPlan(store.database, sql)
                 for line in plan where line.hasPrefix("SCAN ") {

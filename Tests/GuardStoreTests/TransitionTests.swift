@@ -53,6 +53,50 @@ struct TransitionTests {
         }
     }
 
+    @Test("every row a write returns is the row as stored (returned rows are computed, not read back)")
+    func returnedRowsMatchTheStore() throws {
+        try withTemporaryDirectory { dir in
+            let store = try makeStore(dir)
+            defer { store.close() }
+            let run = try store.beginRun(phase: "test", targets: [], dryRun: false, actor: testActor)
+            func expectStored(_ rows: [GuardRecord], sourceLocation: SourceLocation = #_sourceLocation) throws {
+                #expect(!rows.isEmpty, sourceLocation: sourceLocation)
+                for row in rows {
+                    #expect(try store.guardRecord(id: row.id) == row, sourceLocation: sourceLocation)
+                }
+            }
+            var noLabel = intent("/mnt/b", kind: .immutable, reason: nil)
+            noLabel.label = nil; noLabel.device = nil; noLabel.inode = nil; noLabel.mountNamespace = nil
+            let recorded = try store.recordIntents([intent("/mnt/a"), noLabel], runID: run, actor: testActor)
+            try expectStored(recorded.map(\.record))
+            let (a, b) = (recorded[0].id, recorded[1].id)
+            // Facts given replace, facts not given are kept.
+            try expectStored(store.settle([
+                GuardTransition(guardID: a, to: .applied, reason: "bound", mountID: 77, mountIDIsUnique: true),
+                GuardTransition(guardID: b, to: .failed, reason: nil, kind: .bind, device: 9, inode: 10),
+            ], runID: run, actor: testActor))
+            try expectStored(store.settle([GuardTransition(guardID: a, to: .clearDeferred)], runID: nil, actor: testActor))
+            try expectStored(store.settle([GuardTransition(guardID: a, to: .applied, reason: "kept")], runID: run, actor: testActor))
+            // A retry of the failed row: new facts, the old label kept when none is given, mount id dropped.
+            var retry = intent("/mnt/b", kind: .immutable, reason: "again")
+            retry.label = nil
+            let retried = try store.recordIntents([retry], runID: nil, actor: testActor)
+            #expect(retried[0].isRetry)
+            try expectStored(retried.map(\.record))
+            var relabel = intent("/mnt/b", kind: .bind)
+            relabel.label = "new label"
+            try expectStored(store.settle([GuardTransition(guardID: b, to: .failed, reason: "x", mountID: 5,
+                                                           mountIDIsUnique: false)], runID: run, actor: testActor))
+            try expectStored(store.recordIntents([relabel], runID: run, actor: testActor).map(\.record))
+            try expectStored(store.settle([GuardTransition(guardID: b, to: .failed)], runID: run, actor: testActor))
+            let kept = try store.recordIntents([retry], runID: run, actor: testActor)
+            #expect(kept[0].label == "new label")
+            try expectStored(kept.map(\.record))
+            try expectStored(store.settle([GuardTransition(guardID: a, to: .cleared, reason: "done"),
+                                           GuardTransition(guardID: b, to: .cleared)], runID: run, actor: testActor))
+        }
+    }
+
     @Test("the pairs above exercise every legal edge of the table")
     func everyLegalEdgeIsCovered() {
         let covered = Set(allPairs.map { GuardStateMachine.Edge($0.0, $0.1) })

@@ -142,13 +142,20 @@ public struct CommandResult: Sendable {
     public var stderr: String
 }
 
+/// The sanitizer runtimes' settings of this test process (suppression files, exit codes),
+/// passed on to every child even when a test gives an exact environment, so a sanitized
+/// hook-runner reads the same suppressions (`scripts/reliability sanitizers`).
+public let sanitizerOptions = ProcessInfo.processInfo.environment.filter {
+    ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"].contains($0.key)
+}
+
 @discardableResult
 public func runCommand(_ argv: [String], environment: [String: String]? = nil,
                        stdin: String? = nil) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env")
     p.arguments = argv[0].hasPrefix("/") ? Array(argv.dropFirst()) : argv
-    if let environment { p.environment = environment }
+    if let environment { p.environment = environment.merging(sanitizerOptions) { given, _ in given } }
     // Both streams go to files: no pipe can fill up and block the child.
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cmd-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -157,5 +157,28 @@ extension HookRunnerTests {
             let left = try FileManager.default.contentsOfDirectory(atPath: dir.sub("state")).sorted()
             #expect(left.allSatisfy { $0 == "guards.db" || $0 == "guards.db.lock" }, "\(left)")
         }
+
+        /// The table escapes every control character (C0, DEL, C1) so a hostile target cannot
+        /// break or forge lines, and aligns columns by characters, not bytes.
+        @Test func tableEscapesControlCharactersAndAlignsByCharacter() throws {
+            let env = ["PATH": safePath, "GUARD_HOOKS_DB": "/nonexistent-guard-hooks-test/g.db",
+                       "GUARD_HOOKS_ALLOW_ROOTS": "/nonexistent-guard-hooks-root"]
+            let targets = ["/mnt/a\nb", "/mnt/\u{85}c", "/mnt/\u{7F}", "/mnt/\u{1B}[2J", "/mnt/ééé", "/mnt/plain"]
+            let r = try runCommand([hookRunnerBinary, "apply", "--dry-run"] + targets, environment: env)
+            #expect(r.status == 65, "exit \(r.status): \(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 1 + targets.count, "one line per target: \(r.stdout.debugDescription)")
+            for shown in ["/mnt/a\\nb ", "/mnt/\\u{85}c ", "/mnt/\\u{7f} ", "/mnt/\\u{1b}[2J ", "/mnt/ééé ", "/mnt/plain "] {
+                #expect(lines.contains { $0.contains(shown) }, "\(shown) not in \(r.stdout)")
+            }
+            #expect(!r.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) })
+            // Every row's third column (KIND) starts at the same character offset.
+            let kindColumn = Set(lines.map { line in
+                Array(line).indices.first { i in i > 0 && Array(line)[i - 1] == " " && Array(line)[i] != " "
+                    && Array(line)[..<i].split(separator: " ", omittingEmptySubsequences: true).count == 2 }
+            })
+            #expect(kindColumn.count == 1, "columns are not aligned: \(r.stdout)")
+            #expect(lines.allSatisfy { !$0.hasSuffix(" ") }, "trailing spaces")
+        }
     }
 }

@@ -59,7 +59,7 @@ extension HookRunnerTests {
             #expect(run["exit_code"] as? Int == 1)
         }
 
-        @Test(sandboxed) func twoHundredMegabytesOfOutputCostBoundedMemory() throws {
+        @Test(sandboxed, boundsMemory) func twoHundredMegabytesOfOutputCostBoundedMemory() throws {
             let dir = try Sandbox.make("cli-flood")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)

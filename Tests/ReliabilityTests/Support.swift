@@ -38,7 +38,7 @@ final class Child {
     init(_ argv: [String], environment: [String: String]) throws {
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
-        process.environment = environment
+        process.environment = environment.merging(sanitizerOptions) { given, _ in given }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -35,7 +35,8 @@ public struct PathPolicy: Sendable, Hashable {
                 return .failure(.controlCharacter(scalar.value))
             }
         }
-        guard raw.hasPrefix("/") else { return .failure(.notAbsolute) }
+        guard raw.utf8.first == UInt8(ascii: "/") else { return .failure(.notAbsolute) }
+        if isNormal(raw.utf8) { return .success(raw) }
         var components: [Substring] = []
         for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
@@ -46,15 +47,36 @@ public struct PathPolicy: Sendable, Hashable {
         return .success("/" + components.joined(separator: "/"))
     }
 
-    /// Whether `path` (normalised, resolved) lies strictly below `root`.
+    /// True when an absolute path is already in normal form (the common case, checked without
+    /// allocating): no empty, `.` or `..` component, no trailing slash, not `/` alone.
+    static func isNormal(_ bytes: String.UTF8View) -> Bool {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        var length = 0, dots = 0, first = true
+        for b in bytes {
+            if b == slash {
+                if !first && (length == 0 || dots == length && length <= 2) { return false }
+                first = false; length = 0; dots = 0
+            } else {
+                length += 1
+                if b == dot { dots += 1 }
+            }
+        }
+        return !(length == 0 || dots == length && length <= 2)
+    }
+
+    /// Whether `path` (normalised, resolved) lies strictly below `root`. Byte-wise: two paths
+    /// are the same only when their bytes are (Swift's `hasPrefix` would call a precomposed
+    /// "é" and a decomposed one equal; the kernel does not).
     public static func isStrictlyBelow(_ path: String, _ root: String) -> Bool {
-        let base = root.hasSuffix("/") ? root : root + "/"
-        return path.hasPrefix(base) && path.count > base.count
+        let p = path.utf8, r = root.utf8
+        let rootLength = r.last == UInt8(ascii: "/") ? r.count - 1 : r.count
+        guard p.count > rootLength + 1, p.starts(with: r.prefix(rootLength)) else { return false }
+        return p[p.index(p.startIndex, offsetBy: rootLength)] == UInt8(ascii: "/")
     }
 
     /// Whether two normalised paths are equal or one contains the other.
     public static func overlaps(_ a: String, _ b: String) -> Bool {
-        a == b || isStrictlyBelow(a, b) || isStrictlyBelow(b, a)
+        a.utf8.elementsEqual(b.utf8) || isStrictlyBelow(a, b) || isStrictlyBelow(b, a)
     }
 
     /// The rule applied to the resolved path.
