@@ -141,14 +141,20 @@ public final class Database {
         }
     }
 
-    /// Maps every row of `sql` through `transform`.
-    public func rows<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
-                        _ transform: (Row) throws -> T) throws -> [T] {
+    /// Calls `body` with every row of `sql`, as SQLite steps to it (nothing is collected).
+    public func forEachRow(_ sql: String, _ arguments: [any SQLBindable] = [],
+                           _ body: (Row) throws -> Void) throws {
         let statement = try cachedStatement(sql)
         defer { statement.done() }
         try statement.bind(arguments)
+        while try statement.step() { try body(Row(handle: statement.handle)) }
+    }
+
+    /// Maps every row of `sql` through `transform`.
+    public func rows<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
+                        _ transform: (Row) throws -> T) throws -> [T] {
         var result: [T] = []
-        while try statement.step() { result.append(try transform(Row(handle: statement.handle))) }
+        try forEachRow(sql, arguments) { result.append(try transform($0)) }
         return result
     }
 

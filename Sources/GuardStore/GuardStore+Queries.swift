@@ -15,30 +15,50 @@ extension GuardStore {
         try database.row(Self.selectGuardByID, [id], Self.decodeGuard)
     }
 
-    /// Every guard that is not `cleared`, by path.
-    public func outstandingGuards() throws -> [GuardRecord] {
-        try database.rows(Self.selectOutstanding, [], Self.decodeGuard)
+    /// Which rows of `guards` a listing wants.
+    public enum GuardSelection: Sendable, Hashable {
+        /// Every row ever made, by id.
+        case all
+        /// Every row not `cleared`, by path.
+        case outstanding
+        /// The rows in one state, by id.
+        case state(GuardState)
+        /// Every row ever made for one path, oldest first.
+        case path(String)
     }
 
-    public func guards(state: GuardState) throws -> [GuardRecord] {
-        try database.rows("SELECT \(Self.guardColumns) FROM guards WHERE state = ? ORDER BY id",
-                          [state.rawValue], Self.decodeGuard)
+    /// Calls `body` with each selected row, one at a time: a listing of any size costs the
+    /// memory of one row (the arrays below are this, collected).
+    public func forEachGuard(_ selection: GuardSelection, _ body: (GuardRecord) throws -> Void) throws {
+        let (sql, arguments): (String, [any SQLBindable]) = switch selection {
+        case .all: ("SELECT \(Self.guardColumns) FROM guards ORDER BY id", [])
+        case .outstanding: (Self.selectOutstanding, [])
+        case .state(let state): ("SELECT \(Self.guardColumns) FROM guards WHERE state = ? ORDER BY id", [state.rawValue])
+        case .path(let path): ("SELECT \(Self.guardColumns) FROM guards WHERE path = ? ORDER BY id", [path])
+        }
+        try database.forEachRow(sql, arguments) { try body(Self.decodeGuard($0)) }
     }
+
+    public func guards(_ selection: GuardSelection) throws -> [GuardRecord] {
+        var rows: [GuardRecord] = []
+        try forEachGuard(selection) { rows.append($0) }
+        return rows
+    }
+
+    /// Every guard that is not `cleared`, by path.
+    public func outstandingGuards() throws -> [GuardRecord] { try guards(.outstanding) }
+
+    public func guards(state: GuardState) throws -> [GuardRecord] { try guards(.state(state)) }
 
     /// Every row ever made for `path`, oldest first.
-    public func guards(path: String) throws -> [GuardRecord] {
-        try database.rows("SELECT \(Self.guardColumns) FROM guards WHERE path = ? ORDER BY id",
-                          [path], Self.decodeGuard)
-    }
+    public func guards(path: String) throws -> [GuardRecord] { try guards(.path(path)) }
 
     /// The outstanding (non-cleared) row of `path`, if any; the schema allows at most one.
     public func currentGuard(path: String) throws -> GuardRecord? {
         try database.row(Self.selectCurrentGuard, [path], Self.decodeGuard)
     }
 
-    public func allGuards() throws -> [GuardRecord] {
-        try database.rows("SELECT \(Self.guardColumns) FROM guards ORDER BY id", [], Self.decodeGuard)
-    }
+    public func allGuards() throws -> [GuardRecord] { try guards(.all) }
 
     // MARK: History
 

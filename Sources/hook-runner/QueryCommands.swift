@@ -21,7 +21,7 @@ extension GlobalOptions {
 func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
     w.object { w in
         w.field("boot_id", g.bootID)
-        w.field("created_at", Render.rfc3339(g.createdAt))
+        w.field("created_at", g.createdAt)
         w.field("device", g.device)
         w.field("id", g.id)
         w.field("inode", g.inode)
@@ -36,7 +36,7 @@ func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
         w.field("reason", g.reason)
         w.field("run_id", g.runID)
         w.field("state", g.state.rawValue)
-        w.field("updated_at", Render.rfc3339(g.updatedAt))
+        w.field("updated_at", g.updatedAt)
     }
 }
 
@@ -44,7 +44,7 @@ func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
 func writeEvent(_ e: GuardEvent, to w: inout JSONWriter) {
     w.object { w in
         w.field("actor", e.actor)
-        w.field("at", Render.rfc3339(e.at))
+        w.field("at", e.at)
         w.field("from_action", e.from?.action?.rawValue)
         w.field("from_state", e.from?.state.rawValue)
         w.field("guard_id", e.guardID)
@@ -73,19 +73,29 @@ struct GuardsCommand: ParsableCommand {
     }
 
     func run() throws {
-        var rows: [GuardRecord] = []
-        if let store = try global.storeForReading() {
-            if let path { rows = try store.guards(path: normalizedQueryPath(path)) }
-            else if let state { rows = try store.guards(state: state) }
-            else if outstanding { rows = try store.outstandingGuards() }
-            else { rows = try store.allGuards() }
+        let store = try global.storeForReading()
+        let selection: GuardStore.GuardSelection
+        if let path { selection = .path(try normalizedQueryPath(path)) }
+        else if let state { selection = .state(state) }
+        else if outstanding { selection = .outstanding }
+        else { selection = .all }
+        // --path with --state or --outstanding narrows further.
+        func wanted(_ g: GuardRecord) -> Bool {
+            (!outstanding || g.state.isOutstanding) && (state == nil || g.state == state)
         }
-        rows = rows.filter { (!outstanding || $0.state.isOutstanding) && (state == nil || $0.state == state) }
         if global.json {
+            // Streamed: each row is written as SQLite steps to it (constant memory).
             var w = JSONWriter()
-            w.object { w in w.array("guards") { w in for g in rows { writeGuard(g, to: &w) } } }
+            try w.object { w in
+                try w.array("guards") { w in
+                    try store?.forEachGuard(selection) { g in if wanted(g) { writeGuard(g, to: &w) } }
+                }
+            }
             w.finish()
-        } else if rows.isEmpty {
+            return
+        }
+        let rows = try store?.guards(selection).filter(wanted) ?? []
+        if rows.isEmpty {
             Render.line("no guards")
         } else {
             Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "REASON"], rows.map { g in

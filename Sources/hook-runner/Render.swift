@@ -39,15 +39,7 @@ enum Render {
     static func line(_ s: String) { write(Data((s + "\n").utf8)) }
 
     /// `2026-11-21T10:49:36.123Z`
-    static func rfc3339(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        var t = time_t(ms / 1000)
-        var tm = Glibc.tm()
-        gmtime_r(&t, &tm)
-        func pad(_ v: Int32, _ w: Int) -> String { String(v).leftPadded(w) }
-        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
-            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
-    }
+    static func rfc3339(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     /// An aligned table: every column as wide as its widest cell; the last column unpadded.
     static func table(_ header: [String], _ rows: [[String]]) {
@@ -103,7 +95,6 @@ extension String {
     /// Columns a cell takes: its characters, counted cheaply when it is all ASCII.
     var displayWidth: Int { utf8.allSatisfy { $0 < 0x80 } ? utf8.count : count }
 
-    func leftPadded(_ w: Int) -> String { count >= w ? self : String(repeating: "0", count: w - count) + self }
 }
 
 /// JSON shape of a guard command's result.

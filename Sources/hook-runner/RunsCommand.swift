@@ -42,26 +42,26 @@ func writeRun(_ r: RunRecord, to w: inout JSONWriter) {
         w.field("actor", r.actor)
         w.field("dry_run", r.dryRun)
         w.field("exit_code", r.exitCode)
-        w.field("finished_at", r.finishedAt.map(Render.rfc3339))
+        w.field("finished_at", r.finishedAt)
         w.array("hooks") { w in
             for h in r.hooks {
                 w.object { w in
                     w.field("exit_code", h.exitCode)
-                    w.field("finished_at", h.finishedAt.map(Render.rfc3339))
+                    w.field("finished_at", h.finishedAt)
                     w.field("name", h.name)
                     w.field("outcome", h.outcome.rawValue)
                     w.field("output_tail", h.outputTail)
                     w.field("path", h.path)
                     w.field("reason", h.reason)
                     w.field("signal", h.signal)
-                    w.field("started_at", h.startedAt.map(Render.rfc3339))
+                    w.field("started_at", h.startedAt)
                     w.field("timed_out", h.timedOut)
                 }
             }
         }
         w.field("id", r.id)
         w.field("phase", r.phase)
-        w.field("started_at", Render.rfc3339(r.startedAt))
+        w.field("started_at", r.startedAt)
         w.field("targets", strings: r.targets)
     }
 }

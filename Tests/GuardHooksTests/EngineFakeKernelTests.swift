@@ -244,7 +244,9 @@ final class EngineWorld {
         let w = try EngineWorld()
         w.kernel.addDirectory("/mnt/a")
         _ = try w.engine.apply(["/mnt/a"])
-        let lock = try StoreLock.acquire(path: w.storePath + ".lock", timeout: 0)
+        // Not timeout 0: a process another test forks at this moment holds a copy of the
+        // engine's lock fd until its exec closes it (O_CLOEXEC), which under TSan is long.
+        let lock = try StoreLock.acquire(path: w.storePath + ".lock", timeout: 5)
         defer { lock.release() }
         #expect(throws: GuardEngineError.self) { try w.engine.clear(["/mnt/a"]) }
         #expect(w.kernel.mountStack("/mnt/a").count == 1)
