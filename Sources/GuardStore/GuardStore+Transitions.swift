@@ -108,34 +108,63 @@ extension GuardStore {
     /// Applies `transitions` in order in ONE transaction. Each must be legal from the row's
     /// status at that point (`GuardStateMachine.isLegal`); the first illegal one (or unknown
     /// guard id) throws and the whole batch is rolled back: nothing is written. Every change
-    /// appends its event in the same transaction. Returns the rows after each transition.
+    /// appends its event in the same transaction. Returns the rows after each transition;
+    /// with `returningRows: false` it returns none and reads only each row's status (a batch
+    /// of 10,000 then holds no copy of the rows: the engine never looks at them).
     @discardableResult
-    public func settle(_ transitions: [GuardTransition], runID: RunID?, actor: Actor) throws -> [GuardRecord] {
+    public func settle(_ transitions: [GuardTransition], runID: RunID?, actor: Actor,
+                       returningRows: Bool = true) throws -> [GuardRecord] {
         try requireWritable()
         return try database.writeTransaction {
             let now = nowMilliseconds
-            return try transitions.map { t in
-                guard let current = try guardRecord(id: t.guardID) else {
-                    throw StoreError.unknownGuard(id: t.guardID)
+            var rows: [GuardRecord] = []
+            if returningRows { rows.reserveCapacity(transitions.count) }
+            for t in transitions {
+                let current: GuardRecord?
+                let status: GuardStatus
+                if returningRows {
+                    current = try guardRecord(id: t.guardID)
+                    guard let current else { throw StoreError.unknownGuard(id: t.guardID) }
+                    status = current.status
+                } else {
+                    current = nil
+                    guard let s = try self.status(id: t.guardID) else { throw StoreError.unknownGuard(id: t.guardID) }
+                    status = s
                 }
-                guard GuardStateMachine.isLegal(from: current.status, to: t.to) else {
-                    throw StoreError.illegalTransition(guardID: t.guardID, from: current.status, to: t.to)
+                guard GuardStateMachine.isLegal(from: status, to: t.to) else {
+                    throw StoreError.illegalTransition(guardID: t.guardID, from: status, to: t.to)
                 }
                 try database.execute(Self.settleGuard, [
                     t.to.state.rawValue, t.to.action?.rawValue, t.reason, t.kind?.rawValue,
                     t.mountID.map(Int64.init(bitPattern:)), t.mountIDIsUnique,
                     t.device.map(Int64.init(bitPattern:)), t.inode.map(Int64.init(bitPattern:)),
                     now, t.guardID])
-                try appendEvent(guardID: t.guardID, from: current.status, to: t.to, reason: t.reason,
+                try appendEvent(guardID: t.guardID, from: status, to: t.to, reason: t.reason,
                                 at: now, runID: runID, actor: actor)
-                var record = current
-                record.status = t.to; record.reason = t.reason; record.kind = t.kind ?? current.kind
-                record.mountID = t.mountID ?? current.mountID
-                record.mountIDIsUnique = t.mountIDIsUnique ?? current.mountIDIsUnique
-                record.device = t.device ?? current.device; record.inode = t.inode ?? current.inode
-                record.updatedAt = Self.date(now)
-                return record
+                if var record = current {
+                    record.status = t.to; record.reason = t.reason; record.kind = t.kind ?? record.kind
+                    record.mountID = t.mountID ?? record.mountID
+                    record.mountIDIsUnique = t.mountIDIsUnique ?? record.mountIDIsUnique
+                    record.device = t.device ?? record.device; record.inode = t.inode ?? record.inode
+                    record.updatedAt = Self.date(now)
+                    rows.append(record)
+                }
             }
+            return rows
+        }
+    }
+
+    static let selectStatus = "SELECT state, pending_action FROM guards WHERE id = ?"
+
+    /// The status of one row: what a transition is checked against (two columns, not the record).
+    private func status(id: GuardID) throws -> GuardStatus? {
+        try database.row(Self.selectStatus, [id]) { row -> GuardStatus in
+            let rawAction = row.textOrNil(1)
+            guard let state = GuardState(rawValue: row.text(0)),
+                  rawAction == nil || PendingAction(rawValue: rawAction!) != nil else {
+                throw StoreError.corruptRow(table: "guards", id: id, reason: "status '\(row.text(0))' '\(rawAction ?? "")'")
+            }
+            return GuardStatus(state, rawAction.flatMap(PendingAction.init(rawValue:)))
         }
     }
 

@@ -26,13 +26,15 @@ enum Render {
 
     /// Writes all of `data` to a file descriptor (1: stdout), unbuffered.
     static func write(_ data: Data, fd: Int32 = 1) {
-        data.withUnsafeBytes { buf in
-            var off = 0
-            while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { if errno == EINTR { continue }; return }
-                off += n
-            }
+        data.withUnsafeBytes { write($0, fd: fd) }
+    }
+
+    static func write(_ buf: UnsafeRawBufferPointer, fd: Int32 = 1) {
+        var off = 0
+        while off < buf.count {
+            let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+            if n <= 0 { if errno == EINTR { continue }; return }
+            off += n
         }
     }
 
@@ -64,7 +66,7 @@ enum Render {
             while out.count > start, out.last == 0x20 { out.removeLast() }
             out.append(0x0A)
         }
-        write(Data(out))
+        out.withUnsafeBytes { write($0) }
     }
 }
 

@@ -36,6 +36,9 @@ let queryCases: [QueryCase] = [
     QueryCase(name: "settle") {
         try $0.settle([GuardTransition(guardID: 1, to: .clearing)], runID: 1, actor: testActor)
     },
+    QueryCase(name: "settle (returningRows: false)") {
+        try $0.settle([GuardTransition(guardID: 1, to: .clearing)], runID: 1, actor: testActor, returningRows: false)
+    },
     QueryCase(name: "finishRun") { try $0.finishRun(runID: 1, exitCode: 0) },
 ]
 

@@ -97,6 +97,29 @@ struct TransitionTests {
         }
     }
 
+    @Test("settle without rows: same writes, same refusals, nothing returned")
+    func settleWithoutRows() throws {
+        try withTemporaryDirectory { dir in
+            let store = try makeStore(dir)
+            defer { store.close() }
+            let id = try makeGuard(store, path: "/mnt/a", at: .applied)
+            let rows = try store.settle([GuardTransition(guardID: id, to: .clearing, reason: "r", mountID: 9, mountIDIsUnique: true)],
+                                        runID: nil, actor: testActor, returningRows: false)
+            #expect(rows.isEmpty)
+            let stored = try #require(try store.guardRecord(id: id))
+            #expect(stored.status == .clearing && stored.reason == "r" && stored.mountID == 9 && stored.mountIDIsUnique)
+            #expect(try store.history(guardID: id).last?.from == .applied)
+            let before = try snapshot(store.database)
+            #expect(throws: StoreError.illegalTransition(guardID: id, from: .clearing, to: .applying)) {
+                try store.settle([GuardTransition(guardID: id, to: .applying)], runID: nil, actor: testActor, returningRows: false)
+            }
+            #expect(throws: StoreError.unknownGuard(id: 999)) {
+                try store.settle([GuardTransition(guardID: 999, to: .cleared)], runID: nil, actor: testActor, returningRows: false)
+            }
+            #expect(try snapshot(store.database) == before)
+        }
+    }
+
     @Test("the pairs above exercise every legal edge of the table")
     func everyLegalEdgeIsCovered() {
         let covered = Set(allPairs.map { GuardStateMachine.Edge($0.0, $0.1) })

@@ -26,8 +26,10 @@ extension GuardEngine {
 
         var outcomes = [TargetOutcome?](repeating: nil, count: targets.count)
         var work: [ApplyWork] = []
+        work.reserveCapacity(targets.count)  // sized once: see ClearOperation
         var repairs: [GuardTransition] = []
         var seen: [String: Int] = [:]
+        seen.reserveCapacity(targets.count)
         defer { for w in work { kernel.close(w.target.handle) } }
 
         for (i, target) in targets.enumerated() {
@@ -85,11 +87,12 @@ extension GuardEngine {
         }
         guard let store else { throw GuardEngineError.store("no store") }
         let runID = configuration.runID
-        if !repairs.isEmpty { _ = try store.settle(repairs, runID: runID, actor: actor) }
+        if !repairs.isEmpty { try store.settle(repairs, runID: runID, actor: actor, returningRows: false) }
 
         // 1. Write-ahead: every intent of the batch in one transaction.
         var withdrawals: [GuardTransition] = []
         var intents: [GuardIntent] = []
+        intents.reserveCapacity(work.count)
         for w in work {
             switch w.decision {
             case .withdrawClear(let id):
@@ -102,13 +105,16 @@ extension GuardEngine {
                                            reason: w.decision == .adoptImmutable ? "adopting an existing immutable flag" : nil))
             }
         }
-        if !withdrawals.isEmpty { _ = try store.settle(withdrawals, runID: runID, actor: actor) }
+        if !withdrawals.isEmpty { try store.settle(withdrawals, runID: runID, actor: actor, returningRows: false) }
         let rows = intents.isEmpty ? [] : try store.recordIntents(intents, runID: runID, actor: actor)
-        let rowByPath = Dictionary(rows.map { ($0.record.path, $0.record) }, uniquingKeysWith: { a, _ in a })
+        // recordIntents answers in the order of `intents`, which follow `work` minus the
+        // withdrawals: a cursor pairs them (a path-keyed dictionary cost megabytes at 10,000).
+        var nextRow = rows.startIndex
         crashIfFaultPoint(.afterIntent)
 
         // 2. The kernel, on the fds opened at preparation.
         var settles: [GuardTransition] = []
+        settles.reserveCapacity(work.count)
         for w in work {
             if case .withdrawClear(let id) = w.decision {
                 outcomes[w.index] = TargetOutcome(target: w.target.target, path: w.target.path, outcome: .alreadyApplied,
@@ -116,7 +122,10 @@ extension GuardEngine {
                                                   reason: "withdrew the deferred clear")
                 continue
             }
-            guard let row = rowByPath[w.target.path] else { continue }
+            guard nextRow < rows.endIndex else { continue }
+            let row = rows[nextRow].record
+            nextRow += 1
+            precondition(row.path == w.target.path, "recordIntents answered out of order")
             let (transition, outcome) = act(w, row: row, requested: kind)
             settles.append(transition)
             outcomes[w.index] = TargetOutcome(target: w.target.target, path: w.target.path, outcome: outcome,
@@ -126,7 +135,7 @@ extension GuardEngine {
         crashIfFaultPoint(.afterKernel)
 
         // 3. Settle every outcome in one transaction.
-        if !settles.isEmpty { _ = try store.settle(settles, runID: runID, actor: actor) }
+        if !settles.isEmpty { try store.settle(settles, runID: runID, actor: actor, returningRows: false) }
         return outcomes.map { $0! }
     }
 

@@ -19,12 +19,11 @@ extension GuardEngine {
 
     enum Selection { case targets([String]), all }
 
+    /// One item to clear: its index in the batch (target, path and fd stay there, not copied:
+    /// at 10,000 targets a copy per item was megabytes), the row as reconciled, the decision.
     private struct ClearWork {
         var index: Int
-        var target: String
-        var path: String
         var row: GuardRecord?
-        var prepared: PreparedTarget?
         var decision: ClearDecision
     }
 
@@ -38,12 +37,18 @@ extension GuardEngine {
         let store = session.store
 
         // Gather (target, path, row, prepared fd) for each item.
-        var items: [(target: String, path: String?, row: GuardRecord?, prepared: PreparedTarget?, refused: TargetOutcome?)] = []
+        var items: [(target: String, path: String?, row: GuardRecord?, prepared: PreparedTarget?)] = []
+        // Refusals by item index, not a field of every item (an outcome inline in each of
+        // 10,000 items cost 1.5 MB for the few that are refused).
+        var refusals: [Int: TargetOutcome] = [:]
+        // Sized up front: an element is ~500 bytes, and growing by doubling to 10,000 targets
+        // kept half again as much allocated (and the copy at each step) at the peak.
+        if case .targets(let targets) = selection { items.reserveCapacity(targets.count) }
         switch selection {
         case .all:
             for row in try store?.outstandingGuards() ?? [] where row.lifetime == .transient {
                 let p: PreparedTarget? = { if case .ready(let t) = prepare(row.path) { return t } else { return nil } }()
-                items.append((row.path, row.path, row, p, nil))
+                items.append((row.path, row.path, row, p))
             }
         case .targets(let targets):
             var seen = Set<String>()
@@ -51,13 +56,14 @@ extension GuardEngine {
                 switch prepare(target, dryRun: dryRun) {
                 case .ready(let p):
                     if !seen.insert(p.path).inserted { kernel.close(p.handle); continue }
-                    items.append((target, p.path, try store?.currentGuard(path: p.path), p, nil))
+                    items.append((target, p.path, try store?.currentGuard(path: p.path), p))
                 case .refused(let o):
                     // A recorded guard whose directory cannot be opened now is still cleared later.
                     if let path = o.path, let row = try store?.currentGuard(path: path) {
-                        items.append((target, path, row, nil, nil))
+                        items.append((target, path, row, nil))
                     } else {
-                        items.append((target, nil, nil, nil, o))
+                        refusals[items.count] = o
+                        items.append((target, nil, nil, nil))
                     }
                 case .wouldCreate: break
                 }
@@ -74,9 +80,10 @@ extension GuardEngine {
         var outcomes = [TargetOutcome?](repeating: nil, count: items.count)
         let here = surroundings()
         var work: [ClearWork] = []
+        work.reserveCapacity(items.count)
         var repairs: [GuardTransition] = []
         for (i, item) in items.enumerated() {
-            if let refused = item.refused { outcomes[i] = refused; continue }
+            if let refused = refusals[i] { outcomes[i] = refused; continue }
             var row = item.row
             if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r, here)) {
                 repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
@@ -89,18 +96,19 @@ extension GuardEngine {
             }
             let facts = item.prepared.map { self.facts($0, row: row) }
             let decision = GuardDecisions.clear(row: row.map(GuardSummary.init), facts: facts, operatorUnseal: operatorUnseal)
-            work.append(ClearWork(index: i, target: item.target, path: item.path ?? item.target, row: row,
-                                  prepared: item.prepared, decision: decision))
+            work.append(ClearWork(index: i, row: row, decision: decision))
         }
 
         let runID = configuration.runID
-        if !dryRun, let store, !repairs.isEmpty { _ = try store.settle(repairs, runID: runID, actor: actor) }
+        if !dryRun, let store, !repairs.isEmpty { try store.settle(repairs, runID: runID, actor: actor, returningRows: false) }
 
         // 1. Write-ahead: pending(clearing) for every removal, and the deferrals, in one transaction.
         var intents: [GuardTransition] = []
+        intents.reserveCapacity(work.count)
         for w in work {
             func out(_ o: Outcome, _ reason: String?) {
-                outcomes[w.index] = TargetOutcome(target: w.target, path: w.path, outcome: o, dryRun: dryRun,
+                let item = items[w.index]
+                outcomes[w.index] = TargetOutcome(target: item.target, path: item.path ?? item.target, outcome: o, dryRun: dryRun,
                                                   kind: w.row?.kind ?? (w.decision == .clearFlag(nil) ? .immutable : nil),
                                                   lifetime: w.row?.lifetime, guardID: w.row?.id, reason: reason)
             }
@@ -124,18 +132,19 @@ extension GuardEngine {
         }
         if dryRun { return outcomes.map { $0! } }
         guard let store else { return outcomes.map { $0! } }
-        if !intents.isEmpty { _ = try store.settle(intents, runID: runID, actor: actor) }
+        if !intents.isEmpty { try store.settle(intents, runID: runID, actor: actor, returningRows: false) }
         crashIfFaultPoint(.afterIntent)
 
         // 2. The kernel.
         var settles: [GuardTransition] = []
+        settles.reserveCapacity(work.count)
         for w in work {
             switch w.decision {
             case .removeBind(let id):
                 let row = w.row!
-                closeHandle(w.prepared)
+                closeHandle(items[w.index].prepared)
                 do {
-                    switch try kernel.removeBind(at: w.path, mountID: row.mountID ?? 0, mountIDIsUnique: row.mountIDIsUnique) {
+                    switch try kernel.removeBind(at: items[w.index].path ?? items[w.index].target, mountID: row.mountID ?? 0, mountIDIsUnique: row.mountIDIsUnique) {
                     case .removed:
                         settles.append(GuardTransition(guardID: id, to: .cleared, reason: "bind guard unmounted"))
                     case .notTopmost:
@@ -151,7 +160,7 @@ extension GuardEngine {
                     outcomes[w.index]?.reason = "unmount failed: \(error)"
                 }
             case .clearFlag(let id):
-                guard let handle = w.prepared?.handle else { continue }
+                guard let handle = items[w.index].prepared?.handle else { continue }
                 do {
                     try kernel.setImmutable(handle, false)
                     if let id { settles.append(GuardTransition(guardID: id, to: .cleared, reason: "immutable flag cleared")) }
@@ -166,7 +175,7 @@ extension GuardEngine {
         crashIfFaultPoint(.afterKernel)
 
         // 3. Settle.
-        if !settles.isEmpty { _ = try store.settle(settles, runID: runID, actor: actor) }
+        if !settles.isEmpty { try store.settle(settles, runID: runID, actor: actor, returningRows: false) }
         return outcomes.map { $0! }
     }
 }

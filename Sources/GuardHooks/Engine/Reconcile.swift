@@ -31,7 +31,7 @@ extension GuardEngine {
                                                mountIDIsUnique: to == .applied && seen.foundMountID != nil ? true : nil))
         }
         if !dryRun && !transitions.isEmpty {
-            _ = try store.settle(transitions, runID: configuration.runID, actor: actor)
+            try store.settle(transitions, runID: configuration.runID, actor: actor, returningRows: false)
         }
         return changes
     }
