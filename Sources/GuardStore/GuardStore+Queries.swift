@@ -33,7 +33,14 @@ extension GuardStore {
         let (sql, arguments): (String, [any SQLBindable]) = switch selection {
         case .all: ("SELECT \(Self.guardColumns) FROM guards ORDER BY id", [])
         case .outstanding: (Self.selectOutstanding, [])
-        case .state(let state): ("SELECT \(Self.guardColumns) FROM guards WHERE state = ? ORDER BY id", [state.rawValue])
+        // The partial index of outstanding rows serves every state but `cleared` (schema v2);
+        // without statistics SQLite would rather scan the table in id order, so it is named.
+        case .state(.cleared): ("SELECT \(Self.guardColumns) FROM guards WHERE state = 'cleared' ORDER BY id", [])
+        case .state(let state):
+            ("""
+             SELECT \(Self.guardColumns) FROM guards INDEXED BY guards_one_outstanding_per_path
+             WHERE state <> 'cleared' AND state = ? ORDER BY id
+             """, [state.rawValue])
         case .path(let path): ("SELECT \(Self.guardColumns) FROM guards WHERE path = ? ORDER BY id", [path])
         }
         try database.forEachRow(sql, arguments) { try body(Self.decodeGuard($0)) }

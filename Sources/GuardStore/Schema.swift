@@ -5,8 +5,11 @@ enum Schema {
     static let applicationID: Int64 = 0x4748_4B53
 
     static var knownVersion: Int { migrations.count }
+    /// The oldest version a read-only connection can query as is: v2 only dropped an index,
+    /// so `guards` and `history` keep working on a v1 store until the next write migrates it.
+    static let oldestReadableVersion = 1
 
-    static let migrations: [String] = [version1]
+    static let migrations: [String] = [version1, version2]
 
     // STRICT tables: a wrong type is an error, not a silently stored string.
     // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
@@ -97,6 +100,15 @@ enum Schema {
         reason      TEXT,
         UNIQUE (run_id, seq)                    -- also the index for "results of a run"
     ) STRICT;
+    """
+
+    /// v2: `guards_by_state` goes. It served only `guards --state`, and every guard write paid
+    /// for it (two index changes per state change, ~6% of a batch's instructions: BENCHMARKS.md).
+    /// The partial unique index holds exactly the rows not `cleared`, so it serves a listing
+    /// of any other state; `cleared` rows are listed in rowid order by a table scan, which is
+    /// what a listing of most of the table costs anyway.
+    static let version2 = """
+    DROP INDEX guards_by_state;
     """
 
     /// Brings the store from `current` to `knownVersion`, one transaction per step.

@@ -1,1 +1,1 @@
-public enum GuardStoreVersion { public static let schema = 1 }
+public enum GuardStoreVersion { public static let schema = Schema.knownVersion }

@@ -139,6 +139,40 @@ struct SchemaTests {
         }
     }
 
+    /// A v1 store (v2 minus nothing but `DROP INDEX guards_by_state`, recreated here) is
+    /// readable as is and migrated by the first writer, its rows intact.
+    @Test("a version 1 store is read as is and migrated to version 2 by the first writer")
+    func migrationFromVersion1() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/guards.db"
+            let store = try makeStore(dir)
+            try makeGuard(store, path: "/mnt/a", at: .applied)
+            try makeGuard(store, path: "/mnt/b", at: .cleared)
+            store.close()
+            let raw = try Database(path: path, mode: .readWrite)
+            try raw.execute("CREATE INDEX guards_by_state ON guards(state)")
+            try raw.execute("PRAGMA user_version = 1")
+            raw.close()
+            func indexes(_ db: Database) throws -> [String] {
+                try db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'guards' AND sql IS NOT NULL ORDER BY name") { $0.text(0) }
+            }
+
+            let reader = try GuardStore.open(path: path, mode: .readOnly)
+            #expect(try reader.database.int64("PRAGMA user_version") == 1)
+            #expect(try reader.guards(state: .applied).map(\.path) == ["/mnt/a"])
+            #expect(try reader.guards(state: .cleared).map(\.path) == ["/mnt/b"])
+            reader.close()
+
+            let writer = try GuardStore.open(path: path)
+            defer { writer.close() }
+            #expect(try writer.database.int64("PRAGMA user_version") == 2)
+            #expect(try indexes(writer.database) == ["guards_by_path", "guards_one_outstanding_per_path"])
+            #expect(try writer.outstandingGuards().map(\.path) == ["/mnt/a"])
+            #expect(try writer.history(path: "/mnt/b").count == stepsTo(.cleared).count + 1)
+            #expect(try writer.database.rows("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
+        }
+    }
+
     @Test("a store from a newer GuardHooks is refused and left byte-for-byte unchanged",
           arguments: [Database.Mode.readWrite, .readOnly])
     func futureSchemaRefused(mode: Database.Mode) throws {
