@@ -272,6 +272,22 @@ class Bench:
         r = median(ratios(s[ours.name], s[base.name]))
         self.row(f"4. run PHASE over {n} trivial hooks vs run-parts", median(s[ours.name]), median(s[base.name]),
                  r, "≤ 1.25×", r <= 1.25)
+        floor = self.args.spawn_floor
+        if floor:
+            # What the bare library calls cost for the same hooks (Benchmarks/spawn-floor):
+            # Subprocess.run per hook, and posix_spawn + waitpid per hook.
+            hooks = sorted(f"{d}/{f}" for f in os.listdir(d))
+            sub = Cmd("spawn-floor subprocess", [[floor, "subprocess", "bench"] + hooks], env)
+            posix = Cmd("spawn-floor posix", [[floor, "posix", "bench"] + hooks], env)
+            f = alternate([ours, base, sub, posix], self.rounds * 3)
+            self.raw["4-spawn-floor"] = f
+            self.row(f"4. floor: the same {n} hooks through Subprocess.run alone (no store, no capture), vs run-parts",
+                     median(f[sub.name]), median(f[base.name]), median(ratios(f[sub.name], f[base.name])),
+                     "(lower bound of row 4 with swift-subprocess)", None,
+                     f"hook-runner in the same rounds: {self.ms(median(f[ours.name]))}")
+            self.row(f"4. floor: the same {n} hooks through posix_spawn + waitpid in Swift, vs run-parts",
+                     median(f[posix.name]), median(f[base.name]), median(ratios(f[posix.name], f[base.name])),
+                     "(lower bound of row 4 without it)", None)
         runs = int(sh(["sqlite3", f"{STATE}/w4.db", "select count(*) from runs"]).strip())
         results = int(sh(["sqlite3", f"{STATE}/w4.db", "select count(*) from hook_results where outcome = 'ok'"]).strip())
         if results != runs * n:
@@ -523,6 +539,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--only", help="comma-separated workload numbers, e.g. 1,3")
     ap.add_argument("--compare", help="an older hook-runner: time it against --bin (workload 0)")
+    ap.add_argument("--spawn-floor", help="Benchmarks/spawn-floor binary: the spawn floor rows of workload 4")
     args = ap.parse_args()
     if os.getpid() != 1 or os.geteuid() != 0:
         die("run me through Benchmarks/run (PID 1 of a private namespace, as root)")

@@ -44,29 +44,39 @@ enum Render {
     static func rfc3339(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     /// An aligned table: every column as wide as its widest cell; the last column unpadded.
+    /// Two passes over the cells (widths, then output through a 64 KiB buffer) rather than an
+    /// escaped copy of the table and the whole text in memory: a 10,000-target report is
+    /// written in the memory of one buffer.
     static func table(_ header: [String], _ rows: [[String]]) {
         guard !rows.isEmpty else { return }
         // A control character (a newline in a refused target) must not break the table.
-        let all = ([header] + rows).map { $0.map(\.escapingControlCharacters) }
         var widths = [Int](repeating: 0, count: header.count)
-        for r in all {
-            for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.displayWidth) }
+        func measure(_ r: [String]) {
+            for (i, c) in r.enumerated() where i < widths.count {
+                widths[i] = max(widths[i], c.escapingControlCharacters.displayWidth)
+            }
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(all.count * (widths.reduce(0, +) + 2 * widths.count + 1))
-        for r in all {
-            let start = out.count
-            for (i, c) in r.enumerated() {
-                if i > 0 { out.append(0x20); out.append(0x20) }
-                out.append(contentsOf: c.utf8)
+        measure(header)
+        rows.forEach(measure)
+        let out = OutputBuffer(fd: 1)
+        var line: [UInt8] = []
+        func emit(_ r: [String]) {
+            line.removeAll(keepingCapacity: true)
+            for (i, raw) in r.enumerated() {
+                let c = raw.escapingControlCharacters
+                if i > 0 { line.append(0x20); line.append(0x20) }
+                line.append(contentsOf: c.utf8)
                 if i < r.count - 1, i < widths.count {
-                    out.append(contentsOf: repeatElement(0x20, count: max(0, widths[i] - c.displayWidth)))
+                    line.append(contentsOf: repeatElement(0x20, count: max(0, widths[i] - c.displayWidth)))
                 }
             }
-            while out.count > start, out.last == 0x20 { out.removeLast() }
-            out.append(0x0A)
+            while line.last == 0x20 { line.removeLast() }
+            line.append(0x0A)
+            line.withUnsafeBufferPointer { out.bytes($0.baseAddress!, $0.count) }
         }
-        out.withUnsafeBytes { write($0) }
+        emit(header)
+        rows.forEach(emit)
+        out.flush()
     }
 }
 

@@ -24,7 +24,7 @@ extension GuardEngine {
         let namespace = kernel.mountNamespace()
         let here = Surroundings(bootID: boot, namespace: namespace)
 
-        var outcomes = [TargetOutcome?](repeating: nil, count: targets.count)
+        var outcomes = TargetOutcome.unset(count: targets.count)  // every slot is set below; no copy at the end
         var work: [ApplyWork] = []
         work.reserveCapacity(targets.count)  // sized once: see ClearOperation
         var repairs: [GuardTransition] = []
@@ -83,7 +83,7 @@ extension GuardEngine {
                                                   dryRun: true, kind: kindWord, lifetime: lifetime, guardID: w.row?.id,
                                                   reason: w.decision.isWithdraw ? "would withdraw the deferred clear" : nil)
             }
-            return outcomes.map { $0! }
+            return outcomes
         }
         guard let store else { throw GuardEngineError.store("no store") }
         let runID = configuration.runID
@@ -136,7 +136,7 @@ extension GuardEngine {
 
         // 3. Settle every outcome in one transaction.
         if !settles.isEmpty { try store.settle(settles, runID: runID, actor: actor, returningRows: false) }
-        return outcomes.map { $0! }
+        return outcomes
     }
 
     /// `seal`: a persistent immutable guard on every offline target (the NAS case).

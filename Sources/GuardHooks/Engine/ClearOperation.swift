@@ -19,11 +19,12 @@ extension GuardEngine {
 
     enum Selection { case targets([String]), all }
 
-    /// One item to clear: its index in the batch (target, path and fd stay there, not copied:
-    /// at 10,000 targets a copy per item was megabytes), the row as reconciled, the decision.
+    /// One item to clear: its index in the batch (target, path, row and fd stay there, not
+    /// copied: at 10,000 targets a copy per item was megabytes), the row's status as
+    /// reconciled, the decision.
     private struct ClearWork {
         var index: Int
-        var row: GuardRecord?
+        var status: GuardStatus?
         var decision: ClearDecision
     }
 
@@ -77,7 +78,7 @@ extension GuardEngine {
         }
         defer { for item in items { closeHandle(item.prepared) } }
 
-        var outcomes = [TargetOutcome?](repeating: nil, count: items.count)
+        var outcomes = TargetOutcome.unset(count: items.count)  // every slot is set below; no copy at the end
         let here = surroundings()
         var work: [ClearWork] = []
         work.reserveCapacity(items.count)
@@ -96,7 +97,7 @@ extension GuardEngine {
             }
             let facts = item.prepared.map { self.facts($0, row: row) }
             let decision = GuardDecisions.clear(row: row.map(GuardSummary.init), facts: facts, operatorUnseal: operatorUnseal)
-            work.append(ClearWork(index: i, row: row, decision: decision))
+            work.append(ClearWork(index: i, status: row?.status, decision: decision))
         }
 
         let runID = configuration.runID
@@ -109,15 +110,15 @@ extension GuardEngine {
             func out(_ o: Outcome, _ reason: String?) {
                 let item = items[w.index]
                 outcomes[w.index] = TargetOutcome(target: item.target, path: item.path ?? item.target, outcome: o, dryRun: dryRun,
-                                                  kind: w.row?.kind ?? (w.decision == .clearFlag(nil) ? .immutable : nil),
-                                                  lifetime: w.row?.lifetime, guardID: w.row?.id, reason: reason)
+                                                  kind: item.row?.kind ?? (w.decision == .clearFlag(nil) ? .immutable : nil),
+                                                  lifetime: item.row?.lifetime, guardID: item.row?.id, reason: reason)
             }
             switch w.decision {
             case .alreadyClear(let reason): out(.alreadyClear, reason)
             case .refuse(let reason): out(.refused, reason)
             case .postpone(let id, let reason):
                 out(.deferred, reason)
-                if w.row?.status != .clearDeferred {
+                if w.status != .clearDeferred {
                     intents.append(GuardTransition(guardID: id, to: .clearDeferred, reason: reason))
                 }
             case .markCleared(let id, let reason):
@@ -130,8 +131,8 @@ extension GuardEngine {
                 out(.cleared, "no record: flag cleared")
             }
         }
-        if dryRun { return outcomes.map { $0! } }
-        guard let store else { return outcomes.map { $0! } }
+        if dryRun { return outcomes }
+        guard let store else { return outcomes }
         if !intents.isEmpty { try store.settle(intents, runID: runID, actor: actor, returningRows: false) }
         crashIfFaultPoint(.afterIntent)
 
@@ -141,7 +142,7 @@ extension GuardEngine {
         for w in work {
             switch w.decision {
             case .removeBind(let id):
-                let row = w.row!
+                let row = items[w.index].row!
                 closeHandle(items[w.index].prepared)
                 do {
                     switch try kernel.removeBind(at: items[w.index].path ?? items[w.index].target, mountID: row.mountID ?? 0, mountIDIsUnique: row.mountIDIsUnique) {
@@ -149,15 +150,15 @@ extension GuardEngine {
                         settles.append(GuardTransition(guardID: id, to: .cleared, reason: "bind guard unmounted"))
                     case .notTopmost:
                         settles.append(GuardTransition(guardID: id, to: .clearDeferred, reason: "shadowed: storage is mounted over the guard"))
-                        outcomes[w.index]?.outcome = .deferred
-                        outcomes[w.index]?.reason = "shadowed: storage is mounted over the guard"
+                        outcomes[w.index].outcome = .deferred
+                        outcomes[w.index].reason = "shadowed: storage is mounted over the guard"
                     case .notMounted:
                         settles.append(GuardTransition(guardID: id, to: .cleared, reason: "guard mount already gone"))
                     }
                 } catch {
                     settles.append(GuardTransition(guardID: id, to: .applied, reason: "unmount failed: \(error)"))
-                    outcomes[w.index]?.outcome = .failed
-                    outcomes[w.index]?.reason = "unmount failed: \(error)"
+                    outcomes[w.index].outcome = .failed
+                    outcomes[w.index].reason = "unmount failed: \(error)"
                 }
             case .clearFlag(let id):
                 guard let handle = items[w.index].prepared?.handle else { continue }
@@ -166,8 +167,8 @@ extension GuardEngine {
                     if let id { settles.append(GuardTransition(guardID: id, to: .cleared, reason: "immutable flag cleared")) }
                 } catch {
                     if let id { settles.append(GuardTransition(guardID: id, to: .applied, reason: "clearing the flag failed: \(error)")) }
-                    outcomes[w.index]?.outcome = .failed
-                    outcomes[w.index]?.reason = "clearing the flag failed: \(error)"
+                    outcomes[w.index].outcome = .failed
+                    outcomes[w.index].reason = "clearing the flag failed: \(error)"
                 }
             default: break
             }
@@ -176,6 +177,6 @@ extension GuardEngine {
 
         // 3. Settle.
         if !settles.isEmpty { try store.settle(settles, runID: runID, actor: actor, returningRows: false) }
-        return outcomes.map { $0! }
+        return outcomes
     }
 }

@@ -42,6 +42,13 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
     public var guardID: GuardID?
     public var reason: String?
 
+    /// `count` slots for a batch's outcomes, filled in place (an array of optionals
+    /// unwrapped at the end held the batch twice). A slot left unset reads as a failure.
+    static func unset(count: Int) -> [TargetOutcome] {
+        [TargetOutcome](repeating: TargetOutcome(target: "", outcome: .failed, reason: "no outcome was recorded"),
+                        count: count)
+    }
+
     public init(target: String, path: String? = nil, outcome: Outcome, dryRun: Bool = false,
                 kind: GuardKind? = nil, lifetime: GuardLifetime? = nil, guardID: GuardID? = nil,
                 reason: String? = nil) {
