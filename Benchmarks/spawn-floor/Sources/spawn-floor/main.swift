@@ -9,9 +9,13 @@ import SystemPackage
 
 let args = CommandLine.arguments
 guard args.count >= 4, ["subprocess", "posix"].contains(args[1]) else {
-    fputs("usage: spawn-floor subprocess|posix PHASE HOOK...\n", stderr); exit(64)
+    let usage = "usage: spawn-floor subprocess|posix PHASE HOOK...\n"
+    _ = write(2, usage, usage.utf8.count); exit(64)
 }
 let phase = args[2], hooks = Array(args.dropFirst(3))
+// cwd / for every child, as the runner gives hooks (inherited; the chdir file action is a
+// GNU extension Swift's Glibc module does not import).
+_ = chdir("/")
 
 func posixSpawn(_ path: String) -> Int32 {
     var attr = posix_spawnattr_t()
@@ -23,7 +27,6 @@ func posixSpawn(_ path: String) -> Int32 {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    posix_spawn_file_actions_addchdir_np(&actions, "/")
     var pid: pid_t = 0
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup(phase), nil]
     let envp: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
