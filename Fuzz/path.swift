@@ -11,10 +11,12 @@ public func fuzzPath(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case .success(let p):
         // Normal form: absolute, not "/", no empty, "." or ".." component, no control
         // character, no invalid UTF-8, bounded, and a fixed point.
-        precondition(p.hasPrefix("/") && p != "/" && !p.hasSuffix("/"), p)
-        precondition(!p.contains("//"), p)
-        for c in p.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            precondition(!c.isEmpty && c != "." && c != "..", p)
+        // Checked on bytes, as the kernel reads a path (a combining mark after '/' makes one
+        // Character with it, so Character-based checks would see no slash there).
+        let slash = UInt8(ascii: "/")
+        precondition(p.utf8.first == slash && p.utf8.count > 1 && p.utf8.last != slash, p)
+        for c in p.utf8.split(separator: slash, omittingEmptySubsequences: false).dropFirst() {
+            precondition(!c.isEmpty && !c.elementsEqual(".".utf8) && !c.elementsEqual("..".utf8), p)
         }
         precondition(!p.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{FFFD}" })
         precondition(p.utf8.count <= PathPolicy.maxPathBytes)

@@ -16,6 +16,12 @@ import Testing
         ("/.", .failure(.isRoot)),
         ("/..", .failure(.dotDot)),
         ("/mnt/..", .failure(.dotDot)),
+        // Bytes, not Characters: a combining mark after '/' makes one grapheme with it, and
+        // must neither hide the separator nor the ".." before it (found by the fuzzer).
+        ("/mnt//a/../\u{301}x", .failure(.dotDot)),
+        ("/mnt/a/../\u{301}x", .failure(.dotDot)),
+        ("/\u{F7D}/x", .success("/\u{F7D}/x")),
+        ("/mnt//\u{301}a/", .success("/mnt/\u{301}a")),
         ("", .failure(.empty)),
         ("mnt/a", .failure(.notAbsolute)),
         ("./a", .failure(.notAbsolute)),

@@ -180,5 +180,24 @@ extension HookRunnerTests {
             #expect(kindColumn.count == 1, "columns are not aligned: \(r.stdout)")
             #expect(lines.allSatisfy { !$0.hasSuffix(" ") }, "trailing spaces")
         }
+
+        /// Two names that Swift's String equality calls equal (precomposed and decomposed
+        /// "é") are two directories to the kernel: both are guarded, neither is reported as
+        /// "same directory as" the other, and both clear.
+        @Test(sandboxed) func canonicallyEqualNamesAreTwoDirectories() throws {
+            let dir = try Sandbox.make("cli-nfc-nfd")
+            defer { dir.cleanUp() }
+            let cli = CLI(dir: dir)
+            let composed = try dir.mkdir("caf\u{E9}"), decomposed = try dir.mkdir("cafe\u{301}")
+            #expect(composed == decomposed && !composed.utf8.elementsEqual(decomposed.utf8))
+            let applied = try cli.run(["apply", "--kind", "immutable", composed, decomposed])
+            expectStatus(applied, 0)
+            #expect(!applied.stdout.contains("same directory"), "\(applied.stdout)")
+            #expect(try lsattr(composed).contains("i") && lsattr(decomposed).contains("i"))
+            let listed = try cli.run(["guards", "--outstanding", "--json"])
+            #expect(listed.stdout.components(separatedBy: "\"state\":\"applied\"").count - 1 == 2, "\(listed.stdout)")
+            expectStatus(try cli.run(["clear", composed, decomposed]), 0)
+            #expect(try !lsattr(composed).contains("i") && !lsattr(decomposed).contains("i"))
+        }
     }
 }

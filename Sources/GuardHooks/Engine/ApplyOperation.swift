@@ -28,7 +28,7 @@ extension GuardEngine {
         var work: [ApplyWork] = []
         work.reserveCapacity(targets.count)  // sized once: see ClearOperation
         var repairs: [GuardTransition] = []
-        var seen: [String: Int] = [:]
+        var seen: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
         seen.reserveCapacity(targets.count)
         defer { for w in work { kernel.close(w.target.handle) } }
 
@@ -42,13 +42,13 @@ extension GuardEngine {
                 continue
             case .ready(let p): prepared = p
             }
-            if let first = seen[prepared.path] {
+            if let first = seen[PathKey(prepared.path)] {
                 kernel.close(prepared.handle)
                 outcomes[i] = TargetOutcome(target: target, path: prepared.path, outcome: .alreadyApplied,
                                             dryRun: dryRun, reason: "same directory as target \(first + 1)")
                 continue
             }
-            seen[prepared.path] = i
+            seen[PathKey(prepared.path)] = i
             var row = try store.flatMap { try $0.currentGuard(path: prepared.path) }
             // A row the kernel contradicts is reconciled first, so the decision sees the truth.
             if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r, here)) {

@@ -52,11 +52,11 @@ extension GuardEngine {
                 items.append((row.path, row.path, row, p))
             }
         case .targets(let targets):
-            var seen = Set<String>()
+            var seen = Set<PathKey>()  // by bytes: canonically equal names are other directories
             for target in targets {
                 switch prepare(target, dryRun: dryRun) {
                 case .ready(let p):
-                    if !seen.insert(p.path).inserted { kernel.close(p.handle); continue }
+                    if !seen.insert(PathKey(p.path)).inserted { kernel.close(p.handle); continue }
                     items.append((target, p.path, try store?.currentGuard(path: p.path), p))
                 case .refused(let o):
                     // A recorded guard whose directory cannot be opened now is still cleared later.

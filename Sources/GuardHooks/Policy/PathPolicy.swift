@@ -37,14 +37,21 @@ public struct PathPolicy: Sendable, Hashable {
         }
         guard raw.utf8.first == UInt8(ascii: "/") else { return .failure(.notAbsolute) }
         if isNormal(raw.utf8) { return .success(raw) }
-        var components: [Substring] = []
-        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." { return .failure(.dotDot) }
+        // Split on the byte '/', as the kernel does. Splitting Characters would miss a slash
+        // that a following combining mark turns into one grapheme with it ("/\u{301}"), and
+        // with it a ".." component: "/mnt/a/../\u{301}x" read as the components mnt, a,
+        // "../\u{301}x".
+        var components: [Substring.UTF8View] = []
+        for part in raw.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            if part.elementsEqual(".".utf8) { continue }
+            if part.elementsEqual("..".utf8) { return .failure(.dotDot) }
             components.append(part)
         }
         if components.isEmpty { return .failure(.isRoot) }
-        return .success("/" + components.joined(separator: "/"))
+        var normal: [UInt8] = []
+        normal.reserveCapacity(raw.utf8.count)
+        for c in components { normal.append(UInt8(ascii: "/")); normal.append(contentsOf: c) }
+        return .success(String(decoding: normal, as: UTF8.self))
     }
 
     /// True when an absolute path is already in normal form (the common case, checked without
@@ -92,6 +99,19 @@ public struct PathPolicy: Sendable, Hashable {
             }
             return .success(normal)
         }
+    }
+}
+
+/// A path as a dictionary or set key, equal only when its bytes are: Swift's `String`
+/// equality is canonical equivalence, under which two different directories (a precomposed
+/// and a decomposed "é") are one key.
+public struct PathKey: Hashable, Sendable {
+    public let path: String
+    public init(_ path: String) { self.path = path }
+    public static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+    public func hash(into hasher: inout Hasher) {
+        var path = path
+        path.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 
