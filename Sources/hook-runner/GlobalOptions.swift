@@ -104,6 +104,24 @@ enum CLIError: Error, CustomStringConvertible {
         case .usage(let m), .notPermitted(let m), .badTarget(let m): return m
         }
     }
+
+    var exitCode: SysExitCode {
+        switch self {
+        case .usage: return .usage
+        case .notPermitted: return .notPermitted
+        case .badTarget: return .badTarget
+        }
+    }
+}
+
+extension GuardEngineError {
+    var exitCode: SysExitCode {
+        switch self {
+        case .busy: return .tryAgainLater
+        case .store: return .internalError
+        case .usage: return .usage
+        }
+    }
 }
 
 /// Changing the kernel or the store needs root; a dry run only reads.

@@ -11,6 +11,16 @@ func finish(_ code: SysExitCode) throws {
     if code != .ok { throw ArgumentParser.ExitCode(code.rawValue) }
 }
 
+/// The shape every guard-changing command shares: root check, one engine call over a batch,
+/// the outcomes logged, printed and turned into the exit code.
+func runBatch(_ command: String, _ global: GlobalOptions, dryRun: Bool, exitCodeHidden: Bool = false,
+              _ body: (GuardEngine) throws -> [TargetOutcome]) throws {
+    try requireRoot(command, dryRun: dryRun)
+    let outcomes = try body(try global.engine(actor: "hook-runner \(command)"))
+    logOutcomes(command, outcomes, dryRun: dryRun, exitCodeHidden: exitCodeHidden)
+    try finish(try report(command, outcomes, dryRun: dryRun, json: global.json))
+}
+
 struct ApplyCommand: ParsableCommand, TakesTargetList {
     static let configuration = CommandConfiguration(
         commandName: "apply",
@@ -40,11 +50,9 @@ struct ApplyCommand: ParsableCommand, TakesTargetList {
     }
 
     func run() throws {
-        try requireRoot("apply", dryRun: dry.dryRun)
-        let outcomes = try global.engine(actor: "hook-runner apply").apply(
-            allTargets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
-        logOutcomes("apply", outcomes, dryRun: dry.dryRun)
-        try finish(try report("apply", outcomes, dryRun: dry.dryRun, json: global.json))
+        try runBatch("apply", global, dryRun: dry.dryRun) {
+            try $0.apply(allTargets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
+        }
     }
 }
 
@@ -73,11 +81,9 @@ struct ClearCommand: ParsableCommand, TakesTargetList {
     }
 
     func run() throws {
-        try requireRoot("clear", dryRun: dry.dryRun)
-        let engine = try global.engine(actor: "hook-runner clear")
-        let outcomes = all ? try engine.clearAll(dryRun: dry.dryRun) : try engine.clear(allTargets, dryRun: dry.dryRun)
-        logOutcomes("clear", outcomes, dryRun: dry.dryRun)
-        try finish(try report("clear", outcomes, dryRun: dry.dryRun, json: global.json))
+        try runBatch("clear", global, dryRun: dry.dryRun) {
+            all ? try $0.clearAll(dryRun: dry.dryRun) : try $0.clear(allTargets, dryRun: dry.dryRun)
+        }
     }
 }
 
@@ -104,14 +110,12 @@ struct SealCommand: ParsableCommand, TakesTargetList {
 
     func run() throws {
         do {
-            try requireRoot("seal", dryRun: dry.dryRun)
-            var list = allTargets
-            if list.isEmpty { list = try global.settings().sealed }
-            if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (sealed in the config file, GUARD_HOOKS_SEAL)") }
-            let outcomes = try global.engine(actor: "hook-runner seal").seal(list, createMissing: create, label: label,
-                                                                             dryRun: dry.dryRun)
-            logOutcomes("seal", outcomes, dryRun: dry.dryRun, exitCodeHidden: bestEffort)
-            try finish(try report("seal", outcomes, dryRun: dry.dryRun, json: global.json))
+            try runBatch("seal", global, dryRun: dry.dryRun, exitCodeHidden: bestEffort) { engine in
+                var list = allTargets
+                if list.isEmpty { list = try global.settings().sealed }
+                if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (sealed in the config file, GUARD_HOOKS_SEAL)") }
+                return try engine.seal(list, createMissing: create, label: label, dryRun: dry.dryRun)
+            }
         } catch where bestEffort {
             if let code = error as? ArgumentParser.ExitCode, code.rawValue == 0 { return }
             // Per-target failures were logged as warnings above; a whole-command error is one more.
@@ -136,10 +140,7 @@ struct UnsealCommand: ParsableCommand {
     @Argument(help: "The sealed directory.") var target: String
 
     func run() throws {
-        try requireRoot("unseal", dryRun: dry.dryRun)
-        let outcomes = try global.engine(actor: "hook-runner unseal").unseal([target], dryRun: dry.dryRun)
-        logOutcomes("unseal", outcomes, dryRun: dry.dryRun)
-        try finish(try report("unseal", outcomes, dryRun: dry.dryRun, json: global.json))
+        try runBatch("unseal", global, dryRun: dry.dryRun) { try $0.unseal([target], dryRun: dry.dryRun) }
     }
 }
 

@@ -52,18 +52,10 @@ struct HookRunnerCommand: AsyncParsableCommand {
         let code: Int32
         switch error {
         case let e as CLIError:
-            switch e {
-            case .usage: code = SysExitCode.usage.rawValue
-            case .notPermitted: code = SysExitCode.notPermitted.rawValue
-            case .badTarget: code = SysExitCode.badTarget.rawValue
-            }
+            code = e.exitCode.rawValue
             printError(e.description)
         case let e as GuardEngineError:
-            switch e {
-            case .busy: code = SysExitCode.tryAgainLater.rawValue
-            case .store: code = SysExitCode.internalError.rawValue
-            case .usage: code = SysExitCode.usage.rawValue
-            }
+            code = e.exitCode.rawValue
             printError(e.description)
         case let e as StoreError:
             code = SysExitCode.internalError.rawValue

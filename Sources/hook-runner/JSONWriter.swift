@@ -170,7 +170,9 @@ final class OutputBuffer {
         count = 0
     }
 
-    private static func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) {
+    /// The one write-everything loop of the command's output (EINTR retried; a closed pipe
+    /// ends the output silently, as `head` expects).
+    static func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) {
         var off = 0
         while off < n {
             let w = Glibc.write(fd, p + off, n - off)

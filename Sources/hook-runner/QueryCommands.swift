@@ -100,7 +100,7 @@ struct GuardsCommand: ParsableCommand {
         } else {
             Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "REASON"], rows.map { g in
                 ["#\(g.id)", g.path, g.kind.rawValue, g.lifetime.rawValue, g.status.description,
-                 Render.rfc3339(g.updatedAt), g.reason ?? ""]
+                 Timestamp.rfc3339(g.updatedAt), g.reason ?? ""]
             })
         }
     }
@@ -145,7 +145,7 @@ struct HistoryCommand: ParsableCommand {
             Render.line("no history")
         } else {
             Render.table(["AT", "GUARD", "PATH", "FROM", "TO", "REASON", "BY"], events.map { e in
-                [Render.rfc3339(e.at), "#\(e.guardID)", e.path, e.from?.description ?? "-", e.to.description,
+                [Timestamp.rfc3339(e.at), "#\(e.guardID)", e.path, e.from?.description ?? "-", e.to.description,
                  e.reason ?? "", e.actor]
             })
         }

@@ -17,7 +17,7 @@ enum Render {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, enc in
             var c = enc.singleValueContainer()
-            try c.encode(rfc3339(date))
+            try c.encode(Timestamp.rfc3339(date))
         }
         var data = try encoder.encode(value)
         data.append(0x0A)
@@ -30,18 +30,11 @@ enum Render {
     }
 
     static func write(_ buf: UnsafeRawBufferPointer, fd: Int32 = 1) {
-        var off = 0
-        while off < buf.count {
-            let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-            if n <= 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
+        guard let base = buf.baseAddress else { return }
+        OutputBuffer.writeAll(fd, base, buf.count)
     }
 
     static func line(_ s: String) { write(Data((s + "\n").utf8)) }
-
-    /// `2026-11-21T10:49:36.123Z`
-    static func rfc3339(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     /// An aligned table: every column as wide as its widest cell; the last column unpadded.
     /// Two passes over the cells (widths, then output through a 64 KiB buffer) rather than an

@@ -27,7 +27,7 @@ struct RunsCommand: ParsableCommand {
         if runs.isEmpty { Render.line("no runs"); return }
         for r in runs {
             let status = r.exitCode.map { "exit \($0)" } ?? "unfinished"
-            Render.line("run #\(r.id)  \(r.phase)  \(Render.rfc3339(r.startedAt))  \(status)  \(r.targets.joined(separator: " "))")
+            Render.line("run #\(r.id)  \(r.phase)  \(Timestamp.rfc3339(r.startedAt))  \(status)  \(r.targets.joined(separator: " "))")
             Render.table(["  HOOK", "OUTCOME", "EXIT", "DETAIL"], r.hooks.map { h in
                 let exit = h.signal.map { "signal \($0)" } ?? h.exitCode.map(String.init) ?? "-"
                 return ["  " + h.name, h.outcome.rawValue, exit, (h.timedOut ? "timed out; " : "") + (h.reason ?? "")]

@@ -25,45 +25,39 @@ public enum Timestamp {
         appendRFC3339(milliseconds(date), to: &out)
     }
 
-    /// The longest text `writeRFC3339` makes (a year beyond 9999 takes more digits).
+    /// The longest text `writeRFC3339` makes (a year of Int64 milliseconds has at most 9
+    /// digits and a sign).
     public static let rfc3339MaxBytes = 32
 
     /// Writes the text of `ms` at `p` (at most `rfc3339MaxBytes`) and returns its length.
+    /// Years outside 0…9999 keep their sign and every digit.
     public static func writeRFC3339(_ ms: Int64, to p: UnsafeMutablePointer<UInt8>) -> Int {
-        let (msDay, dayMs) = floorDivMod(ms, 86_400_000)
-        let (y, m, d) = civil(fromDays: msDay)
-        guard (0...9999).contains(y) else {
-            // Outside four-digit years: the general path (never hit by real clocks).
-            var bytes: [UInt8] = []
-            appendRFC3339(ms, to: &bytes)
-            let n = min(bytes.count, rfc3339MaxBytes)
-            for i in 0..<n { p[i] = bytes[i] }
-            return n
-        }
-        func put(_ v: Int64, _ at: Int, _ width: Int) {
-            var v = v
-            for i in stride(from: at + width - 1, through: at, by: -1) { p[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
-        }
-        let second = dayMs / 1000
-        put(y, 0, 4); p[4] = UInt8(ascii: "-"); put(m, 5, 2); p[7] = UInt8(ascii: "-"); put(d, 8, 2)
-        p[10] = UInt8(ascii: "T"); put(second / 3600, 11, 2); p[13] = UInt8(ascii: ":")
-        put(second / 60 % 60, 14, 2); p[16] = UInt8(ascii: ":"); put(second % 60, 17, 2)
-        p[19] = UInt8(ascii: "."); put(dayMs % 1000, 20, 3); p[23] = UInt8(ascii: "Z")
-        return 24
-    }
-
-    public static func appendRFC3339(_ ms: Int64, to out: inout [UInt8]) {
         // Floor division, so instants before 1970 land on the right day and second.
         let (msDay, dayMs) = floorDivMod(ms, 86_400_000)
         let (y, m, d) = civil(fromDays: msDay)
-        let secondOfDay = dayMs / 1000
-        digits(y, 4, &out); out.append(UInt8(ascii: "-"))
-        digits(m, 2, &out); out.append(UInt8(ascii: "-"))
-        digits(d, 2, &out); out.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2, &out); out.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2, &out); out.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2, &out); out.append(UInt8(ascii: "."))
-        digits(dayMs % 1000, 3, &out); out.append(UInt8(ascii: "Z"))
+        var n = 0
+        func put(_ value: Int64, _ width: Int) {
+            if value < 0 { p[n] = UInt8(ascii: "-"); n += 1 }
+            var v = value.magnitude, digits = 1
+            while v >= 10 { v /= 10; digits += 1 }
+            let count = max(width, digits)
+            v = value.magnitude
+            for i in stride(from: n + count - 1, through: n, by: -1) { p[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+            n += count
+        }
+        func mark(_ c: Unicode.Scalar) { p[n] = UInt8(ascii: c); n += 1 }
+        let second = dayMs / 1000
+        put(y, 4); mark("-"); put(m, 2); mark("-"); put(d, 2); mark("T")
+        put(second / 3600, 2); mark(":"); put(second / 60 % 60, 2); mark(":"); put(second % 60, 2)
+        mark("."); put(dayMs % 1000, 3); mark("Z")
+        return n
+    }
+
+    public static func appendRFC3339(_ ms: Int64, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: rfc3339MaxBytes))
+        let n = out.withUnsafeMutableBufferPointer { writeRFC3339(ms, to: $0.baseAddress! + start) }
+        out.removeLast(rfc3339MaxBytes - n)
     }
 
     static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
@@ -82,20 +76,5 @@ public enum Timestamp {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
-    /// `value` in decimal, zero-padded to `width` (a sign first if negative).
-    static func digits(_ value: Int64, _ width: Int, _ out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var v = value.magnitude
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &tmp) { buf in
-            repeat { buf[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 } while v > 0
-            while n < width { buf[n] = UInt8(ascii: "0"); n += 1 }
-            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
-        }
     }
 }
