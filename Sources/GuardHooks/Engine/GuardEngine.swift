@@ -154,92 +154,10 @@ public final class GuardEngine {
         if configuration.faultPoint == point { kill(getpid(), SIGKILL) }
     }
 
-    // MARK: targets
-
-    /// A validated, resolved target opened without following symlinks.
-    struct PreparedTarget {
-        var target: String
-        var path: String
-        var handle: DirectoryHandle
-        var probe: DirectoryProbe
-    }
-
-    enum Preparation {
-        case ready(PreparedTarget)
-        /// The directory is missing and would be created (dry run of `--create`).
-        case wouldCreate(path: String)
-        case refused(TargetOutcome)
-    }
-
-    /// Validates, resolves and opens one target; with `createMissing`, makes a missing
-    /// directory whose parent resolves inside the allowed roots.
-    func prepare(_ target: String, createMissing: Bool = false, dryRun: Bool = false) -> Preparation {
-        func refuse(_ reason: String, _ path: String? = nil) -> Preparation {
-            .refused(TargetOutcome(target: target, path: path, outcome: .refused, dryRun: dryRun, reason: reason))
-        }
-        let normal: String
-        switch PathPolicy.normalize(target) {
-        case .failure(let r): return refuse(r.description)
-        case .success(let p): normal = p
-        }
-        var resolved: String
-        do {
-            resolved = try kernel.resolve(normal)
-        } catch let e where e.errno == .noSuchFileOrDirectory && createMissing {
-            switch resolveMissing(normal) {
-            case .refused(let reason): return refuse(reason, normal)
-            case .path(let p):
-                if dryRun { return .wouldCreate(path: p) }
-                do throws(KernelError) { try kernel.createDirectory(p) } catch { return refuse("cannot create: \(error.errno)", p) }
-                resolved = p
-            }
-        } catch {
-            return refuse(error.errno == .noSuchFileOrDirectory ? "does not exist (use --create to make it)"
-                          : "cannot resolve: \(error.errno)", normal)
-        }
-        switch policy.check(resolved: resolved) {
-        case .failure(let r): return refuse(r.description, resolved)
-        case .success(let p): resolved = p
-        }
-        let handle: DirectoryHandle
-        do { handle = try kernel.openDirectory(resolved) } catch {
-            switch error.errno {
-            case .notDirectory: return refuse("not a directory", resolved)
-            case .tooManySymbolicLinkLevels: return refuse("a symlink appeared in the path", resolved)
-            default: return refuse("cannot open: \(error.errno)", resolved)
-            }
-        }
-        do {
-            let probe = try kernel.probe(handle)
-            return .ready(PreparedTarget(target: target, path: resolved, handle: handle, probe: probe))
-        } catch {
-            kernel.close(handle)
-            return refuse("cannot stat: \(error.errno)", resolved)
-        }
-    }
-
-    /// A missing target is created only under a parent that itself resolves inside the roots.
-    private enum MissingResolution { case path(String), refused(String) }
-
-    private func resolveMissing(_ normal: String) -> MissingResolution {
-        guard let slash = normal.lastIndex(of: "/"), slash != normal.startIndex else { return .refused("no parent") }
-        let parent = String(normal[..<slash]), name = normal[normal.index(after: slash)...]
-        do {
-            let realParent = try kernel.resolve(parent)
-            let candidate = realParent + "/" + name
-            switch policy.check(resolved: candidate) {
-            case .failure(let r): return .refused(r.description)
-            case .success(let p): return .path(p)
-            }
-        } catch {
-            return .refused("parent \(parent) does not exist")
-        }
-    }
-
     /// Facts about the target for the decision tables, read on the prepared fd.
-    func facts(_ t: PreparedTarget, row: GuardRecord?) -> TargetFacts {
-        var f = TargetFacts(mountState: t.probe.mountState, topMountID: t.probe.mountID)
-        do { f.immutable = try kernel.isImmutable(t.handle) } catch {
+    func facts(_ handle: DirectoryHandle, probe: DirectoryProbe, row: GuardRecord?) -> TargetFacts {
+        var f = TargetFacts(mountState: probe.mountState, topMountID: probe.mountID)
+        do { f.immutable = try kernel.isImmutable(handle) } catch {
             if error.isUnsupported { f.immutable = false; f.immutableSupported = false } else { f.immutable = nil }
         }
         if let row, row.kind == .bind, let id = row.mountID {
