@@ -1,6 +1,5 @@
 import ArgumentParser
 import GuardHooks
-import GuardStore
 
 extension RequestedKind: ExpressibleByArgument {}
 extension GuardLifetime: ExpressibleByArgument {}
@@ -13,10 +12,11 @@ func finish(_ code: SysExitCode) throws {
 
 /// The shape every guard-changing command shares: root check, one engine call over a batch,
 /// the outcomes logged, printed and turned into the exit code.
-func runBatch(_ command: String, _ global: GlobalOptions, dryRun: Bool, exitCodeHidden: Bool = false,
+func runBatch(_ command: String, _ global: GlobalOptions, settings: Settings? = nil, dryRun: Bool, exitCodeHidden: Bool = false,
               _ body: (GuardEngine) throws -> [TargetOutcome]) throws {
+    let engine = global.engine(try settings ?? global.settings(), actor: "hook-runner \(command)")
     try requireRoot(command, dryRun: dryRun)
-    let outcomes = try body(try global.engine(actor: "hook-runner \(command)"))
+    let outcomes = try body(engine)
     logOutcomes(command, outcomes, dryRun: dryRun, exitCodeHidden: exitCodeHidden)
     try finish(try report(command, outcomes, dryRun: dryRun, json: global.json))
 }
@@ -110,9 +110,10 @@ struct SealCommand: ParsableCommand, TakesTargetList {
 
     func run() throws {
         do {
-            try runBatch("seal", global, dryRun: dry.dryRun, exitCodeHidden: bestEffort) { engine in
+            let settings = try global.settings()
+            try runBatch("seal", global, settings: settings, dryRun: dry.dryRun, exitCodeHidden: bestEffort) { engine in
                 var list = allTargets
-                if list.isEmpty { list = try global.settings().sealed }
+                if list.isEmpty { list = settings.sealed }
                 if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (sealed in the config file, GUARD_HOOKS_SEAL)") }
                 return try engine.seal(list, createMissing: create, label: label, dryRun: dry.dryRun)
             }
@@ -162,8 +163,9 @@ struct ReconcileCommand: ParsableCommand {
     struct Change: Encodable { var guardId: Int64; var path: String; var from: String; var to: String; var reason: String }
 
     func run() throws {
+        let engine = try global.engine(actor: "hook-runner reconcile")
         try requireRoot("reconcile", dryRun: dry.dryRun)
-        let changes = try global.engine(actor: "hook-runner reconcile").reconcile(dryRun: dry.dryRun)
+        let changes = try engine.reconcile(dryRun: dry.dryRun)
         if global.json {
             try Render.json(Document(dryRun: dry.dryRun, changes: changes.map {
                 Change(guardId: $0.guardID, path: $0.path, from: $0.from.description, to: $0.to.description, reason: $0.reason)
@@ -197,8 +199,8 @@ struct DoctorCommand: ParsableCommand, TakesTargetList {
     struct Document: Encodable { var worst: String; var findings: [DoctorFinding] }
 
     func run() throws {
-        let sealed = try global.settings().sealed
-        let report = try global.engine(actor: "hook-runner doctor").doctor(targets: allTargets, sealed: sealed)
+        let settings = try global.settings()
+        let report = try global.engine(settings, actor: "hook-runner doctor").doctor(targets: allTargets, sealed: settings.sealed)
         if global.json {
             try Render.json(Document(worst: report.worst.rawValue, findings: report.findings))
         } else if report.findings.isEmpty {

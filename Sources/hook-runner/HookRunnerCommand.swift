@@ -5,7 +5,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
-import GuardStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,9 +56,6 @@ struct HookRunnerCommand: AsyncParsableCommand {
         case let e as GuardEngineError:
             code = e.exitCode.rawValue
             printError(e.description)
-        case let e as StoreError:
-            code = SysExitCode.internalError.rawValue
-            printError("\(GlobalOptions.environment["GUARD_HOOKS_DB"] ?? "store"): \(e)")
         case let e as ArgumentParser.ExitCode:
             Glibc.exit(e.rawValue)
         default:

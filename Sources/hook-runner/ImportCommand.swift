@@ -5,7 +5,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
-import GuardStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,9 +47,9 @@ struct ProxsaveImportCommand: ParsableCommand {
     }
 
     func run() throws {
+        let engine = try global.engine(actor: "hook-runner import proxsave")
         try requireRoot("import", dryRun: dry.dryRun)
         let bytes = try readIndex(file)
-        let engine = try global.engine(actor: "hook-runner import proxsave")
         let results = try engine.importImmutableIndex(ProxsaveImport.lines(bytes), lifetime: lifetime, dryRun: dry.dryRun)
         let code = ProxsaveImport.exitCode(results)
         if global.json {

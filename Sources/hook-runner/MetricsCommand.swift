@@ -5,7 +5,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
-import GuardStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,10 +39,7 @@ struct MetricsCommand: ParsableCommand {
         var snapshot = MetricsSnapshot(storeExists: false, now: now)
         var failure: Error?
         do {
-            if let store = try global.storeForReading() {
-                defer { store.close() }
-                snapshot = try MetricsSnapshot.collect(from: store, now: now)
-            }
+            snapshot = try global.engine(actor: "hook-runner metrics").metricsSnapshot(now: now)
         } catch {
             snapshot = MetricsSnapshot(storeUp: false, now: now)
             failure = error

@@ -1,21 +1,8 @@
 import ArgumentParser
 import GuardHooks
-import GuardStore
 #if canImport(Glibc)
 import Glibc
 #endif
-
-extension GlobalOptions {
-    /// The store for a query: nil when none exists yet (nothing recorded), an error when
-    /// it exists but cannot be read. Queries never create or change it.
-    func storeForReading() throws -> GuardStore? {
-        // ENOENT only: a store hidden by permissions (EACCES) must not read as "no guards".
-        guard access(storePath, F_OK) == 0 || errno != ENOENT else { return nil }
-        do { return try GuardStore.open(path: storePath, mode: .readOnly, create: false) } catch {
-            throw GuardEngineError.store("\(storePath): \(error)")
-        }
-    }
-}
 
 /// JSON shape of a guard row (keys in sorted order, as everywhere).
 func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
@@ -73,8 +60,8 @@ struct GuardsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try global.storeForReading()
-        let selection: GuardStore.GuardSelection
+        let engine = try global.engine(actor: "hook-runner guards")
+        let selection: GuardSelection
         if let path { selection = .path(try normalizedQueryPath(path)) }
         else if let state { selection = .state(state) }
         else if outstanding { selection = .outstanding }
@@ -88,13 +75,13 @@ struct GuardsCommand: ParsableCommand {
             var w = JSONWriter()
             try w.object { w in
                 try w.array("guards") { w in
-                    try store?.forEachGuard(selection) { g in if wanted(g) { writeGuard(g, to: &w) } }
+                    try engine.forEachGuard(selection) { g in if wanted(g) { writeGuard(g, to: &w) } }
                 }
             }
             w.finish()
             return
         }
-        let rows = try store?.guards(selection).filter(wanted) ?? []
+        let rows = try engine.guards(selection).filter(wanted)
         if rows.isEmpty {
             Render.line("no guards")
         } else {
@@ -131,12 +118,8 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        var events: [GuardEvent] = []
-        if let store = try global.storeForReading() {
-            if let guardID { events = try store.history(guardID: guardID, limit: limit) }
-            else if let target { events = try store.history(path: try normalizedQueryPath(target), limit: limit) }
-            else { events = try store.history(limit: limit) }
-        }
+        let engine = try global.engine(actor: "hook-runner history")
+        let events = try engine.history(path: try target.map(normalizedQueryPath), guardID: guardID, limit: limit)
         if global.json {
             var w = JSONWriter()
             w.object { w in w.array("events") { w in for e in events { writeEvent(e, to: &w) } } }

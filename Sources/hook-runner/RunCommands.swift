@@ -5,7 +5,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
-import GuardStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,11 +57,11 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
     }
 
     func run() async throws {
+        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
         try requireRoot("run", dryRun: dry.dryRun)
-        let engine = try global.engine(actor: "hook-runner run \(phase)")
+        let engine = global.engine(settings, actor: "hook-runner run \(phase)")
         let json = global.json
         let targets = allTargets
-        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
         let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,
                                    timeout: .milliseconds(Int64(settings.timeout * 1000)), keepGoing: keepGoing,
                                    dryRun: dry.dryRun, binaryPath: ownBinaryPath())

@@ -5,7 +5,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
-import GuardStore
 
 /// `hook-runner vzdump PHASE [MODE VMID]`: the Proxmox VE vzdump hook-script entry point.
 /// vzdump runs its `script` with a *replaced* environment (no PATH, no GUARD_HOOKS_*), and
@@ -52,7 +51,8 @@ struct VzdumpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let call = Vzdump.Invocation(arguments: arguments, environment: GlobalOptions.environment.values)
-        let action = Vzdump.plan(call, configuredTargets: configuredTargets, allowedRoots: try global.allowedRoots())
+        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
+        let action = Vzdump.plan(call, configuredTargets: configuredTargets, allowedRoots: settings.allowedRoots)
         switch action {
         case .nothing(let why):
             // vzdump copies the hook's stdout into the task log: say why nothing happened.
@@ -64,9 +64,8 @@ struct VzdumpCommand: AsyncParsableCommand {
             }
         case .run(let phase, let list):
             try requireRoot("vzdump \(call.phase)", dryRun: dry.dryRun)
-            let engine = try global.engine(actor: "hook-runner vzdump \(call.summary)")
+            let engine = global.engine(settings, actor: "hook-runner vzdump \(call.summary)")
             let json = global.json
-            let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
             let request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
                                        timeout: .milliseconds(Int64(settings.timeout * 1000)), dryRun: dry.dryRun,
                                        binaryPath: ownBinaryPath())

@@ -1,5 +1,5 @@
 import Foundation
-import GuardHooks
+@testable import GuardHooks
 import Testing
 
 /// The schema on top of the parser, the file loading rules, and the layering.

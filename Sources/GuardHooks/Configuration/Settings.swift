@@ -38,12 +38,15 @@ public struct Settings: Sendable, Hashable {
 
     /// What the command line said; nil or empty: not given.
     public struct Flags: Sendable, Hashable {
+        /// `--config`: a config file that must exist.
+        public var config: String?
         public var store: String?
         public var allowedRoots: [String]
         public var hooksDir: String?
         public var timeout: Double?
-        public init(store: String? = nil, allowedRoots: [String] = [], hooksDir: String? = nil, timeout: Double? = nil) {
-            self.store = store; self.allowedRoots = allowedRoots; self.hooksDir = hooksDir; self.timeout = timeout
+        public init(config: String? = nil, store: String? = nil, allowedRoots: [String] = [], hooksDir: String? = nil,
+                    timeout: Double? = nil) {
+            self.config = config; self.store = store; self.allowedRoots = allowedRoots; self.hooksDir = hooksDir; self.timeout = timeout
         }
     }
 
@@ -55,8 +58,19 @@ public struct Settings: Sendable, Hashable {
         return (ConfigFile.defaultPath, false)
     }
 
-    /// Resolves every setting. An environment variable set to the empty string counts as unset.
-    public static func resolve(flags: Flags, environment: [String: String], file: ConfigFile?) throws(SettingsError) -> Settings {
+    /// Resolves every setting once for a command, reading the config file that `flags` and
+    /// `environment` name: the one caller of the config-file loader. A malformed or missing
+    /// named file is a `SettingsError` (exit 64).
+    public static func resolve(flags: Flags, environment: [String: String]) throws(SettingsError) -> Settings {
+        let (path, required) = configFile(flag: flags.config, environment: environment)
+        let file: ConfigFile?
+        do { file = try ConfigFile.load(path: path, required: required) } catch { throw SettingsError(error.description) }
+        return try resolve(flags: flags, environment: environment, file: file)
+    }
+
+    /// Resolves every setting from layers already read (pure). An environment variable set to
+    /// the empty string counts as unset.
+    static func resolve(flags: Flags, environment: [String: String], file: ConfigFile?) throws(SettingsError) -> Settings {
         var sources: [String: Source] = [:]
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         func pick<T>(_ key: String, _ flag: T?, _ envValue: T?, _ fileValue: T?, _ fallback: T) -> T {

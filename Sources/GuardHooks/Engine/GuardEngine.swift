@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import GuardStore
+import SystemPackage
 
 /// Settings of one engine: where the store is, which roots may be guarded, who acts.
 public struct GuardEngineConfiguration: Sendable {
@@ -24,18 +25,17 @@ public struct GuardEngineConfiguration: Sendable {
                 allowedRoots: [String] = PathPolicy.defaultAllowedRoots, lockTimeout: Double = 10,
                 actor: String = "guard-hooks", runID: RunID? = nil, faultPoint: FaultPoint? = nil,
                 pendingWarnAfter: Double = 86_400) {
-        self.storePath = storePath; self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
-        self.actor = actor; self.runID = runID; self.faultPoint = faultPoint
-        // A relative store path would mean another store for every working directory
-        // (hooks run with cwd /): anchor it once, here.
-        if !storePath.hasPrefix("/") {
-            var buf = [CChar](repeating: 0, count: 4096)
-            if getcwd(&buf, buf.count) != nil {
-                let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                self.storePath = (cwd == "/" ? "" : cwd) + "/" + storePath
-            }
-        }
-        self.pendingWarnAfter = pendingWarnAfter
+        // A relative store path would mean another store for every working directory (hooks
+        // run with cwd /): anchored once, here, for every layer below.
+        self.storePath = absolutePath(storePath)
+        self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
+        self.actor = actor; self.runID = runID; self.faultPoint = faultPoint; self.pendingWarnAfter = pendingWarnAfter
+    }
+
+    /// An engine's configuration from resolved settings.
+    public init(settings: Settings, actor: String, runID: RunID? = nil, faultPoint: FaultPoint? = nil) {
+        self.init(storePath: settings.storePath, allowedRoots: settings.allowedRoots,
+                  lockTimeout: settings.lockTimeout, actor: actor, runID: runID, faultPoint: faultPoint)
     }
 
     var storeDirectory: String {
@@ -176,4 +176,12 @@ public final class GuardEngine {
     func bootID() throws -> String {
         do { return try kernel.bootID() } catch { throw GuardEngineError.store("cannot read the boot id: \(error)") }
     }
+}
+
+/// `path` anchored on the working directory when relative.
+func absolutePath(_ path: String) -> String {
+    let p = FilePath(path)
+    guard !p.isAbsolute, let cwd = getcwd(nil, 0) else { return path }
+    defer { free(cwd) }
+    return FilePath(String(cString: cwd)).pushing(p).string
 }
