@@ -23,6 +23,8 @@ public final class GuardStore {
     /// The connection, for raw SQL (tests, diagnostics). Writes through it bypass the state
     /// machine but not the schema's constraints and triggers.
     public let database: Database
+    /// The schema version the file is at (read-only readers may query an older one as is).
+    public internal(set) var schemaVersion = Schema.knownVersion
     /// The clock stamped on rows and events; replaceable for tests.
     public var clock: () -> Date = { Date() }
 
@@ -80,8 +82,9 @@ public final class GuardStore {
             database.close()
             throw StoreError.readOnly(path: path)
         }
+        let version: Int
         do {
-            let version = try validate(database, path: path)
+            version = try validate(database, path: path)
             if mode == .readWrite {
                 try configureWriter(database, persistWAL: true)
                 try Schema.migrate(database, from: version)
@@ -90,7 +93,9 @@ public final class GuardStore {
             database.close()
             throw error
         }
-        return GuardStore(path: path, mode: mode, database: database)
+        let store = GuardStore(path: path, mode: mode, database: database)
+        store.schemaVersion = mode == .readWrite ? Schema.knownVersion : version
+        return store
     }
 
     /// Reads only: the schema, application id and version. Returns the version found.
