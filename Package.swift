@@ -59,7 +59,11 @@ let package = Package(
             name: "GuardStoreTests",
             dependencies: ["GuardStore", "CSQLite", "GuardTestSupport", "guard-store-stress"]
         ),
-        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport"]),
+        .testTarget(
+            name: "GuardHooksTests",
+            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "FileIO",
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
         .testTarget(
             name: "HookRunnerTests",
