@@ -23,15 +23,18 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "CGuardSys"),
+        // File I/O on swift-system (whole-file reads, paths, the EINTR retry) for every target.
+        .target(name: "FileIO", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "GuardStore",
-            dependencies: ["CSQLite"]
+            dependencies: ["CSQLite", "FileIO"]
         ),
         .target(
             name: "GuardHooks",
             dependencies: [
                 "GuardStore",
                 "CGuardSys",
+                "FileIO",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -42,19 +45,25 @@ let package = Package(
             dependencies: [
                 "GuardHooks",
                 "GuardStore",
+                "FileIO",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Shared by the test targets: the /mnt sandbox and a command runner.
-        .target(name: "GuardTestSupport", dependencies: ["CGuardSys"], path: "Tests/GuardTestSupport"),
+        .target(name: "GuardTestSupport", dependencies: ["CGuardSys", "FileIO"], path: "Tests/GuardTestSupport"),
         // A second process for GuardStoreTests (concurrent writers, an unprivileged reader).
         .executableTarget(name: "guard-store-stress", dependencies: ["GuardStore"], path: "Tests/GuardStoreStress"),
         .testTarget(
             name: "GuardStoreTests",
             dependencies: ["GuardStore", "CSQLite", "GuardTestSupport", "guard-store-stress"]
         ),
-        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport"]),
+        .testTarget(
+            name: "GuardHooksTests",
+            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "FileIO",
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
         .testTarget(
             name: "HookRunnerTests",

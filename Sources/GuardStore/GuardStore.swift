@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import CSQLite
+import FileIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -60,7 +61,7 @@ public final class GuardStore {
     ///   migrated (read-write) one transaction per step.
     public static func open(path: String, mode: Mode = .readWrite, create: Bool = false,
                             busyTimeout: Duration = .seconds(5)) throws -> GuardStore {
-        let path = Database.absolutePath(path)
+        let path = FileIO.absolutePath(path)
         let timeout = Int32(clamping: busyTimeout.components.seconds * 1000
                             + busyTimeout.components.attoseconds / 1_000_000_000_000_000)
         var st = stat()

@@ -1,5 +1,6 @@
 import GuardHooks
 import Logging
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -86,15 +87,10 @@ struct StderrLogHandler: LogHandler {
     }
 }
 
-/// One write(2) per line, so lines from concurrent processes do not interleave.
+/// One write(2) per line, so lines from concurrent processes do not interleave; a stderr
+/// that cannot be written drops the line.
 func writeStderrLine(_ line: String) {
-    var bytes = Array((line + "\n").utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 { if errno == EINTR { continue }; return }
-        offset += n
-    }
+    _ = try? FileDescriptor.standardError.writeAll((line + "\n").utf8)
 }
 
 /// One log line per target of a command that changes guards: a change at info, a target

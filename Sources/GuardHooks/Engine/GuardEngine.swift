@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FileIO
 import GuardStore
 import SystemPackage
 
@@ -27,7 +28,7 @@ public struct GuardEngineConfiguration: Sendable {
                 pendingWarnAfter: Double = 86_400) {
         // A relative store path would mean another store for every working directory (hooks
         // run with cwd /): anchored once, here, for every layer below.
-        self.storePath = absolutePath(storePath)
+        self.storePath = FileIO.absolutePath(storePath)
         self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
         self.actor = actor; self.runID = runID; self.faultPoint = faultPoint; self.pendingWarnAfter = pendingWarnAfter
     }
@@ -38,10 +39,7 @@ public struct GuardEngineConfiguration: Sendable {
                   lockTimeout: settings.lockTimeout, actor: actor, runID: runID, faultPoint: faultPoint)
     }
 
-    var storeDirectory: String {
-        guard let slash = storePath.lastIndex(of: "/") else { return "." }
-        return slash == storePath.startIndex ? "/" : String(storePath[..<slash])
-    }
+    var storeDirectory: String { FileIO.parentDirectory(storePath) }
 }
 
 /// Where a crash test may kill the process: after the intents are committed and before
@@ -178,10 +176,3 @@ public final class GuardEngine {
     }
 }
 
-/// `path` anchored on the working directory when relative.
-func absolutePath(_ path: String) -> String {
-    let p = FilePath(path)
-    guard !p.isAbsolute, let cwd = getcwd(nil, 0) else { return path }
-    defer { free(cwd) }
-    return FilePath(String(cString: cwd)).pushing(p).string
-}

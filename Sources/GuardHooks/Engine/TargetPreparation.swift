@@ -1,3 +1,4 @@
+import FileIO
 import GuardStore
 import SystemPackage
 
@@ -92,8 +93,8 @@ extension GuardEngine {
 
     /// A missing target is created only under a parent that itself resolves inside the roots.
     private func resolveMissing(_ normal: String) -> Result<String, PreparationFailure> {
-        guard let slash = normal.lastIndex(of: "/"), slash != normal.startIndex else { return .failure(.parent("no parent")) }
-        let parent = String(normal[..<slash]), name = normal[normal.index(after: slash)...]
+        let parent = FileIO.parentDirectory(normal)
+        guard parent != "/", let name = FileIO.lastComponent(normal) else { return .failure(.parent("no parent")) }
         do {
             let candidate = try kernel.resolve(parent) + "/" + name
             switch policy.check(resolved: candidate) {
