@@ -20,6 +20,11 @@ extension GuardStore {
         UPDATE claims SET released_at = ?, release_reason = ?, released_run_id = ? WHERE id = ? AND released_at IS NULL
         """
 
+    static let releaseClaimOfHolder = """
+        UPDATE claims SET released_at = ?, release_reason = ?, released_run_id = ?
+        WHERE guard_id = ? AND holder = ? AND released_at IS NULL
+        """
+
     /// Whether this store has the claims table (a read-only reader may see an older schema).
     var hasClaims: Bool { schemaVersion >= 3 }
 
@@ -45,6 +50,12 @@ extension GuardStore {
             let now = nowMilliseconds
             for r in releases { try database.execute(Self.releaseClaim, [now, r.reason, runID, r.claimID]) }
         }
+    }
+
+    /// Releases `holder`'s live claim on one guard, if it has one.
+    public func releaseClaim(guardID: GuardID, holder: ClaimHolder, reason: String, runID: RunID?) throws {
+        try requireWritable()
+        try database.execute(Self.releaseClaimOfHolder, [nowMilliseconds, reason, runID, guardID, holder.canonicalKey])
     }
 
     /// The live claims on one guard, oldest first.

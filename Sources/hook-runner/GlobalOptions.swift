@@ -40,12 +40,14 @@ struct GlobalOptions: ParsableArguments {
         if let problem = LogSettings.problem { throw ValidationError(problem) }
     }
 
-    /// The one engine of a command, from its resolved settings.
-    func engine(_ settings: Settings, actor: String) -> GuardEngine {
+    /// The one engine of a command, from its resolved settings, acting for `claimant`'s job.
+    func engine(_ settings: Settings, actor: String, claimant: ClaimHolder? = nil, forceClear: Bool = false) -> GuardEngine {
         let env = Self.environment
         var configuration = GuardEngineConfiguration(
             settings: settings, actor: "\(actor) (uid \(getuid()), pid \(getpid()))",
             runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init))
+        configuration.claimant = claimant
+        configuration.forceClear = forceClear
         configuration.faultPoint = env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:))
         return GuardEngine(configuration: configuration)
     }

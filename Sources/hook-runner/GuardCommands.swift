@@ -12,9 +12,12 @@ func finish(_ code: SysExitCode) throws {
 
 /// The shape every guard-changing command shares: root check, one engine call over a batch,
 /// the outcomes logged, printed and turned into the exit code.
-func runBatch(_ command: String, _ global: GlobalOptions, settings: Settings? = nil, dryRun: Bool, exitCodeHidden: Bool = false,
+func runBatch(_ command: String, _ global: GlobalOptions, settings: Settings? = nil, claim: ClaimOption? = nil,
+              forceClear: Bool = false, dryRun: Bool, exitCodeHidden: Bool = false,
               _ body: (GuardEngine) throws -> [TargetOutcome]) throws {
-    let engine = global.engine(try settings ?? global.settings(), actor: "hook-runner \(command)")
+    let settings = try settings ?? global.settings()
+    let claimant = try claim?.claimant(ownJob: .none, bootID: { try LinuxKernel().bootID() })
+    let engine = global.engine(settings, actor: "hook-runner \(command)", claimant: claimant, forceClear: forceClear)
     try requireRoot(command, dryRun: dryRun)
     let outcomes = try body(engine)
     logOutcomes(command, outcomes, dryRun: dryRun, exitCodeHidden: exitCodeHidden)
@@ -35,6 +38,7 @@ struct ApplyCommand: ParsableCommand, TakesTargetList {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
+    @OptionGroup var claim: ClaimOption
     @Option(help: "auto | bind | immutable") var kind: RequestedKind = .auto
     @Option(help: "transient (removed by clear) | persistent (removed only by unseal)") var lifetime: GuardLifetime = .transient
     @Flag(help: "Create a missing target directory (its parent must lie inside an allowed root).") var create = false
@@ -50,7 +54,7 @@ struct ApplyCommand: ParsableCommand, TakesTargetList {
     }
 
     func run() throws {
-        try runBatch("apply", global, dryRun: dry.dryRun) {
+        try runBatch("apply", global, claim: claim, dryRun: dry.dryRun) {
             try $0.apply(allTargets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
         }
     }
@@ -64,6 +68,8 @@ struct ClearCommand: ParsableCommand, TakesTargetList {
             A bind guard is unmounted only if it is the topmost mount at the path; an immutable
             flag is cleared only while no storage is mounted there. Otherwise the guard stays
             pending(clear-deferred) and the exit code is 75: run clear again later.
+            A guard another job still holds a claim on stays (held, exit 0): clear releases
+            only the caller's claim; --force is the operator's override.
             Persistent seals are never touched: see unseal.
 
             Example: hook-runner clear /mnt/pve/nfs1     hook-runner clear --all
@@ -71,17 +77,20 @@ struct ClearCommand: ParsableCommand, TakesTargetList {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
-    @Flag(help: "Clear every outstanding transient guard.") var all = false
+    @OptionGroup var claim: ClaimOption
+    @Flag(help: "Clear every outstanding transient guard that no other job holds.") var all = false
+    @Flag(help: "Operator override: remove the guards although jobs hold claims on them (recorded).") var force = false
     @Argument(help: "Guarded directories.") var targets: [String] = []
     var allTargets: [String] { targets + LongTargetList.overflow }
 
     func validate() throws {
         if all && !allTargets.isEmpty { throw ValidationError("give targets or --all, not both") }
         if !all && allTargets.isEmpty { throw ValidationError("clear needs targets or --all") }
+        if force && all { throw ValidationError("--force takes targets, not --all: name each guard to force") }
     }
 
     func run() throws {
-        try runBatch("clear", global, dryRun: dry.dryRun) {
+        try runBatch("clear", global, claim: claim, forceClear: force, dryRun: dry.dryRun) {
             all ? try $0.clearAll(dryRun: dry.dryRun) : try $0.clear(allTargets, dryRun: dry.dryRun)
         }
     }

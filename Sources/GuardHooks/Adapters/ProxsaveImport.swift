@@ -117,7 +117,7 @@ extension GuardEngine {
             let session = try openSession(forWriting: !dryRun)
             defer { session.lock?.release() }
             let here = Surroundings(bootID: try bootID(), namespace: kernel.mountNamespace())
-            var batch = GuardBatch(engine: self, here: here, capacity: candidates.count, dryRun: dryRun)
+            var batch = GuardBatch(engine: self, store: session.store, here: here, capacity: candidates.count, dryRun: dryRun)
             var seenResolved: [PathKey: Int] = [:]
             for (line, normal) in candidates {
                 func result(_ verdict: ProxsaveImport.Verdict, _ reason: String, _ path: String?) {
@@ -135,11 +135,11 @@ extension GuardEngine {
                         continue
                     }
                     seenResolved[PathKey(p.path)] = line.number
-                    batch.add(normal, p, row: try session.store.flatMap { try $0.currentGuard(path: p.path) })
+                    try batch.add(normal, p)
                     batchLines.append(line)
                 }
             }
-            return try batch.run(store: session.store) { importStep($0, lifetime: lifetime, here: here) }
+            return try batch.run { importStep($0, lifetime: lifetime, here: here) }
         }
         for (line, o) in zip(batchLines, outcomes) {
             results.append(R(line: line.number, text: line.text, path: o.path, verdict: ProxsaveImport.verdict(o.outcome),
@@ -178,7 +178,7 @@ extension ProxsaveImport {
         case .applied: return .adopted
         case .alreadyApplied: return .alreadyRecorded
         case .refused: return .refused
-        case .skippedMounted, .deferred, .cleared, .alreadyClear: return .skipped
+        case .skippedMounted, .deferred, .cleared, .alreadyClear, .held: return .skipped
         case .failed, .unsupported: return .failed
         }
     }

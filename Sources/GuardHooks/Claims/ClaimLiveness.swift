@@ -78,3 +78,55 @@ public enum ClaimDecisions {
         }
     }
 }
+
+extension GuardEngine {
+    /// Whether the job behind a claim still runs, from /proc now.
+    func liveness(of holder: ClaimHolder, here: Surroundings) -> ClaimLiveness {
+        ClaimDecisions.liveness(holder, currentBoot: here.bootID, facts: processes.facts(for: holder))
+    }
+}
+
+extension ClaimDecisions {
+    /// Which of a guard's live claims a clear releases, and who still holds the guard after:
+    /// the caller's own claim and every claim whose job is provably gone are released; a live
+    /// or undecidable one stays (never released on a guess). `force` releases all of them.
+    public static func release(_ claims: [ClaimRecord], liveness: [ClaimLiveness], claimant: ClaimHolder?,
+                               force: Bool) -> (releases: [ClaimRelease], holders: [ClaimRecord]) {
+        var releases: [ClaimRelease] = [], holders: [ClaimRecord] = []
+        for (claim, alive) in zip(claims, liveness) {
+            if force {
+                releases.append(ClaimRelease(claimID: claim.id, reason: "released by the operator (clear --force)"))
+            } else if let claimant, claimant.canonicalKey == claim.holder.canonicalKey {
+                releases.append(ClaimRelease(claimID: claim.id, reason: "released by its job"))
+            } else if case .gone(let why) = alive {
+                releases.append(ClaimRelease(claimID: claim.id, reason: "stale: \(why)"))
+            } else {
+                holders.append(claim)
+            }
+        }
+        return (releases, holders)
+    }
+
+    /// "held by session 4242 (cron) of run #7, key nightly"
+    public static func heldReason(_ holders: [ClaimRecord]) -> String {
+        "held by " + holders.map { c in c.holder.summary + (c.runID.map { " of run #\($0)" } ?? "") }.joined(separator: ", ")
+            + " (clear --force overrides)"
+    }
+}
+
+extension GuardEngine {
+    /// Releases every live claim whose job is provably gone, with the reason. Called with the
+    /// writers' lock held (a run's start, reconcile). Returns what was released.
+    @discardableResult
+    func releaseStaleClaims(_ store: GuardStore, runID: RunID?) throws -> [(ClaimRecord, String)] {
+        let here = surroundings()
+        var released: [(ClaimRecord, String)] = []
+        for (_, claims) in try store.liveClaims() {
+            for c in claims {
+                if case .gone(let why) = liveness(of: c.holder, here: here) { released.append((c, "stale: \(why)")) }
+            }
+        }
+        try store.releaseClaims(released.map { ClaimRelease(claimID: $0.0.id, reason: $0.1) }, runID: runID)
+        return released
+    }
+}

@@ -14,7 +14,7 @@ extension GuardEngine {
             let session = try openSession(forWriting: !dryRun)
             defer { session.lock?.release() }
             let here = Surroundings(bootID: try bootID(), namespace: kernel.mountNamespace())
-            var batch = GuardBatch(engine: self, here: here, capacity: targets.count, dryRun: dryRun)
+            var batch = GuardBatch(engine: self, store: session.store, here: here, capacity: targets.count, dryRun: dryRun)
             var seen: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
             seen.reserveCapacity(targets.count)
             for (i, target) in targets.enumerated() {
@@ -32,10 +32,10 @@ extension GuardEngine {
                         continue
                     }
                     seen[PathKey(p.path)] = i
-                    batch.add(target, p, row: try session.store.flatMap { try $0.currentGuard(path: p.path) })
+                    try batch.add(target, p)
                 }
             }
-            return try batch.run(store: session.store) { item in
+            return try batch.run { item in
                 applyStep(item, requested: kind, lifetime: lifetime, label: label, here: here)
             }
         }
@@ -57,10 +57,14 @@ extension GuardEngine {
         }
         var step = BatchStep(outcome: .refused, kind: row?.kind, lifetime: row?.lifetime ?? lifetime, guardID: row?.id)
         func done(_ outcome: Outcome, _ reason: String?) -> BatchStep {
-            step.outcome = outcome; step.reason = reason; return step
+            step.outcome = outcome; step.reason = reason
+            if outcome != .alreadyApplied || row?.lifetime == .persistent { step.claimAdd = nil }
+            return step
         }
         let decision = GuardDecisions.apply(requested: requested, lifetime: lifetime, facts: facts,
                                             existing: row.map(GuardSummary.init))
+        // The caller's job relies on the guard it gets or finds (seals take no claims).
+        if lifetime == .transient, let claimant = configuration.claimant { step.claimAdd = claimant }
         switch decision {
         case .alreadyApplied(_, let reason): return done(.alreadyApplied, reason)
         case .skipMounted(let reason): return done(.skippedMounted, reason)

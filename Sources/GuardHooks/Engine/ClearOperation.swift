@@ -28,23 +28,23 @@ extension GuardEngine {
             switch selection {
             case .all:
                 let rows = try store?.outstandingGuards().filter { $0.lifetime == .transient } ?? []
-                batch = GuardBatch(engine: self, here: surroundings(), capacity: rows.count, dryRun: dryRun)
+                batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: rows.count, dryRun: dryRun)
                 for row in rows {
                     // A guard whose directory cannot be opened now is decided without facts (postponed).
-                    if case .ready(let p) = prepare(row.path) { batch.add(row.path, p, row: row) } else { batch.add(row.path, nil, row: row) }
+                    if case .ready(let p) = prepare(row.path) { try batch.add(row.path, p, row: row) } else { try batch.add(row.path, nil, row: row) }
                 }
             case .targets(let targets):
-                batch = GuardBatch(engine: self, here: surroundings(), capacity: targets.count, dryRun: dryRun)
+                batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: targets.count, dryRun: dryRun)
                 var seen = Set<PathKey>()  // by bytes: canonically equal names are other directories
                 for target in targets {
                     switch prepare(target, dryRun: dryRun) {
                     case .ready(let p):
                         if !seen.insert(PathKey(p.path)).inserted { kernel.close(p.handle); continue }
-                        batch.add(target, p, row: try store?.currentGuard(path: p.path))
+                        try batch.add(target, p)
                     case .refused(let path, let why):
                         // A recorded guard whose directory cannot be opened now is still cleared later.
                         if let path, let row = try store?.currentGuard(path: path) {
-                            batch.add(target, nil, row: row)
+                            try batch.add(target, nil, row: row)
                         } else {
                             batch.add(target, outcome: TargetOutcome(target: target, refused: path, why, dryRun: dryRun))
                         }
@@ -52,7 +52,7 @@ extension GuardEngine {
                     }
                 }
             }
-            return try batch.run(store: store) { clearStep($0, operatorUnseal: operatorUnseal) }
+            return try batch.run { clearStep($0, operatorUnseal: operatorUnseal) }
         }
     }
 
@@ -62,8 +62,19 @@ extension GuardEngine {
             return BatchStep(outcome: .alreadyClear, reason: reason, kind: r.kind, lifetime: r.lifetime, guardID: r.id)
         }
         let row = item.row
-        let decision = GuardDecisions.clear(row: row.map(GuardSummary.init), facts: item.facts, operatorUnseal: operatorUnseal)
         var step = BatchStep(outcome: .cleared, kind: row?.kind, lifetime: row?.lifetime, guardID: row?.id)
+        if let row, row.lifetime == .transient, !item.claims.isEmpty {
+            let verdict = ClaimDecisions.release(item.claims, liveness: item.claimLiveness,
+                                                 claimant: configuration.claimant, force: configuration.forceClear)
+            step.claimReleases = verdict.releases
+            if !verdict.holders.isEmpty {
+                // Another job still relies on the guard: it stays, whatever else is true.
+                step.outcome = .held
+                step.reason = ClaimDecisions.heldReason(verdict.holders)
+                return step
+            }
+        }
+        let decision = GuardDecisions.clear(row: row.map(GuardSummary.init), facts: item.facts, operatorUnseal: operatorUnseal)
         func report(_ outcome: Outcome, _ reason: String?) -> BatchStep {
             step.outcome = outcome; step.reason = reason; return step
         }

@@ -10,6 +10,9 @@ struct BatchItem {
     var facts: TargetFacts?
     /// Set when reconciling found the row's guard already gone: the row as it was, and why.
     var repairedAway: (row: GuardRecord, reason: String)?
+    /// The row's live claims, and whether each one's job still runs (same order).
+    var claims: [ClaimRecord] = []
+    var claimLiveness: [ClaimLiveness] = []
 }
 
 /// What a command decided for one item: the outcome to report, what to commit before the
@@ -44,6 +47,10 @@ struct BatchStep {
     var guardID: GuardID?
     var writeAhead: WriteAhead?
     var action: KernelAction?
+    /// The caller's claim, added with the write-ahead (released again if the guard fails).
+    var claimAdd: ClaimHolder?
+    /// Claims released with the write-ahead.
+    var claimReleases: [ClaimRelease] = []
 
     /// Nothing to write or do: report this.
     static func report(_ outcome: Outcome, _ reason: String?) -> BatchStep {
@@ -83,6 +90,7 @@ final class BatchHandles {
 /// transaction). A dry run stops after deciding and reports the plan.
 struct GuardBatch {
     let engine: GuardEngine
+    let store: GuardStore?
     var items: [BatchItem] = []
     /// Outcomes already known while gathering (refusals, duplicates), by item index.
     var early: [Int: TargetOutcome] = [:]
@@ -91,21 +99,25 @@ struct GuardBatch {
     /// This boot and mount namespace, read once for the batch.
     let here: GuardEngine.Surroundings
 
-    init(engine: GuardEngine, here: GuardEngine.Surroundings, capacity: Int, dryRun: Bool) {
+    init(engine: GuardEngine, store: GuardStore?, here: GuardEngine.Surroundings, capacity: Int, dryRun: Bool) {
         self.engine = engine
+        self.store = store
         self.here = here
         self.dryRun = dryRun
         self.handles = BatchHandles(kernel: engine.kernel, count: capacity)
         items.reserveCapacity(capacity)  // sized once: batches reach 10,000 targets
     }
 
-    /// Adds a prepared target; returns its index.
-    @discardableResult
-    mutating func add(_ target: String, _ prepared: PreparedTarget?, row: GuardRecord?) -> Int {
+    /// Adds a prepared target with its current row (looked up when not given) and the row's
+    /// live claims.
+    mutating func add(_ target: String, _ prepared: PreparedTarget?, row given: GuardRecord? = nil) throws {
         let i = items.count
-        items.append(BatchItem(target: target, path: prepared?.path ?? row?.path, row: row, probe: prepared?.probe))
+        let path = prepared?.path ?? given?.path
+        let row = try given ?? path.flatMap { try store?.currentGuard(path: $0) }
+        var item = BatchItem(target: target, path: path, row: row, probe: prepared?.probe)
+        if let row { item.claims = try store?.liveClaims(guardID: row.id) ?? [] }
+        items.append(item)
         if let prepared { handles.adopt(prepared.handle, at: i) }
-        return i
     }
 
     /// Adds an item whose outcome is already known.
@@ -114,8 +126,9 @@ struct GuardBatch {
         items.append(BatchItem(target: target, path: outcome.path))
     }
 
-    /// Runs the batch: `decide` sees each item with its reconciled row and kernel facts.
-    mutating func run(store: GuardStore?, decide: (BatchItem) -> BatchStep) throws -> [TargetOutcome] {
+    /// Runs the batch: `decide` sees each item with its reconciled row, kernel facts and the
+    /// liveness of its claims.
+    mutating func run(decide: (BatchItem) -> BatchStep) throws -> [TargetOutcome] {
         var repairs: [GuardTransition] = []
         var steps: [BatchStep?] = []
         steps.reserveCapacity(items.count)
@@ -132,6 +145,7 @@ struct GuardBatch {
             if let h = handles[i], let probe = items[i].probe {
                 items[i].facts = engine.facts(h, probe: probe, row: items[i].row)
             }
+            items[i].claimLiveness = items[i].claims.map { engine.liveness(of: $0.holder, here: here) }
             let step = decide(items[i])
             steps.append(step)
             outcomes[i] = outcome(i, step, dryRun: dryRun)
@@ -150,24 +164,32 @@ struct GuardBatch {
             case nil: break
             }
         }
+        let releases = steps.flatMap { $0?.claimReleases ?? [] }
+        let claimsToAdd = steps.indices.filter { steps[$0]?.claimAdd != nil }
         var recorded: [RecordedIntent] = []
-        if !transitions.isEmpty || !intents.isEmpty {
+        var rowIDs = [GuardID?](repeating: nil, count: items.count)
+        if !transitions.isEmpty || !intents.isEmpty || !releases.isEmpty || !claimsToAdd.isEmpty {
             try store.writeTransaction {
                 if !transitions.isEmpty { try store.settle(transitions, runID: runID, actor: actor, returningRows: false) }
+                try store.releaseClaims(releases, runID: runID)
                 if !intents.isEmpty { recorded = try store.recordIntents(intents, runID: runID, actor: actor) }
+                for (n, i) in intentOwner.enumerated() where n < recorded.count {
+                    precondition(recorded[n].path == items[i].path, "recordIntents answered out of order")
+                    rowIDs[i] = recorded[n].id
+                }
+                for i in claimsToAdd {
+                    guard let holder = steps[i]?.claimAdd, let id = rowIDs[i] ?? steps[i]?.guardID else { continue }
+                    try store.addClaim(guardID: id, holder: holder, runID: runID, actor: actor)
+                }
             }
         }
-        var rowIDs = [GuardID?](repeating: nil, count: items.count)
-        for (n, i) in intentOwner.enumerated() where n < recorded.count {
-            precondition(recorded[n].path == items[i].path, "recordIntents answered out of order")
-            rowIDs[i] = recorded[n].id
-            outcomes[i].guardID = recorded[n].id
-        }
+        for (i, id) in rowIDs.enumerated() where id != nil { outcomes[i].guardID = id }
         engine.crashIfFaultPoint(.afterIntent)
 
         // 2. The kernel, on the fds opened while gathering.
         var settles: [GuardTransition] = []
         settles.reserveCapacity(items.count)
+        var failedClaims: [(GuardID, ClaimHolder)] = []
         for (i, step) in steps.enumerated() {
             guard let step, let action = step.action else { continue }
             let id = rowIDs[i] ?? step.guardID
@@ -175,6 +197,7 @@ struct GuardBatch {
             if let id, let to = done.to {
                 settles.append(GuardTransition(guardID: id, to: to, reason: done.recordedReason, kind: done.kind,
                                                mountID: done.mount?.mountID, mountIDIsUnique: done.mount?.mountIDIsUnique))
+                if to == .failed, let holder = step.claimAdd { failedClaims.append((id, holder)) }
             }
             if let o = done.outcome { outcomes[i].outcome = o }
             if done.reportsReason { outcomes[i].reason = done.recordedReason }
@@ -182,8 +205,16 @@ struct GuardBatch {
         }
         engine.crashIfFaultPoint(.afterKernel)
 
-        // 3. Settle every outcome in one transaction.
-        if !settles.isEmpty { try store.settle(settles, runID: runID, actor: actor, returningRows: false) }
+        // 3. Settle every outcome in one transaction; a claim on a guard that could not be
+        // made is released with it (nothing is there to rely on).
+        if !settles.isEmpty {
+            try store.writeTransaction {
+                try store.settle(settles, runID: runID, actor: actor, returningRows: false)
+                for (id, holder) in failedClaims {
+                    try store.releaseClaim(guardID: id, holder: holder, reason: "the guard could not be made", runID: runID)
+                }
+            }
+        }
         return outcomes
     }
 

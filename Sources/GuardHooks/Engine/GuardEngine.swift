@@ -15,6 +15,13 @@ public struct GuardEngineConfiguration: Sendable {
     public var actor: String
     /// The hook run the changes belong to, if any (`GUARD_HOOKS_RUN_ID`).
     public var runID: RunID?
+    /// The job this engine acts for: `apply` adds its claim, `clear` releases it (README,
+    /// "How guards work"). nil: the operator, who holds no claim.
+    public var claimant: ClaimHolder?
+    /// `clear` removes a guard although other jobs hold claims on it (the operator's override).
+    public var forceClear = false
+    /// `doctor` warns about a guard held by a claim older than this many seconds.
+    public var claimWarnAfter: Double = 86_400
     /// Test-only: stop the process dead at a point of the write-ahead protocol.
     public var faultPoint: FaultPoint?
     /// `doctor` warns about a guard pending longer than this many seconds.
@@ -72,11 +79,15 @@ public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
 /// each in one batch transaction.
 public final class GuardEngine {
     public let kernel: any KernelOperations
+    /// Where a claim's liveness is looked up.
+    public let processes: any ProcessTable
     public let configuration: GuardEngineConfiguration
     let policy: PathPolicy
 
-    public init(kernel: any KernelOperations = LinuxKernel(), configuration: GuardEngineConfiguration) {
+    public init(kernel: any KernelOperations = LinuxKernel(), processes: any ProcessTable = LinuxProcessTable(),
+                configuration: GuardEngineConfiguration) {
         self.kernel = kernel
+        self.processes = processes
         self.configuration = configuration
         self.policy = PathPolicy(allowedRoots: configuration.allowedRoots,
                                  protectedPaths: [configuration.storeDirectory])

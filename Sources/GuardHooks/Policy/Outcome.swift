@@ -16,6 +16,9 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     case unsupported
     /// The kernel refused; errno text in the reason.
     case failed
+    /// Not removed: another job still holds a claim on the guard. For the caller that is the
+    /// desired state (its own claim is released), so it is not an error.
+    case held
 
     /// The word printed for a dry run: what would happen.
     public var dryRunLabel: String {

@@ -26,6 +26,9 @@ public struct HookContext: Sendable, Hashable {
     /// The caller's allowed roots, so a hook calling hook-runner back applies the same
     /// path policy as its caller (`GUARD_HOOKS_ALLOW_ROOTS`, colon-separated).
     public var allowedRoots: [String]
+    /// The job the run acts for (`GUARD_HOOKS_JOB`), so a hook's `hook-runner apply` and
+    /// `clear` claim and release for that job, not for the hook's own process.
+    public var job: String?
 
     public init(runID: String, dryRun: Bool = false, databasePath: String, binaryPath: String,
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5),
@@ -44,7 +47,7 @@ public struct HookContext: Sendable, Hashable {
     /// either: hooks get the C locale, whose behaviour does not depend on which locales a
     /// host has generated; a hook that wants UTF-8 sets it itself.
     public func environment(phase: String, targets: [String], hook: String) -> [String: String] {
-        [
+        var env = [
             "PATH": Self.safePath,
             "GUARD_HOOKS_PHASE": phase,
             "GUARD_HOOKS_TARGETS": targets.joined(separator: "\n"),
@@ -55,6 +58,8 @@ public struct HookContext: Sendable, Hashable {
             "GUARD_HOOKS_BIN": binaryPath,
             "GUARD_HOOKS_HOOK": hook,
         ]
+        if let job { env[JobIdentity.environmentVariable] = job }
+        return env
     }
 
     /// Whether a phase stops at its first failure: `pre-*` phases gate the operation that
