@@ -1,8 +1,6 @@
 import ArgumentParser
 import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Options every subcommand accepts (before or after its name), each with its
 /// environment variable: flag > environment > config file > default (`Settings`).
@@ -61,12 +59,15 @@ struct GlobalOptions: ParsableArguments {
     func engine(actor: String) throws -> GuardEngine {
         let env = Self.environment
         let settings = try settings()
-        let config = GuardEngineConfiguration(
+        var config = GuardEngineConfiguration(
             storePath: storePath, allowedRoots: settings.allowedRoots,
             lockTimeout: settings.lockTimeout,
             actor: "\(actor) (uid \(getuid()), pid \(getpid()))",
-            runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init),
-            faultPoint: env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:)))
+            runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init))
+        #if GUARD_HOOKS_FAULT_POINTS
+        // Debug builds only: the crash tests' kill switch (FaultPoint).
+        config.faultPoint = env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:))
+        #endif
         return GuardEngine(configuration: config)
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import GuardStore
 
 /// Settings of one engine: where the store is, which roots may be guarded, who acts.
@@ -13,8 +11,10 @@ public struct GuardEngineConfiguration: Sendable {
     public var actor: String
     /// The hook run the changes belong to, if any (`GUARD_HOOKS_RUN_ID`).
     public var runID: RunID?
+    #if GUARD_HOOKS_FAULT_POINTS
     /// Test-only: stop the process dead at a point of the write-ahead protocol.
     public var faultPoint: FaultPoint?
+    #endif
     /// `doctor` warns about a guard pending longer than this many seconds.
     public var pendingWarnAfter: Double
 
@@ -22,10 +22,10 @@ public struct GuardEngineConfiguration: Sendable {
 
     public init(storePath: String = GuardEngineConfiguration.defaultStorePath,
                 allowedRoots: [String] = PathPolicy.defaultAllowedRoots, lockTimeout: Double = 10,
-                actor: String = "guard-hooks", runID: RunID? = nil, faultPoint: FaultPoint? = nil,
+                actor: String = "guard-hooks", runID: RunID? = nil,
                 pendingWarnAfter: Double = 86_400) {
         self.storePath = storePath; self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
-        self.actor = actor; self.runID = runID; self.faultPoint = faultPoint
+        self.actor = actor; self.runID = runID
         // A relative store path would mean another store for every working directory
         // (hooks run with cwd /): anchor it once, here.
         if !storePath.hasPrefix("/") {
@@ -42,13 +42,6 @@ public struct GuardEngineConfiguration: Sendable {
         guard let slash = storePath.lastIndex(of: "/") else { return "." }
         return slash == storePath.startIndex ? "/" : String(storePath[..<slash])
     }
-}
-
-/// Where a crash test may kill the process: after the intents are committed and before
-/// the kernel is touched, or after the kernel acted and before the outcomes are settled.
-public enum FaultPoint: String, Sendable, CaseIterable {
-    case afterIntent = "after-intent"
-    case afterKernel = "after-kernel"
 }
 
 /// Errors that stop a whole command (per-target problems are outcomes, not errors).
@@ -148,10 +141,6 @@ public final class GuardEngine {
         } catch let e as DatabaseError {
             throw GuardEngineError.store("\(configuration.storePath): \(e)")
         }
-    }
-
-    func crashIfFaultPoint(_ point: FaultPoint) {
-        if configuration.faultPoint == point { kill(getpid(), SIGKILL) }
     }
 
     // MARK: targets
