@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 
 /// One SQLite connection, modelled on GRDB's `Database`: explicit open flags, safe defaults,
 /// a prepared-statement cache keyed by SQL, and transactions that roll back on any error.
@@ -275,11 +276,3 @@ struct SQLKey: Hashable {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,14 +1,8 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardHooks
 import GuardStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 @main
 struct HookRunnerCommand: AsyncParsableCommand {

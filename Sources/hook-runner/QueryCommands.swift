@@ -1,9 +1,7 @@
 import ArgumentParser
 import GuardHooks
 import GuardStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension GlobalOptions {
     /// The store for a query: nil when none exists yet (nothing recorded), an error when

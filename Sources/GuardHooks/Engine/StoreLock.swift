@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import SystemPackage
 
 /// The one exclusive `flock` that serializes every command changing the kernel or the

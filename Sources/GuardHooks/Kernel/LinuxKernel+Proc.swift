@@ -1,8 +1,6 @@
 import CGuardSys
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension LinuxKernel {
     public func bootID() throws(KernelError) -> String {

@@ -1,12 +1,10 @@
 import CGuardSys
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
-/// The one place a raw kernel result becomes Swift: `call` returns a value >= 0 or
-/// -errno (the CGuardSys convention); EINTR is retried here and nowhere else, any
-/// other errno becomes a `KernelError` naming the operation and the path.
+/// How the kernel layer (`LinuxKernel`) turns a raw result into Swift: `call` returns a
+/// value >= 0 or -errno (the CGuardSys convention); EINTR is retried, any other errno
+/// becomes a `KernelError` naming the operation and the path.
 @discardableResult
 @inline(__always)
 func sys<R: BinaryInteger>(_ operation: String, _ path: String, _ call: () -> R) throws(KernelError) -> R {
