@@ -108,7 +108,7 @@ extension GuardEngine {
         if !withdrawals.isEmpty { try store.settle(withdrawals, runID: runID, actor: actor, returningRows: false) }
         let rows = intents.isEmpty ? [] : try store.recordIntents(intents, runID: runID, actor: actor)
         // recordIntents answers in the order of `intents`, which follow `work` minus the
-        // withdrawals: a cursor pairs them (a path-keyed dictionary cost megabytes at 10,000).
+        // withdrawals: a cursor pairs them (no path-keyed dictionary: BENCHMARKS.md).
         var nextRow = rows.startIndex
         crashIfFaultPoint(.afterIntent)
 

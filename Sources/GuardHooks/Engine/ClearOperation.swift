@@ -20,8 +20,7 @@ extension GuardEngine {
     enum Selection { case targets([String]), all }
 
     /// One item to clear: its index in the batch (target, path, row and fd stay there, not
-    /// copied: at 10,000 targets a copy per item was megabytes), the row's status as
-    /// reconciled, the decision.
+    /// copied per item: BENCHMARKS.md), the row's status as reconciled, the decision.
     private struct ClearWork {
         var index: Int
         var status: GuardStatus?
@@ -39,11 +38,9 @@ extension GuardEngine {
 
         // Gather (target, path, row, prepared fd) for each item.
         var items: [(target: String, path: String?, row: GuardRecord?, prepared: PreparedTarget?)] = []
-        // Refusals by item index, not a field of every item (an outcome inline in each of
-        // 10,000 items cost 1.5 MB for the few that are refused).
+        // Refusals by item index, not a field of every item: few items are refused (BENCHMARKS.md).
         var refusals: [Int: TargetOutcome] = [:]
-        // Sized up front: an element is ~500 bytes, and growing by doubling to 10,000 targets
-        // kept half again as much allocated (and the copy at each step) at the peak.
+        // Sized up front: growing by doubling raises the peak memory (BENCHMARKS.md).
         if case .targets(let targets) = selection { items.reserveCapacity(targets.count) }
         switch selection {
         case .all:
