@@ -2,9 +2,12 @@
 import PackageDescription
 
 // Direction of dependencies: C shims -> GuardStore / GuardHooks -> hook-runner.
+// Fault points (`FaultPoint`, `GUARD_HOOKS_TEST_FAULT`) let the crash tests kill the process
+// mid-protocol; they exist in debug builds only, so a release binary cannot be told to die.
+let faultPoints: [SwiftSetting] = [.define("GUARD_HOOKS_FAULT_POINTS", .when(configuration: .debug))]
+
 let package = Package(
     name: "GuardHooks",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "GuardHooks", targets: ["GuardHooks"]),
         .library(name: "GuardStore", targets: ["GuardStore"]),
@@ -36,9 +39,9 @@ let package = Package(
                 "CGuardSys",
                 "FileIO",
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
-            ]
+            ],
+            swiftSettings: faultPoints
         ),
         .executableTarget(
             name: "hook-runner",
@@ -49,10 +52,17 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: faultPoints
         ),
         // Shared by the test targets: the /mnt sandbox and a command runner.
         .target(name: "GuardTestSupport", dependencies: ["CGuardSys", "FileIO"], path: "Tests/GuardTestSupport"),
+        // The in-memory kernel for engine tests; kept out of the product.
+        .target(
+            name: "GuardHooksTesting",
+            dependencies: ["GuardHooks", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/GuardHooksTesting"
+        ),
         // A second process for GuardStoreTests (concurrent writers, an unprivileged reader).
         .executableTarget(name: "guard-store-stress", dependencies: ["GuardStore"], path: "Tests/GuardStoreStress"),
         .testTarget(
@@ -61,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GuardHooksTests",
-            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "FileIO",
+            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardStore", "GuardTestSupport", "FileIO",
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
@@ -72,7 +82,7 @@ let package = Package(
         // Adapters (vzdump, ProxSave import), metrics, recipes and the docs' Swift example.
         .testTarget(
             name: "AdapterTests",
-            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
+            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardStore", "GuardTestSupport", "hook-runner"]
         ),
         // Crash consistency, concurrency, hostile input and security checks (RELIABILITY.md).
         .testTarget(

@@ -1,5 +1,6 @@
 import CSQLite
 import FileIO
+import Glibc
 
 /// One SQLite connection, modelled on GRDB's `Database`: explicit open flags, safe defaults,
 /// a prepared-statement cache keyed by SQL, and transactions that roll back on any error.
@@ -268,11 +269,3 @@ struct SQLKey: Hashable {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

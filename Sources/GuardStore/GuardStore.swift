@@ -1,15 +1,7 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import CSQLite
 import FileIO
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The guard store: one SQLite file holding guards, their append-only history, runs and hook
 /// results. The state machine (`GuardStateMachine`) is enforced here: `recordIntents` and
@@ -103,8 +95,8 @@ public final class GuardStore {
     private static func validate(_ db: Database, path: String) throws -> Int {
         let appID: Int64, version: Int
         do {
-            // No quick_check here: it reads the whole file (0.5 s for an 82 MiB store, on every
-            // command). The header check has already refused empty, truncated and foreign
+            // No quick_check here: it would read the whole file on every command (BENCHMARKS.md).
+            // The header check has already refused empty, truncated and foreign
             // files; damage deeper in surfaces as SQLITE_CORRUPT on access, and `doctor`
             // runs the full check (`integrityProblems()`). Reading the schema catches a file
             // SQLite cannot parse at all.
@@ -155,7 +147,7 @@ public final class GuardStore {
         // Bounds the WAL left on disk after checkpoints and at close.
         try db.execute("PRAGMA journal_size_limit = 1048576")
         // 1 MiB of page cache instead of SQLite's 2: a write touches only the index paths of
-        // its rows, which stay cached; at 10,000 targets the other MiB was peak RSS for nothing.
+        // its rows, which stay cached; the other MiB was only peak memory (BENCHMARKS.md).
         try db.execute("PRAGMA cache_size = -1024")
         if persistWAL {
             // Keep -wal and -shm after the last connection closes: a reader that cannot write the

@@ -15,8 +15,8 @@ enum Schema {
     // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
     // `c IN ('a', 'b', …)`: same truth table (NULL stays NULL, so a NULL column passes either
     // way), but SQLite 3.40 evaluates a constant IN list of more than two values by building
-    // an ephemeral table on every statement execution (~9 µs each; an event insert had four),
-    // which made the CHECKs cost most of a batch's SQLite time (see BENCHMARKS.md).
+    // an ephemeral table on every statement execution, which dominated a batch's SQLite time
+    // (BENCHMARKS.md).
     static let version1 = """
     PRAGMA application_id = \(applicationID);
 
@@ -103,7 +103,7 @@ enum Schema {
     """
 
     /// v2: `guards_by_state` goes. It served only `guards --state`, and every guard write paid
-    /// for it (two index changes per state change, ~6% of a batch's instructions: BENCHMARKS.md).
+    /// for it (two index changes per state change: BENCHMARKS.md).
     /// The partial unique index holds exactly the rows not `cleared`, so it serves a listing
     /// of any other state; `cleared` rows are listed in rowid order by a table scan, which is
     /// what a listing of most of the table costs anyway.

@@ -1,11 +1,5 @@
 import FileIO
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The file side of the store: creating a new store safely, and checking an existing file's
 /// bytes before SQLite is allowed near it. Nothing here writes to an existing file.

@@ -1,8 +1,6 @@
 import ArgumentParser
 import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Options every subcommand accepts (before or after its name), each with its
 /// environment variable: flag > environment > config file > default (`Settings`).
@@ -48,7 +46,10 @@ struct GlobalOptions: ParsableArguments {
             runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init))
         configuration.claimant = claimant
         configuration.forceClear = forceClear
+        #if GUARD_HOOKS_FAULT_POINTS
+        // Debug builds only: the crash tests' kill switch (FaultPoint).
         configuration.faultPoint = env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:))
+        #endif
         return GuardEngine(configuration: configuration)
     }
 

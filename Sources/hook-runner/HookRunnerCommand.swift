@@ -1,13 +1,7 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 @main
 struct HookRunnerCommand: AsyncParsableCommand {

@@ -1,14 +1,8 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import FileIO
 import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `hook-runner import SOURCE …`: adopt guards other tools made.
 struct ImportCommand: ParsableCommand {

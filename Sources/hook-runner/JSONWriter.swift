@@ -1,16 +1,10 @@
 import GuardHooks
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A small streaming JSON writer for the documents that grow with the store (`guards`,
-/// `history`, `runs`): JSONEncoder with snake_case key conversion spent 81% of a 10,000-guard
-/// listing building dictionaries and converting keys, and held the whole document in memory.
+/// `history`, `runs`): JSONEncoder's key conversion dominated a large listing and held the
+/// whole document in memory (BENCHMARKS.md).
 /// Same shape as `Render.json`: snake_case keys in sorted order, a field with no value left
 /// out, `/` not escaped, one document and a newline. Output is flushed to stdout every 64 KiB.
 struct JSONWriter {
@@ -170,8 +164,8 @@ final class OutputBuffer {
         count = 0
     }
 
-    /// The one write-everything loop of the command's output (EINTR retried; a closed pipe
-    /// ends the output silently, as `head` expects).
+    /// Writes every byte of the command's output and error lines (this buffer, `Render.write`):
+    /// EINTR is retried; a closed pipe ends the process with SIGPIPE, as `head` expects.
     static func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) {
         var off = 0
         while off < n {

@@ -1,9 +1,7 @@
 import GuardHooks
 import Logging
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// hook-runner's logger: one line per message on stderr, `hook-runner: LEVEL: message`.
 /// When stderr is the journal (`JOURNAL_STREAM` names the very file stderr is, as systemd
@@ -20,7 +18,7 @@ enum LogSettings {
     static let variable = "GUARD_HOOKS_LOG_LEVEL"
     static let defaultLevel = Logger.Level.warning
 
-    /// The level the environment asks for; nil when unset or not a level name.
+    /// The level the environment asks for: the default when unset or empty, nil when not a level name.
     static var level: Logger.Level? {
         guard let raw = GlobalOptions.environment[variable], !raw.isEmpty else { return defaultLevel }
         return Logger.Level(rawValue: raw.lowercased())

@@ -1,15 +1,9 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import FileIO
 import GuardHooks
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `hook-runner metrics`: the store's state in the Prometheus text format, on stdout or
 /// atomically into a node_exporter textfile-collector file.

@@ -1,8 +1,6 @@
 import ArgumentParser
 import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// JSON shape of a guard row (keys in sorted order, as everywhere).
 func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {

@@ -1,13 +1,7 @@
 import GuardHooks
 import GuardStore
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Text and JSON rendering. JSON: one document, snake_case fields, RFC 3339 UTC times.
 enum Render {

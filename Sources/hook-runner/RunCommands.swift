@@ -1,13 +1,7 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `--hooks-dir`, env GUARD_HOOKS_DIR, config `hooks_dir`, default /etc/guard-hooks/hooks.d.
 struct HooksDirectoryOption: ParsableArguments {

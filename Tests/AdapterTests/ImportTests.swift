@@ -1,10 +1,9 @@
 import Foundation
 import GuardHooks
+import GuardHooksTesting
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `hook-runner import proxsave`: a real index file, real flags (set with chattr, as ProxSave
 /// does), checked with lsattr and the store's own queries.

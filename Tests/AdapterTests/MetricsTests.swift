@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `hook-runner metrics`: the rendering as a table of cases, and the command's output parsed
 /// by the real `prometheus_client` parser (PyPI).

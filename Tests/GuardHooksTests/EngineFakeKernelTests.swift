@@ -1,5 +1,6 @@
 import Foundation
 import GuardHooks
+import GuardHooksTesting
 import GuardStore
 import SystemPackage
 import Testing

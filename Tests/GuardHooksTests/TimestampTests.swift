@@ -1,9 +1,7 @@
 import Foundation
 import GuardHooks
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 @Suite struct TimestampTests {
     /// The formatter it replaced: gmtime_r and printf, as the oracle.

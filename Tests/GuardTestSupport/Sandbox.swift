@@ -1,9 +1,7 @@
 import CGuardSys
 import FileIO
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The scratch area kernel tests may touch: `/mnt`, but only when this process is root,
 /// in a mount namespace of its own (not PID 1's) and `/mnt` is a tmpfs there. `scripts/test`

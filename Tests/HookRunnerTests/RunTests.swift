@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `run` and `hooks`: phase semantics, refusals, and the environment a hook sees.
 extension HookRunnerTests {

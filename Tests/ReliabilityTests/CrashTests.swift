@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Crash consistency (RELIABILITY.md §1): `hook-runner apply` or `clear` on 50 targets is
 /// killed with SIGKILL at a random moment (a random delay after spawn, or one of the

@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The security pass (RELIABILITY.md §6), the parts that can be checked for real.
 extension ReliabilityTests {

@@ -1,4 +1,5 @@
 import FileIO
+import Glibc
 
 /// The settings of `/etc/guard-hooks/config.toml`. Every key is optional; a key the file
 /// does not set is nil and falls through to the built-in default (see `Settings`).

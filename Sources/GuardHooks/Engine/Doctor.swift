@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import GuardStore
 
 /// The result of `doctor`: every finding, and the worst severity.

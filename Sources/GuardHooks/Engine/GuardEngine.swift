@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import FileIO
 import GuardStore
 import SystemPackage
@@ -22,8 +20,10 @@ public struct GuardEngineConfiguration: Sendable {
     public var forceClear = false
     /// `doctor` warns about a guard held by a claim older than this many seconds.
     public var claimWarnAfter: Double = 86_400
+    #if GUARD_HOOKS_FAULT_POINTS
     /// Test-only: stop the process dead at a point of the write-ahead protocol.
     public var faultPoint: FaultPoint?
+    #endif
     /// `doctor` warns about a guard pending longer than this many seconds.
     public var pendingWarnAfter: Double
 
@@ -31,29 +31,21 @@ public struct GuardEngineConfiguration: Sendable {
 
     public init(storePath: String = GuardEngineConfiguration.defaultStorePath,
                 allowedRoots: [String] = PathPolicy.defaultAllowedRoots, lockTimeout: Double = 10,
-                actor: String = "guard-hooks", runID: RunID? = nil, faultPoint: FaultPoint? = nil,
-                pendingWarnAfter: Double = 86_400) {
+                actor: String = "guard-hooks", runID: RunID? = nil, pendingWarnAfter: Double = 86_400) {
         // A relative store path would mean another store for every working directory (hooks
         // run with cwd /): anchored once, here, for every layer below.
         self.storePath = FileIO.absolutePath(storePath)
         self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
-        self.actor = actor; self.runID = runID; self.faultPoint = faultPoint; self.pendingWarnAfter = pendingWarnAfter
+        self.actor = actor; self.runID = runID; self.pendingWarnAfter = pendingWarnAfter
     }
 
     /// An engine's configuration from resolved settings.
-    public init(settings: Settings, actor: String, runID: RunID? = nil, faultPoint: FaultPoint? = nil) {
+    public init(settings: Settings, actor: String, runID: RunID? = nil) {
         self.init(storePath: settings.storePath, allowedRoots: settings.allowedRoots,
-                  lockTimeout: settings.lockTimeout, actor: actor, runID: runID, faultPoint: faultPoint)
+                  lockTimeout: settings.lockTimeout, actor: actor, runID: runID)
     }
 
     var storeDirectory: String { FileIO.parentDirectory(storePath) }
-}
-
-/// Where a crash test may kill the process: after the intents are committed and before
-/// the kernel is touched, or after the kernel acted and before the outcomes are settled.
-public enum FaultPoint: String, Sendable, CaseIterable {
-    case afterIntent = "after-intent"
-    case afterKernel = "after-kernel"
 }
 
 /// Errors that stop a whole command (per-target problems are outcomes, not errors).
@@ -157,10 +149,6 @@ public final class GuardEngine {
         } catch let e as DatabaseError {
             throw GuardEngineError.store("\(configuration.storePath): \(e)")
         }
-    }
-
-    func crashIfFaultPoint(_ point: FaultPoint) {
-        if configuration.faultPoint == point { kill(getpid(), SIGKILL) }
     }
 
     /// Facts about the target for the decision tables, read on the prepared fd.

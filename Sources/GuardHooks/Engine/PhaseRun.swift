@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import GuardStore
 
 /// One phase to run: the hooks.d directory, the Swift hooks a tool registers, and limits.

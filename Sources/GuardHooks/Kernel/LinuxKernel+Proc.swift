@@ -1,9 +1,7 @@
 import CGuardSys
 import FileIO
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension LinuxKernel {
     public func bootID() throws(KernelError) -> String {

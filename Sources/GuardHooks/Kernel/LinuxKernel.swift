@@ -1,9 +1,7 @@
 import CGuardSys
 import FileIO
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The real kernel: every `KernelOperations` call as thin syscalls through `sys`.
 /// Mount operations live in LinuxKernel+Mounts.swift, /proc readers in LinuxKernel+Proc.swift.

@@ -1,9 +1,7 @@
 import CGuardSys
 import FileIO
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The one place a raw kernel result becomes Swift: `call` returns a value >= 0 or
 /// -errno (the CGuardSys convention); EINTR is retried by `retryingInterrupts` (FileIO),

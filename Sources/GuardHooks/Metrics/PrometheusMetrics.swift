@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardStore
 
 /// What the metrics say, gathered from the store (read-only) at one instant.

@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// Everything about one phase run that is not the hooks themselves.
 public struct HookContext: Sendable, Hashable {
