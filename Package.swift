@@ -1,13 +1,14 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// Direction of dependencies: C shims -> GuardStore / GuardHooks -> hook-runner.
+// Direction of dependencies: C shims -> GuardStore -> GuardHooks -> GuardRender -> hook-runner.
 let package = Package(
     name: "GuardHooks",
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "GuardHooks", targets: ["GuardHooks"]),
         .library(name: "GuardStore", targets: ["GuardStore"]),
+        .library(name: "GuardRender", targets: ["GuardRender"]),
         .executable(name: "hook-runner", targets: ["hook-runner"]),
     ],
     dependencies: [
@@ -37,10 +38,17 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
+        // Output of the command line: JSON, tables, RFC 3339, Prometheus text, outcome words
+        // and exit codes. GuardHooks returns values; this renders them.
+        .target(
+            name: "GuardRender",
+            dependencies: ["GuardHooks", "GuardStore", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .executableTarget(
             name: "hook-runner",
             dependencies: [
                 "GuardHooks",
+                "GuardRender",
                 "GuardStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -54,8 +62,10 @@ let package = Package(
             name: "GuardStoreTests",
             dependencies: ["GuardStore", "CSQLite", "GuardTestSupport", "guard-store-stress"]
         ),
-        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport"]),
-        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
+        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardRender", "GuardStore", "GuardTestSupport"]),
+        // Rendering only: no root, no sandbox.
+        .testTarget(name: "GuardRenderTests", dependencies: ["GuardRender", "GuardHooks", "GuardStore", "GuardTestSupport"]),
+        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardRender", "GuardStore", "CGuardSys", "GuardTestSupport"]),
         .testTarget(
             name: "HookRunnerTests",
             dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
@@ -63,7 +73,7 @@ let package = Package(
         // Adapters (vzdump, ProxSave import), metrics, recipes and the docs' Swift example.
         .testTarget(
             name: "AdapterTests",
-            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
+            dependencies: ["GuardHooks", "GuardRender", "GuardStore", "GuardTestSupport", "hook-runner"]
         ),
         // Crash consistency, concurrency, hostile input and security checks (RELIABILITY.md).
         .testTarget(

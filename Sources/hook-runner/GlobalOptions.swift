@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuardHooks
+import GuardRender
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuardHooks
+import GuardRender
 import GuardStore
 
 extension RequestedKind: ExpressibleByArgument {}
@@ -18,7 +19,7 @@ func runBatch(_ command: String, _ global: GlobalOptions, dryRun: Bool, exitCode
     try requireRoot(command, dryRun: dryRun)
     let outcomes = try body(try global.engine(actor: "hook-runner \(command)"))
     logOutcomes(command, outcomes, dryRun: dryRun, exitCodeHidden: exitCodeHidden)
-    try finish(try report(command, outcomes, dryRun: dryRun, json: global.json))
+    try finish(try Render.report(command, outcomes, dryRun: dryRun, json: global.json))
 }
 
 struct ApplyCommand: ParsableCommand, TakesTargetList {

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
+import GuardRender
 import GuardStore
 #if canImport(Glibc)
 import Glibc

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
+import GuardRender
 import GuardStore
 #if canImport(Glibc)
 import Glibc
@@ -52,7 +53,7 @@ struct ProxsaveImportCommand: ParsableCommand {
         let bytes = try readIndex(file)
         let engine = try global.engine(actor: "hook-runner import proxsave")
         let results = try engine.importImmutableIndex(ProxsaveImport.lines(bytes), lifetime: lifetime, dryRun: dry.dryRun)
-        let code = ProxsaveImport.exitCode(results)
+        let code = SysExitCode.forImport(results)
         if global.json {
             try Render.json(Document(command: "import proxsave", file: file, dryRun: dry.dryRun, exitCode: code.rawValue,
                                      lines: results.map {

@@ -5,7 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
-import GuardStore
+import GuardRender
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,19 +36,17 @@ struct MetricsCommand: ParsableCommand {
     }
 
     func run() throws {
+        let engine = try global.engine(actor: "hook-runner metrics")
         let now = Date()
-        var snapshot = MetricsSnapshot(storeExists: false, now: now)
+        let snapshot: MetricsSnapshot
         var failure: Error?
         do {
-            if let store = try global.storeForReading() {
-                defer { store.close() }
-                snapshot = try MetricsSnapshot.collect(from: store, now: now)
-            }
+            snapshot = try engine.metricsSnapshot(now: now)
         } catch {
             snapshot = MetricsSnapshot(storeUp: false, now: now)
             failure = error
         }
-        let text = PrometheusMetrics.render(snapshot)
+        let text = PrometheusText.render(snapshot)
         if let textfile {
             try writeAtomically(text, to: textfile)
         } else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuardHooks
+import GuardRender
 import GuardStore
 #if canImport(Glibc)
 import Glibc

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import GuardHooks
+import GuardRender
 import GuardStore
 
 /// `hook-runner vzdump PHASE [MODE VMID]`: the Proxmox VE vzdump hook-script entry point.
