@@ -1,7 +1,7 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// Direction of dependencies: C shims -> GuardStore / GuardHooks -> hook-runner.
+// Direction of dependencies: C shims -> GuardStore -> GuardHooks -> GuardRender -> hook-runner.
 // Fault points (`FaultPoint`, `GUARD_HOOKS_TEST_FAULT`) let the crash tests kill the process
 // mid-protocol; they exist in debug builds only, so a release binary cannot be told to die.
 let faultPoints: [SwiftSetting] = [.define("GUARD_HOOKS_FAULT_POINTS", .when(configuration: .debug))]
@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "GuardHooks", targets: ["GuardHooks"]),
         .library(name: "GuardStore", targets: ["GuardStore"]),
+        .library(name: "GuardRender", targets: ["GuardRender"]),
         .executable(name: "hook-runner", targets: ["hook-runner"]),
     ],
     dependencies: [
@@ -43,10 +44,17 @@ let package = Package(
             ],
             swiftSettings: faultPoints
         ),
+        // Output of the command line: JSON, tables, RFC 3339, Prometheus text, outcome words
+        // and exit codes. GuardHooks returns values; this renders them.
+        .target(
+            name: "GuardRender",
+            dependencies: ["GuardHooks", "GuardStore", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .executableTarget(
             name: "hook-runner",
             dependencies: [
                 "GuardHooks",
+                "GuardRender",
                 "GuardStore",
                 "FileIO",
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -71,10 +79,12 @@ let package = Package(
         ),
         .testTarget(
             name: "GuardHooksTests",
-            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardStore", "GuardTestSupport", "FileIO",
+            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardRender", "GuardStore", "GuardTestSupport", "FileIO",
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
+        // Rendering only: no root, no sandbox.
+        .testTarget(name: "GuardRenderTests", dependencies: ["GuardRender", "GuardHooks", "GuardStore", "GuardTestSupport"]),
+        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardRender", "GuardStore", "CGuardSys", "GuardTestSupport"]),
         .testTarget(
             name: "HookRunnerTests",
             dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
@@ -82,7 +92,7 @@ let package = Package(
         // Adapters (vzdump, ProxSave import), metrics, recipes and the docs' Swift example.
         .testTarget(
             name: "AdapterTests",
-            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardStore", "GuardTestSupport", "hook-runner"]
+            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardRender", "GuardStore", "GuardTestSupport", "hook-runner"]
         ),
         // Crash consistency, concurrency, hostile input and security checks (RELIABILITY.md).
         .testTarget(

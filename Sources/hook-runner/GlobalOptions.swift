@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuardHooks
+import GuardRender
 import Glibc
 
 /// Options every subcommand accepts (before or after its name), each with its

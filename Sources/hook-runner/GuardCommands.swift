@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuardHooks
+import GuardRender
 
 extension RequestedKind: ExpressibleByArgument {}
 extension GuardLifetime: ExpressibleByArgument {}
@@ -21,7 +22,7 @@ func runBatch(_ command: String, _ global: GlobalOptions, settings: Settings? = 
     try requireRoot(command, dryRun: dryRun)
     let outcomes = try body(engine)
     logOutcomes(command, outcomes, dryRun: dryRun, exitCodeHidden: exitCodeHidden)
-    try finish(try report(command, outcomes, dryRun: dryRun, json: global.json))
+    try finish(try Render.report(command, outcomes, dryRun: dryRun, json: global.json))
 }
 
 struct ApplyCommand: ParsableCommand, TakesTargetList {

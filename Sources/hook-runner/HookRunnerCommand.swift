@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import GuardHooks
+import GuardRender
 import Glibc
 
 @main

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import FileIO
 import GuardHooks
+import GuardRender
 import Glibc
 
 /// `hook-runner import SOURCE …`: adopt guards other tools made.
@@ -46,7 +47,7 @@ struct ProxsaveImportCommand: ParsableCommand {
         try requireRoot("import", dryRun: dry.dryRun)
         let bytes = try readIndex(file)
         let results = try engine.importImmutableIndex(ProxsaveImport.lines(bytes), lifetime: lifetime, dryRun: dry.dryRun)
-        let code = ProxsaveImport.exitCode(results)
+        let code = SysExitCode.forImport(results)
         if global.json {
             try Render.json(Document(command: "import proxsave", file: file, dryRun: dry.dryRun, exitCode: code.rawValue,
                                      lines: results.map {

@@ -1,4 +1,5 @@
 import GuardHooks
+import GuardRender
 import Logging
 import SystemPackage
 import Glibc
@@ -96,7 +97,7 @@ func writeStderrLine(_ line: String) {
 /// code will not tell (`seal --best-effort`), else at info (the exit code and the table do).
 func logOutcomes(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, exitCodeHidden: Bool = false) {
     for o in outcomes {
-        var text = "\(command) \(o.path ?? o.target): \(o.label)"
+        var text = "\(command) \(o.path ?? o.target): \(o.word)"
         var details: [String] = []
         if let kind = o.kind { details.append(kind.rawValue) }
         if let id = o.guardID { details.append("guard #\(id)") }

@@ -3,6 +3,7 @@ import FoundationEssentials
 import FileIO
 import GuardHooks
 import SystemPackage
+import GuardRender
 import Glibc
 
 /// `hook-runner metrics`: the store's state in the Prometheus text format, on stdout or
@@ -31,16 +32,17 @@ struct MetricsCommand: ParsableCommand {
     }
 
     func run() throws {
+        let engine = try global.engine(actor: "hook-runner metrics")
         let now = Date()
-        var snapshot = MetricsSnapshot(storeExists: false, now: now)
+        let snapshot: MetricsSnapshot
         var failure: Error?
         do {
-            snapshot = try global.engine(actor: "hook-runner metrics").metricsSnapshot(now: now)
+            snapshot = try engine.metricsSnapshot(now: now)
         } catch {
             snapshot = MetricsSnapshot(storeUp: false, now: now)
             failure = error
         }
-        let text = PrometheusMetrics.render(snapshot)
+        let text = PrometheusText.render(snapshot)
         if let textfile {
             try writeAtomically(text, to: textfile)
         } else {

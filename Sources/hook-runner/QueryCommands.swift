@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuardHooks
+import GuardRender
 import Glibc
 
 /// JSON shape of a guard row (keys in sorted order, as everywhere).

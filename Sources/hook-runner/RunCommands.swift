@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import GuardHooks
+import GuardRender
 import Glibc
 
 /// `--hooks-dir`, env GUARD_HOOKS_DIR, config `hooks_dir`, default /etc/guard-hooks/hooks.d.

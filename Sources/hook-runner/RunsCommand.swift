@@ -1,5 +1,6 @@
 import ArgumentParser
 import GuardHooks
+import GuardRender
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import GuardHooks
+import GuardRender
 
 /// `hook-runner vzdump PHASE [MODE VMID]`: the Proxmox VE vzdump hook-script entry point.
 /// vzdump runs its `script` with a *replaced* environment (no PATH, no GUARD_HOOKS_*), and

@@ -1,6 +1,7 @@
 import Foundation
 import GuardHooks
 import GuardHooksTesting
+import GuardRender
 import GuardTestSupport
 import Testing
 import Glibc
@@ -23,8 +24,8 @@ extension AdapterTests {
             #expect(reasons[6]?.contains("control character (U+0001)") == true)
             #expect(reasons[7] == "duplicate of line 1")
             #expect(reasons[8] == "path is not valid UTF-8")
-            #expect(ProxsaveImport.exitCode(refused) == .badTarget)
-            #expect(ProxsaveImport.exitCode([]) == .ok)
+            #expect(SysExitCode.forImport(refused) == .badTarget)
+            #expect(SysExitCode.forImport([]) == .ok)
         }
 
         func chattr(_ flag: String, _ path: String) throws {

@@ -91,14 +91,6 @@ public enum ProxsaveImport {
         }
         return (refused, candidates)
     }
-
-    /// The exit code of an import: 65 when a line was refused, 1 when one failed, else 0
-    /// (a skipped line is information, not an error).
-    public static func exitCode(_ results: [LineResult]) -> SysExitCode {
-        if results.contains(where: { $0.verdict == .failed }) { return .actionFailed }
-        if results.contains(where: { $0.verdict == .refused }) { return .badTarget }
-        return .ok
-    }
 }
 
 extension GuardEngine {

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import GuardStore
 
 /// The read side of the engine: every listing a client shows goes through here, so the rules
@@ -37,9 +36,3 @@ extension GuardEngine {
     }
 }
 
-extension GuardEngine {
-    /// What `metrics` exports, read from the store (no store: an empty snapshot).
-    public func metricsSnapshot(now: Date) throws -> MetricsSnapshot {
-        try reading { store in try MetricsSnapshot.collect(from: store, now: now) } ?? MetricsSnapshot(storeExists: false, now: now)
-    }
-}

@@ -1,49 +1,50 @@
-import GuardHooks
 import FoundationEssentials
-import Glibc
 
 /// A small streaming JSON writer for the documents that grow with the store (`guards`,
 /// `history`, `runs`): JSONEncoder's key conversion dominated a large listing and held the
 /// whole document in memory (BENCHMARKS.md).
 /// Same shape as `Render.json`: snake_case keys in sorted order, a field with no value left
-/// out, `/` not escaped, one document and a newline. Output is flushed to stdout every 64 KiB.
-struct JSONWriter {
-    private let out = OutputBuffer(fd: 1)
+/// out, `/` not escaped, one document and a newline. Output is flushed to `fd` every 64 KiB.
+public struct JSONWriter {
+    private let out: OutputBuffer
     /// Whether the container being written already has a member (a comma comes first).
     private var hasMember: [Bool] = []
 
-    mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
+    /// A writer of one document to `fd` (1: stdout).
+    public init(fd: Int32 = 1) { out = OutputBuffer(fd: fd) }
+
+    public mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
         separate()
         out.byte(UInt8(ascii: "{")); hasMember.append(false)
         try body(&self)
         hasMember.removeLast(); out.byte(UInt8(ascii: "}"))
     }
 
-    mutating func array(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
+    public mutating func array(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
         self.key(key)
         out.byte(UInt8(ascii: "[")); hasMember.append(false)
         try body(&self)
         hasMember.removeLast(); out.byte(UInt8(ascii: "]"))
     }
 
-    mutating func field(_ key: StaticString, _ value: String?) {
+    public mutating func field(_ key: StaticString, _ value: String?) {
         guard let value else { return }
         self.key(key); string(value)
     }
 
-    mutating func field<I: BinaryInteger>(_ key: StaticString, _ value: I?) {
+    public mutating func field<I: BinaryInteger>(_ key: StaticString, _ value: I?) {
         guard let value else { return }
         self.key(key)
         out.decimal(UInt64(value.magnitude), negative: value < 0)
     }
 
-    mutating func field(_ key: StaticString, _ value: Bool) {
+    public mutating func field(_ key: StaticString, _ value: Bool) {
         self.key(key)
         if value { out.bytes("true") } else { out.bytes("false") }
     }
 
     /// An RFC 3339 UTC time, as a JSON string.
-    mutating func field(_ key: StaticString, _ value: Date?) {
+    public mutating func field(_ key: StaticString, _ value: Date?) {
         guard let value else { return }
         self.key(key)
         out.byte(UInt8(ascii: "\""))
@@ -51,12 +52,12 @@ struct JSONWriter {
         out.byte(UInt8(ascii: "\""))
     }
 
-    mutating func field(_ key: StaticString, strings: [String]) {
+    public mutating func field(_ key: StaticString, strings: [String]) {
         array(key) { w in for s in strings { w.separate(); w.string(s) } }
     }
 
     /// Ends the document with a newline and writes what is left.
-    mutating func finish() {
+    public mutating func finish() {
         out.byte(0x0A)
         out.flush()
     }
@@ -108,70 +109,6 @@ struct JSONWriter {
         case 0x0C: out.byte(UInt8(ascii: "f"))
         default:
             out.bytes("u00"); out.byte(Self.hex[Int(b >> 4)]); out.byte(Self.hex[Int(b & 0xF)])
-        }
-    }
-}
-
-/// A fixed 64 KiB byte buffer in front of a file descriptor: appends are a bounds check and a
-/// store (a Swift array checked uniqueness and capacity on every byte), full buffers are
-/// written out, so a listing of any size costs the same memory.
-final class OutputBuffer {
-    private static let capacity = 1 << 16
-    private let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: OutputBuffer.capacity)
-    private var count = 0
-    private let fd: Int32
-
-    init(fd: Int32) { self.fd = fd }
-    deinit { storage.deallocate() }
-
-    func byte(_ b: UInt8) {
-        if count == Self.capacity { flush() }
-        storage[count] = b; count += 1
-    }
-
-    func bytes(_ p: UnsafePointer<UInt8>, _ n: Int) {
-        guard n > 0 else { return }
-        if count + n > Self.capacity {
-            flush()
-            if n > Self.capacity { Self.writeAll(fd, UnsafeRawPointer(p), n); return }
-        }
-        (storage + count).update(from: p, count: n); count += n
-    }
-
-    func bytes(_ s: StaticString) { bytes(s.utf8Start, s.utf8CodeUnitCount) }
-
-    /// Lets `body` write at most `n` bytes in place; it returns how many it wrote.
-    func reserve(_ n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
-        if count + n > Self.capacity { flush() }
-        count += body(storage + count)
-    }
-
-    func decimal(_ value: UInt64, negative: Bool) {
-        reserve(21) { p in
-            var v = value, i = 0
-            if negative { p[0] = UInt8(ascii: "-"); i = 1 }
-            var digits: (UInt64, Int) = (v, 0)
-            repeat { digits.1 += 1; digits.0 /= 10 } while digits.0 > 0
-            var end = i + digits.1
-            let written = end
-            repeat { end -= 1; p[end] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 } while v > 0
-            return written
-        }
-    }
-
-    func flush() {
-        Self.writeAll(fd, UnsafeRawPointer(storage), count)
-        count = 0
-    }
-
-    /// Writes every byte of the command's output and error lines (this buffer, `Render.write`):
-    /// EINTR is retried; a closed pipe ends the process with SIGPIPE, as `head` expects.
-    static func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) {
-        var off = 0
-        while off < n {
-            let w = Glibc.write(fd, p + off, n - off)
-            if w <= 0 { if errno == EINTR { continue }; return }
-            off += w
         }
     }
 }
