@@ -85,15 +85,17 @@ enum CLIError: Error, CustomStringConvertible {
     case usage(String)
     case notPermitted(String)
     case badTarget(String)
+    case actionFailed(String)
 
     var description: String {
         switch self {
-        case .usage(let m), .notPermitted(let m), .badTarget(let m): return m
+        case .usage(let m), .notPermitted(let m), .badTarget(let m), .actionFailed(let m): return m
         }
     }
 
     var exitCode: SysExitCode {
         switch self {
+        case .actionFailed: return .actionFailed
         case .usage: return .usage
         case .notPermitted: return .notPermitted
         case .badTarget: return .badTarget

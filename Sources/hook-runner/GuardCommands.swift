@@ -169,24 +169,33 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
 
-    struct Document: Encodable { var dryRun: Bool; var changes: [Change] }
+    struct Document: Encodable { var dryRun: Bool; var changes: [Change]; var releasedClaims: [Claim] }
     struct Change: Encodable { var guardId: Int64; var path: String; var from: String; var to: String; var reason: String }
+    struct Claim: Encodable { var guardId: Int64; var path: String; var holder: String; var reason: String }
 
     func run() throws {
         let engine = try global.engine(actor: "hook-runner reconcile")
         try requireRoot("reconcile", dryRun: dry.dryRun)
         let changes = try engine.reconcile(dryRun: dry.dryRun)
+        let claims = try engine.releaseStaleClaims(dryRun: dry.dryRun)
         if global.json {
             try Render.json(Document(dryRun: dry.dryRun, changes: changes.map {
                 Change(guardId: $0.guardID, path: $0.path, from: $0.from.description, to: $0.to.description, reason: $0.reason)
+            }, releasedClaims: claims.map {
+                Claim(guardId: $0.guardID, path: $0.path, holder: $0.holder.summary, reason: $0.reason)
             }))
-        } else if changes.isEmpty {
-            Render.line("store matches the kernel: nothing to change")
-        } else {
-            Render.table(["GUARD", "PATH", "FROM", "TO", "REASON"], changes.map {
-                ["#\($0.guardID)", $0.path, $0.from.description, (dry.dryRun ? "would be " : "") + $0.to.description, $0.reason]
-            })
+            return
         }
+        if changes.isEmpty && claims.isEmpty {
+            Render.line("store matches the kernel: nothing to change")
+            return
+        }
+        Render.table(["GUARD", "PATH", "FROM", "TO", "REASON"], changes.map {
+            ["#\($0.guardID)", $0.path, $0.from.description, (dry.dryRun ? "would be " : "") + $0.to.description, $0.reason]
+        })
+        Render.table(["GUARD", "PATH", "CLAIM", (dry.dryRun ? "WOULD RELEASE: " : "RELEASED: ") + "REASON"], claims.map {
+            ["#\($0.guardID)", $0.path, $0.holder.summary, $0.reason]
+        })
     }
 }
 

@@ -19,7 +19,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
             lock busy); 77 not permitted (not root).
             """,
         version: HookRunnerVersion.version,
-        subcommands: [RunCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
+        subcommands: [RunCommand.self, ExecCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
                       SealCommand.self, UnsealCommand.self, GuardsCommand.self, HistoryCommand.self,
                       RunsCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self])
 

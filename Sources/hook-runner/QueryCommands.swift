@@ -3,10 +3,11 @@ import GuardHooks
 import GuardRender
 import Glibc
 
-/// JSON shape of a guard row (keys in sorted order, as everywhere).
-func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
+/// JSON shape of a guard row (keys in sorted order, as everywhere), with its live claims.
+func writeGuard(_ g: GuardRecord, claims: [ClaimRecord], to w: inout JSONWriter) {
     w.object { w in
         w.field("boot_id", g.bootID)
+        w.array("claims") { w in for c in claims { writeClaim(c, to: &w) } }
         w.field("created_at", g.createdAt)
         w.field("device", g.device)
         w.field("id", g.id)
@@ -24,6 +25,28 @@ func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
         w.field("state", g.state.rawValue)
         w.field("updated_at", g.updatedAt)
     }
+}
+
+/// JSON shape of a claim: who, since when, which run.
+func writeClaim(_ c: ClaimRecord, to w: inout JSONWriter) {
+    w.object { w in
+        w.field("claimed_at", c.claimedAt)
+        w.field("description", c.holder.description)
+        w.field("holder", c.holder.canonicalKey)
+        w.field("id", c.id)
+        w.field("key", c.holder.key)
+        w.field("kind", c.holder.kind.rawValue)
+        w.field("pid", c.holder.pid)
+        w.field("run_id", c.runID)
+        w.field("session", c.holder.sid)
+    }
+}
+
+/// "session 4242 (cron) since 2026-11-30T18:00:00Z, run #7" for each live claim.
+func claimsText(_ claims: [ClaimRecord]) -> String {
+    claims.map { c in
+        c.holder.summary + " since " + Timestamp.rfc3339(c.claimedAt) + (c.runID.map { ", run #\($0)" } ?? "")
+    }.joined(separator: "; ")
 }
 
 /// JSON shape of a history event.
@@ -69,12 +92,15 @@ struct GuardsCommand: ParsableCommand {
         func wanted(_ g: GuardRecord) -> Bool {
             (!outstanding || g.state.isOutstanding) && (state == nil || g.state == state)
         }
+        let claims = try engine.liveClaims()
         if global.json {
             // Streamed: each row is written as SQLite steps to it (constant memory).
             var w = JSONWriter()
             try w.object { w in
                 try w.array("guards") { w in
-                    try engine.forEachGuard(selection) { g in if wanted(g) { writeGuard(g, to: &w) } }
+                    try engine.forEachGuard(selection) { g in
+                        if wanted(g) { writeGuard(g, claims: claims[g.id] ?? [], to: &w) }
+                    }
                 }
             }
             w.finish()
@@ -84,9 +110,9 @@ struct GuardsCommand: ParsableCommand {
         if rows.isEmpty {
             Render.line("no guards")
         } else {
-            Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "REASON"], rows.map { g in
+            Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "HELD BY", "REASON"], rows.map { g in
                 ["#\(g.id)", g.path, g.kind.rawValue, g.lifetime.rawValue, g.status.description,
-                 Timestamp.rfc3339(g.updatedAt), g.reason ?? ""]
+                 Timestamp.rfc3339(g.updatedAt), claims[g.id].map(claimsText) ?? "-", g.reason ?? ""]
             })
         }
     }

@@ -37,6 +37,7 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
     @OptionGroup var hooksDirectory: HooksDirectoryOption
+    @OptionGroup var claim: ClaimOption
     @Option(help: "Seconds one hook may run before its process group is terminated (env GUARD_HOOKS_TIMEOUT; config timeout; default 300).")
     var timeout: Double?
     @Flag(help: "Run every hook of a pre-* phase even after one failed.") var keepGoing = false
@@ -54,7 +55,9 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
     func run() async throws {
         let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
         try requireRoot("run", dryRun: dry.dryRun)
-        let engine = global.engine(settings, actor: "hook-runner run \(phase)")
+        // A run is a job: its hooks claim and release guards for the caller's session.
+        let claimant = try claim.claimant(ownJob: .session, bootID: { try LinuxKernel().bootID() })
+        let engine = global.engine(settings, actor: "hook-runner run \(phase)", claimant: claimant)
         let json = global.json
         let targets = allTargets
         let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,

@@ -27,6 +27,7 @@ struct VzdumpCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
     @OptionGroup var hooksDirectory: HooksDirectoryOption
+    @OptionGroup var claim: ClaimOption
     @Option(name: .customLong("target"),
             help: ArgumentHelp("A storage mountpoint to guard; repeatable (env GUARD_HOOKS_VZDUMP_TARGETS, colon-separated). Default: derived from DUMPDIR.",
                                valueName: "path"))
@@ -61,7 +62,9 @@ struct VzdumpCommand: AsyncParsableCommand {
             }
         case .run(let phase, let list):
             try requireRoot("vzdump \(call.phase)", dryRun: dry.dryRun)
-            let engine = global.engine(settings, actor: "hook-runner vzdump \(call.summary)")
+            // vzdump calls its hook script from the job's task: one session per backup job.
+            let claimant = try claim.claimant(ownJob: .session, bootID: { try LinuxKernel().bootID() })
+            let engine = global.engine(settings, actor: "hook-runner vzdump \(call.summary)", claimant: claimant)
             let json = global.json
             let request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
                                        timeout: .milliseconds(Int64(settings.timeout * 1000)), dryRun: dry.dryRun,

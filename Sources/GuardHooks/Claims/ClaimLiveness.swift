@@ -130,3 +130,63 @@ extension GuardEngine {
         return released
     }
 }
+
+/// A claim whose job is provably gone, released by `reconcile` (or that would be, dry run).
+public struct StaleClaim: Sendable, Hashable {
+    public var guardID: GuardID
+    public var path: String
+    public var holder: ClaimHolder
+    public var reason: String
+}
+
+extension GuardEngine {
+    /// Releases every claim whose job is provably gone (`reconcile`); a dry run only lists them.
+    public func releaseStaleClaims(dryRun: Bool = false) throws -> [StaleClaim] {
+        try mappingStoreErrors {
+            let session = try openSession(forWriting: !dryRun)
+            defer { session.lock?.release() }
+            guard let store = session.store else { return [] }
+            let stale: [(ClaimRecord, String)]
+            if dryRun {
+                let here = surroundings()
+                stale = try store.liveClaims().values.joined().compactMap { c in
+                    if case .gone(let why) = liveness(of: c.holder, here: here) { return (c, "stale: \(why)") }
+                    return nil
+                }
+            } else {
+                stale = try releaseStaleClaims(store, runID: configuration.runID)
+            }
+            return try stale.map { c, reason in
+                StaleClaim(guardID: c.guardID, path: try store.guardRecord(id: c.guardID)?.path ?? "?", holder: c.holder, reason: reason)
+            }
+        }
+    }
+}
+
+extension ClaimDecisions {
+    /// doctor's findings about one guard's live claims: a claim whose job's liveness cannot
+    /// be decided stays (and doctor says why); one held longer than `warnAfter` seconds is
+    /// worth a look (a job that never ran its post phase).
+    public static func findings(path: String, claims: [ClaimRecord], liveness: [ClaimLiveness], now: Double,
+                                warnAfter: Double) -> [DoctorFinding] {
+        var out: [DoctorFinding] = []
+        for (c, alive) in zip(claims, liveness) {
+            let age = now - c.claimedAt.timeIntervalSince1970
+            switch alive {
+            case .unknown(let why):
+                out.append(DoctorFinding(severity: .warn, path: path, code: "claim-undecidable",
+                                         message: "\(c.holder.summary) holds the guard; kept because \(why)", guardID: c.guardID))
+            case .gone(let why):
+                out.append(DoctorFinding(severity: .warn, path: path, code: "claim-stale",
+                                         message: "\(c.holder.summary): \(why); the next clear, run or reconcile releases it",
+                                         guardID: c.guardID))
+            case .alive where age > warnAfter:
+                out.append(DoctorFinding(severity: .warn, path: path, code: "claim-old",
+                                         message: "\(c.holder.summary) has held the guard for \(Int(age / 3600)) h (claim_warn_after \(Int(warnAfter)) s)",
+                                         guardID: c.guardID))
+            case .alive: break
+            }
+        }
+        return out
+    }
+}

@@ -18,6 +18,8 @@ public struct ConfigFile: Sendable, Hashable {
     public var hooksDir: String?
     public var timeout: Double?
     public var lockTimeout: Double?
+    /// Seconds after which `doctor` warns about a guard still held by a claim.
+    public var claimWarnAfter: Double?
     public var sealed: [String]?
 
     public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
@@ -30,7 +32,7 @@ public struct ConfigFile: Sendable, Hashable {
     public static let defaultPath = "/etc/guard-hooks/config.toml"
 
     /// The keys the file may hold, in the order the README documents them.
-    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed"]
+    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed", "claim_warn_after"]
 
     /// Parses and checks the text of a config file. `file` only names it in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
@@ -61,6 +63,10 @@ public struct ConfigFile: Sendable, Hashable {
                 let t = try seconds(entry, fail)
                 guard t >= 0, t <= 86_400 else { throw fail("lock_timeout must be between 0 and 86400 seconds") }
                 config.lockTimeout = t
+            case "claim_warn_after":
+                let t = try seconds(entry, fail)
+                guard t > 0, t <= 31_536_000 else { throw fail("claim_warn_after must be more than 0 and at most 31536000 seconds (a year)") }
+                config.claimWarnAfter = t
             case "sealed":
                 let paths = try strings(entry, fail)
                 for p in paths {

@@ -12,6 +12,8 @@ public struct Settings: Sendable, Hashable {
     public var timeout: Double
     /// Seconds of waiting for the writers' lock.
     public var lockTimeout: Double
+    /// Seconds after which `doctor` warns about a guard still held by a claim.
+    public var claimWarnAfter: Double
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
     public var sources: [String: Source]
@@ -25,6 +27,7 @@ public struct Settings: Sendable, Hashable {
         public static let timeout = "GUARD_HOOKS_TIMEOUT"
         public static let lockTimeout = "GUARD_HOOKS_LOCK_TIMEOUT"
         public static let sealed = "GUARD_HOOKS_SEAL"
+        public static let claimWarnAfter = "GUARD_HOOKS_CLAIM_WARN_AFTER"
     }
 
     public enum Default {
@@ -34,6 +37,7 @@ public struct Settings: Sendable, Hashable {
         public static let timeout = 300.0
         public static let lockTimeout = 10.0
         public static let sealed: [String] = []
+        public static let claimWarnAfter = 86_400.0
     }
 
     /// What the command line said; nil or empty: not given.
@@ -111,6 +115,8 @@ public struct Settings: Sendable, Hashable {
             hooksDir: pick("hooks_dir", flags.hooksDir, env(Variable.hooksDir), file?.hooksDir, Default.hooksDir),
             timeout: pick("timeout", flags.timeout, envTimeout, file?.timeout, Default.timeout),
             lockTimeout: pick("lock_timeout", nil, envLock, file?.lockTimeout, Default.lockTimeout),
+            claimWarnAfter: pick("claim_warn_after", nil, try seconds(Variable.claimWarnAfter, positive: true),
+                                 file?.claimWarnAfter, Default.claimWarnAfter),
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
             sources: sources)
     }

@@ -51,6 +51,12 @@ extension GuardEngine {
             findings += DoctorClassifier.classify(o, pendingWarnAfter: configuration.pendingWarnAfter)
         }
         if let store = session.store {
+            for (guardID, claims) in try store.liveClaims() {
+                guard let path = rows.first(where: { $0.id == guardID })?.path else { continue }
+                findings += ClaimDecisions.findings(path: path, claims: claims,
+                                                    liveness: claims.map { liveness(of: $0.holder, here: here) },
+                                                    now: now, warnAfter: configuration.claimWarnAfter)
+            }
             let problems = try store.integrityProblems()
             if !problems.isEmpty {
                 findings.append(DoctorFinding(severity: .fail, path: configuration.storePath, code: "store-integrity",

@@ -43,6 +43,7 @@ public struct GuardEngineConfiguration: Sendable {
     public init(settings: Settings, actor: String, runID: RunID? = nil) {
         self.init(storePath: settings.storePath, allowedRoots: settings.allowedRoots,
                   lockTimeout: settings.lockTimeout, actor: actor, runID: runID)
+        claimWarnAfter = settings.claimWarnAfter
     }
 
     var storeDirectory: String { FileIO.parentDirectory(storePath) }
@@ -69,7 +70,7 @@ public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
 /// `DoctorClassifier`); this type gathers their inputs and carries out their verdicts,
 /// write-ahead: intents committed before the kernel is touched, outcomes settled after,
 /// each in one batch transaction.
-public final class GuardEngine {
+public final class GuardEngine: Sendable {
     public let kernel: any KernelOperations
     /// Where a claim's liveness is looked up.
     public let processes: any ProcessTable
