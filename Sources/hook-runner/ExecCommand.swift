@@ -24,9 +24,21 @@ struct ExecCommand: AsyncParsableCommand, TakesTargetList {
     @OptionGroup var claim: ClaimOption
     @Option(help: "backup (pre-backup/post-backup) | restore (pre-restore/post-restore)") var phase: GuardedPhase = .backup
     @Option(help: "Seconds one hook may run (env GUARD_HOOKS_TIMEOUT; default 300).") var timeout: Double?
-    @Argument(help: "Mountpoints COMMAND writes to.") var targets: [String] = []
-    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+    @Argument(help: "Mountpoints COMMAND writes to, then -- and the command with its arguments.") var targets: [String] = []
     var allTargets: [String] { targets + LongTargetList.overflow }
+    var command: [String] { Self.passedCommand }
+
+    /// COMMAND and its arguments: everything after exec's first `--`, taken out before parsing
+    /// (they are COMMAND's, whatever they look like), set once by `main`.
+    nonisolated(unsafe) static var passedCommand: [String] = []
+
+    /// Splits `exec … -- COMMAND…` into what the parser sees and COMMAND; other command lines
+    /// pass through unchanged.
+    static func splitCommand(_ arguments: [String]) -> (parsed: [String], command: [String]) {
+        guard let exec = arguments.firstIndex(where: { !$0.hasPrefix("-") }), arguments[exec] == "exec",
+              let terminator = arguments[exec...].firstIndex(of: "--") else { return (arguments, []) }
+        return (Array(arguments[..<terminator]), Array(arguments[(terminator + 1)...]))
+    }
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("exec needs a command after --: hook-runner exec TARGET... -- COMMAND [ARG...]") }

@@ -26,7 +26,9 @@ struct HookRunnerCommand: AsyncParsableCommand {
     /// Every error becomes one line on stderr and its documented exit code.
     static func main() async {
         do {
-            let (arguments, overflow) = LongTargetList.split(Array(CommandLine.arguments.dropFirst()))
+            let (ours, passed) = ExecCommand.splitCommand(Array(CommandLine.arguments.dropFirst()))
+            ExecCommand.passedCommand = passed
+            let (arguments, overflow) = LongTargetList.split(ours)
             LongTargetList.overflow = overflow
             var command = try parseAsRoot(arguments)
             if let extra = overflow.first, !(command is TakesTargetList) {

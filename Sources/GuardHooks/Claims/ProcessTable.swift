@@ -30,6 +30,8 @@ extension ProcessTable {
 struct ProcStat: Hashable {
     var session: Int32
     var startTime: UInt64
+    /// `Z` (zombie) or `X` (dead): the process has exited and only waits to be reaped.
+    var hasExited: Bool
 
     init?(_ text: String) {
         guard let close = text.utf8.lastIndex(of: UInt8(ascii: ")")) else { return nil }
@@ -37,6 +39,7 @@ struct ProcStat: Hashable {
         // rest[0] is field 3 (state): field N is rest[N - 3].
         guard rest.count > 19, let sid = Int32(Substring(rest[3])), let start = UInt64(Substring(rest[19])) else { return nil }
         session = sid; startTime = start
+        hasExited = rest[0].elementsEqual("Z".utf8) || rest[0].elementsEqual("X".utf8)
     }
 }
 
@@ -52,7 +55,8 @@ public struct LinuxProcessTable: ProcessTable {
         guard pid > 0 else { return .absent }
         do {
             guard let s = try stat(pid) else { return .unreadable }
-            return .running(startTime: s.startTime)
+            // A zombie has ended: it holds its pid only until its parent reaps it.
+            return s.hasExited ? .absent : .running(startTime: s.startTime)
         } catch {
             return error.errno == .noSuchFileOrDirectory || error.errno == .noSuchProcess ? .absent : .unreadable
         }
@@ -67,7 +71,7 @@ public struct LinuxProcessTable: ProcessTable {
         let scanned: Void? = try? kernel.forEachEntry(proc, "/proc") { name in
             guard let pid = Int32(String(decoding: name, as: UTF8.self)) else { return true }
             // Processes exit while we scan: an unreadable one is skipped.
-            found = (try? stat(pid))??.session == sid
+            if let s = (try? stat(pid)) ?? nil { found = s.session == sid && !s.hasExited }
             return !found
         }
         return scanned == nil ? nil : found
