@@ -42,7 +42,7 @@ ExecStart=/root/probe.sh
 UNIT
     ln -sf /etc/systemd/system/guard-hooks-probe.service "$root/etc/systemd/system/multi-user.target.wants/guard-hooks-probe.service"
     echo "$test_name: booting the container" >&2
-    timeout 300 systemd-nspawn -q -D "$root" --register=no --keep-unit --boot --console=pipe >/dev/null 2>&1 || true
+    timeout 600 systemd-nspawn -q -D "$root" --register=no --keep-unit --boot --console=pipe >/dev/null 2>&1 || true
     out=$(cat "$root/root/probe.out" 2>/dev/null || echo "no probe output: the container did not boot to multi-user")
     printf '%s\n' "$out" | sed 's/^/    /' >&2
 }
