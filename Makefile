@@ -5,6 +5,7 @@
 #   make deb                  dist/guard-hooks_$(VERSION)_$(ARCH).deb (VERSION= to override), stripped;
 #                             its debug symbols beside it in dist/guard-hooks_$(VERSION)_$(ARCH).debug
 #   make install-files        what `install` copies, without building (`deb` stages with it)
+#   make install-core         the binary, the hooks and the vzdump wrapper (scripts/install)
 #   make check-unit           systemd-analyze verify of the seal unit
 #
 # The build uses its own scratch path (.build-static), so it never invalidates the
