@@ -2,7 +2,10 @@
 #
 #   make                      release build, Swift runtime linked statically (needs only libc, libsqlite3)
 #   make install              PREFIX=/usr/local, DESTDIR= for staging
-#   make deb                  dist/guard-hooks_$(VERSION)_$(ARCH).deb (VERSION= to override)
+#   make deb                  dist/guard-hooks_$(VERSION)_$(ARCH).deb (VERSION= to override), stripped;
+#                             its debug symbols beside it in dist/guard-hooks_$(VERSION)_$(ARCH).debug
+#   make install-files        what `install` copies, without building (`deb` stages with it)
+#   make install-core         the binary, the hooks and the vzdump wrapper (scripts/install)
 #   make check-unit           systemd-analyze verify of the seal unit
 #
 # The build uses its own scratch path (.build-static), so it never invalidates the
@@ -15,9 +18,20 @@ MANDIR     ?= $(PREFIX)/share/man
 # systemd reads units from /usr/local/lib/systemd/system and /usr/lib/systemd/system alike.
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
+LIBEXECDIR ?= $(PREFIX)/lib/guard-hooks
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Where Debian's shells look (checked with `zsh -f -c 'print -l $$fpath'` and fish's
+# $$fish_complete_path): zsh reads /usr/share/zsh/vendor-completions and
+# /usr/local/share/zsh/site-functions; fish reads /usr/share/fish/vendor_completions.d and
+# /etc/fish/completions, and /usr/local/share/fish/vendor_completions.d only when
+# XDG_DATA_DIRS names /usr/local/share (a desktop session, rarely a server's root shell).
+ifeq ($(PREFIX),/usr)
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+else
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(SYSCONFDIR)/fish/completions
+endif
 
 SWIFT      ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 SCRATCH    ?= .build-static
@@ -28,12 +42,13 @@ DIST       ?= dist
 BIN        := $(SCRATCH)/release/hook-runner
 GEN        := $(SCRATCH)/generated
 
-.PHONY: all build man completions install uninstall deb check-unit clean
+.PHONY: all build man completions install install-core install-files uninstall deb check-unit clean
 all: build man completions
 
 # Always runs swift build: it decides itself what is out of date (and is quick then).
+# No $$ORIGIN RUNPATH: nothing is loaded from beside the binary (lintian: custom-library-search-path).
 build:
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(SCRATCH) --product hook-runner
+	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath --scratch-path $(SCRATCH) --product hook-runner
 
 $(BIN): build
 
@@ -43,25 +58,36 @@ man: $(BIN)
 
 completions: $(BIN)
 	@mkdir -p $(GEN)
-	$(BIN) --generate-completion-script bash > $(GEN)/hook-runner.bash
+	$(BIN) --generate-completion-script bash | sed '1{/^#!/d}' > $(GEN)/hook-runner.bash  # sourced, not run
 	$(BIN) --generate-completion-script zsh > $(GEN)/_hook-runner
 	$(BIN) --generate-completion-script fish > $(GEN)/hook-runner.fish
 
 # Hooks go to /etc/guard-hooks/hooks.d (root-owned 0755: hook-runner refuses hooks in a
-# group- or world-writable directory). The example config is installed only where none
-# exists: an operator's config is never overwritten. The unit is installed, not enabled.
+# group- or world-writable directory), like conffiles: a hook the operator changed is kept
+# and ours goes beside it as NAME.dist (packaging/install-hooks). The example config is
+# installed only where none exists: an operator's config is never overwritten. The units
+# are installed, not enabled. The vzdump wrapper (recipes/vzdump-hook) goes to
+# $(LIBEXECDIR)/vzdump-hook with this install's hook-runner path written into it.
 install: all
-	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/guard-hooks $(DESTDIR)$(SYSCONFDIR)/guard-hooks/hooks.d \
-	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	$(MAKE) --no-print-directory install-files
+
+# The binary, the hooks and the vzdump wrapper: what scripts/install installs (after `build`).
+install-core:
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/hook-runner
-	install -m 0755 hooks.d/* $(DESTDIR)$(SYSCONFDIR)/guard-hooks/hooks.d/
+	packaging/install-hooks hooks.d $(DESTDIR)$(SYSCONFDIR)/guard-hooks/hooks.d
+	sed 's|@HOOK_RUNNER@|$(BINDIR)/hook-runner|' recipes/vzdump-hook > $(DESTDIR)$(LIBEXECDIR)/vzdump-hook
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/vzdump-hook
+
+install-files: install-core
+	install -d -m 0755 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/guard-hooks \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/guard-hooks/config.toml ] || \
 	    install -m 0644 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/guard-hooks/config.toml
 	sed 's|^ExecStart=/usr/bin/hook-runner|ExecStart=$(BINDIR)/hook-runner|' packaging/guard-hooks-seal.service \
 	    > $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service
-	install -m 0644 packaging/guard-hooks-seal.path $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path
 	chmod 0644 $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service
+	install -m 0644 packaging/guard-hooks-seal.path $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path
 	install -m 0644 $(GEN)/hook-runner.8 $(DESTDIR)$(MANDIR)/man8/hook-runner.8
 	gzip -9nf $(DESTDIR)$(MANDIR)/man8/hook-runner.8
 	install -m 0644 $(GEN)/hook-runner.bash $(DESTDIR)$(BASHCOMPDIR)/hook-runner
@@ -70,10 +96,11 @@ install: all
 
 # Leaves /etc/guard-hooks (config, hooks) and /var/lib/guard-hooks (the store) alone.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hook-runner $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path \
+	rm -f $(DESTDIR)$(BINDIR)/hook-runner $(DESTDIR)$(LIBEXECDIR)/vzdump-hook $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path \
 	    $(DESTDIR)$(MANDIR)/man8/hook-runner.8.gz $(DESTDIR)$(BASHCOMPDIR)/hook-runner \
 	    $(DESTDIR)$(ZSHCOMPDIR)/_hook-runner $(DESTDIR)$(FISHCOMPDIR)/hook-runner.fish
 
+# build-deb stages with install-files: everything is built once, here.
 deb: all
 	packaging/build-deb $(VERSION) $(ARCH) $(DIST)
 

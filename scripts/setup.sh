@@ -30,3 +30,14 @@ if [ "$(id -u)" -eq 0 ]; then
     python3 -c 'import yaml' 2>/dev/null \
         || python3 -m pip install --quiet --disable-pip-version-check PyYAML >&2
 fi
+
+# Packaging (`make`, `make deb`): make, dpkg-shlibdeps and strip/objcopy (dpkg-dev pulls
+# in binutils).
+pkg_tools=()
+command -v make >/dev/null 2>&1 || pkg_tools+=(make)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || pkg_tools+=(dpkg-dev)
+if [ ${#pkg_tools[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing ${pkg_tools[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkg_tools[@]}" >&2 \
+        || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkg_tools[@]}" >&2; }
+fi
