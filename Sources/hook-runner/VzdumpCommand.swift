@@ -63,9 +63,10 @@ struct VzdumpCommand: AsyncParsableCommand {
             try requireRoot("vzdump \(call.phase)", dryRun: dry.dryRun)
             let engine = global.engine(settings, actor: "hook-runner vzdump \(call.summary)")
             let json = global.json
-            let request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
+            var request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
                                        timeout: .milliseconds(Int64(settings.timeout * 1000)), dryRun: dry.dryRun,
                                        binaryPath: ownBinaryPath())
+            request.declaredPhases = settings.phases
             let outcome = try await engine.runPhase(request) { line in
                 Render.write(Data("[\(line.hook)] \(line.text)\n".utf8), fd: json ? 2 : 1)
             }

@@ -15,6 +15,8 @@ public struct Settings: Sendable, Hashable {
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
     public var sources: [String: Source]
+    /// Phases beyond the standard ones that `run` accepts (config `phases`; file only).
+    public var phases: [String] = []
 
     /// The environment variables of each setting.
     public enum Variable {
@@ -112,7 +114,8 @@ public struct Settings: Sendable, Hashable {
             timeout: pick("timeout", flags.timeout, envTimeout, file?.timeout, Default.timeout),
             lockTimeout: pick("lock_timeout", nil, envLock, file?.lockTimeout, Default.lockTimeout),
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
-            sources: sources)
+            sources: sources,
+            phases: pick("phases", nil, nil, file?.phases, []))
     }
 }
 
