@@ -15,7 +15,7 @@ package enum FileIO {
         case tooLarge(limit: Int)
     }
 
-    /// The whole of the regular file at `path`, at most `limit` bytes. Opened with
+    /// The whole of the regular file at `path` (or the null device, as an empty file), at most `limit` bytes. Opened with
     /// O_CLOEXEC|O_NOCTTY and read to EOF (/proc files report size 0, so fstat's size is
     /// not trusted).
     package static func readFile(_ path: String, limit: Int) throws(ReadFailure) -> [UInt8] {
@@ -24,14 +24,20 @@ package enum FileIO {
             fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec, noControllingTerminal])
         } catch { throw .open(errno(of: error)) }
         defer { try? fd.close() }
-        let type: FileType
-        do { type = try fd.stat().type } catch { throw .read(error) }
-        guard type == .regular else { throw .notRegularFile }
+        let status: Stat
+        do { status = try fd.stat() } catch { throw .read(error) }
+        // The null device is the usual way to say "no file" (GUARD_HOOKS_CONFIG=/dev/null):
+        // it reads as an empty file. Any other device, fifo or directory is refused.
+        if status.type == .characterSpecial && status.specialDeviceID.rawValue == nullDeviceID { return [] }
+        guard status.type == .regular else { throw .notRegularFile }
         let bytes: [UInt8]
         do { bytes = try read(fd, upTo: limit + 1) } catch { throw .read(error) }
         if bytes.count > limit { throw .tooLarge(limit: limit) }
         return bytes
     }
+
+    /// `makedev(1, 3)`: the character device /dev/null is on every Linux system.
+    static let nullDeviceID: CInterop.DeviceID = (1 << 8) | 3
 
     /// Up to `maxCount` bytes from `fd`'s offset on, fewer at EOF; EINTR is retried.
     package static func read(_ fd: FileDescriptor, upTo maxCount: Int) throws(Errno) -> [UInt8] {

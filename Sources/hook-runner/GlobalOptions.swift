@@ -109,6 +109,7 @@ extension GuardEngineError {
         case .busy: return .tryAgainLater
         case .store: return .internalError
         case .usage: return .usage
+        case .failed: return .actionFailed
         }
     }
 }

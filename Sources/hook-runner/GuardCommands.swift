@@ -14,7 +14,7 @@ func finish(_ code: SysExitCode) throws {
 /// The shape every guard-changing command shares: root check, one engine call over a batch,
 /// the outcomes logged, printed and turned into the exit code.
 func runBatch(_ command: String, _ global: GlobalOptions, settings: Settings? = nil, claim: ClaimOption? = nil,
-              forceClear: Bool = false, dryRun: Bool, exitCodeHidden: Bool = false,
+              forceClear: Bool = false, dryRun: Bool, exitCodeHidden: Bool = false, whenNothing: String? = nil,
               _ body: (GuardEngine) throws -> [TargetOutcome]) throws {
     let settings = try settings ?? global.settings()
     let claimant = try claim?.claimant(ownJob: .none, bootID: { try LinuxKernel().bootID() })
@@ -22,6 +22,7 @@ func runBatch(_ command: String, _ global: GlobalOptions, settings: Settings? = 
     try requireRoot(command, dryRun: dryRun)
     let outcomes = try body(engine)
     logOutcomes(command, outcomes, dryRun: dryRun, exitCodeHidden: exitCodeHidden)
+    if outcomes.isEmpty, let whenNothing, !global.json { Render.line(whenNothing) }
     try finish(try Render.report(command, outcomes, dryRun: dryRun, json: global.json))
 }
 
@@ -91,7 +92,8 @@ struct ClearCommand: ParsableCommand, TakesTargetList {
     }
 
     func run() throws {
-        try runBatch("clear", global, claim: claim, forceClear: force, dryRun: dry.dryRun) {
+        try runBatch("clear", global, claim: claim, forceClear: force, dryRun: dry.dryRun,
+                     whenNothing: "nothing to clear: no outstanding transient guard") {
             all ? try $0.clearAll(dryRun: dry.dryRun) : try $0.clear(allTargets, dryRun: dry.dryRun)
         }
     }

@@ -21,12 +21,13 @@ struct HookRunnerCommand: AsyncParsableCommand {
         version: HookRunnerVersion.version,
         subcommands: [RunCommand.self, ExecCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
                       SealCommand.self, UnsealCommand.self, GuardsCommand.self, HistoryCommand.self,
-                      RunsCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self])
+                      RunsCommand.self, StatusCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self])
 
     /// Every error becomes one line on stderr and its documented exit code.
     static func main() async {
         do {
-            let (ours, passed) = ExecCommand.splitCommand(Array(CommandLine.arguments.dropFirst()))
+            let given = GlobalArgumentOrder.reorder(Array(CommandLine.arguments.dropFirst()), root: Self.self)
+            let (ours, passed) = ExecCommand.splitCommand(given)
             ExecCommand.passedCommand = passed
             let (arguments, overflow) = LongTargetList.split(ours)
             LongTargetList.overflow = overflow

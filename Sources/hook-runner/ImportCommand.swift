@@ -24,7 +24,8 @@ struct ProxsaveImportCommand: ParsableCommand {
             guard labelled 'imported' (the flag is not touched). A directory that is not immutable
             any more, is mounted, or is missing is skipped; an invalid line (relative, control
             character, outside the roots, duplicate) is refused. Nothing is ever flagged or mounted.
-            Exit 65 when any line was refused, 1 when one failed, else 0; 64 when FILE cannot be read.
+            Exit 65 when any line was refused, 1 when one failed, else 0 (also when there is no
+            index: nothing to import); 64 when FILE exists but cannot be read.
 
             Example: hook-runner import proxsave --dry-run
             """)
@@ -45,8 +46,9 @@ struct ProxsaveImportCommand: ParsableCommand {
     func run() throws {
         let engine = try global.engine(actor: "hook-runner import proxsave")
         try requireRoot("import", dryRun: dry.dryRun)
+        // No index: ProxSave never fell back to chattr +i here, so there is nothing to import.
         let bytes = try readIndex(file)
-        let results = try engine.importImmutableIndex(ProxsaveImport.lines(bytes), lifetime: lifetime, dryRun: dry.dryRun)
+        let results = try bytes.map { try engine.importImmutableIndex(ProxsaveImport.lines($0), lifetime: lifetime, dryRun: dry.dryRun) } ?? []
         let code = SysExitCode.forImport(results)
         if global.json {
             try Render.json(Document(command: "import proxsave", file: file, dryRun: dry.dryRun, exitCode: code.rawValue,
@@ -54,6 +56,8 @@ struct ProxsaveImportCommand: ParsableCommand {
                 LineJSON(line: $0.line, text: $0.text, path: $0.path, verdict: $0.verdict.rawValue, reason: $0.reason,
                          guardId: $0.guardID)
             }))
+        } else if bytes == nil {
+            Render.line("\(file): no such file: nothing to import (ProxSave writes it only after a chattr +i fallback)")
         } else {
             for r in results {
                 let word = dry.dryRun && r.verdict == .adopted ? "would-adopt" : r.verdict.rawValue
@@ -69,14 +73,14 @@ struct ProxsaveImportCommand: ParsableCommand {
         try finish(code)
     }
 
-    /// The whole index, bounded; a missing or unreadable file is a usage error (64).
-    func readIndex(_ path: String) throws -> [UInt8] {
+    /// The whole index, bounded; nil when there is none. An unreadable file is a usage error (64).
+    func readIndex(_ path: String) throws -> [UInt8]? {
         do {
             return try FileIO.readFile(path, limit: ProxsaveImport.maxIndexBytes)
         } catch {
             let why: String
             switch error {
-            case .open(.noSuchFileOrDirectory): why = "no such file (ProxSave writes it only after a chattr +i fallback)"
+            case .open(.noSuchFileOrDirectory): return nil
             case .open(let e), .read(let e): why = e.description
             case .notRegularFile: why = "not a regular file"
             case .tooLarge(let limit): why = "larger than \(limit) bytes: not an index"

@@ -110,12 +110,18 @@ struct GuardsCommand: ParsableCommand {
         if rows.isEmpty {
             Render.line("no guards")
         } else {
-            Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "HELD BY", "REASON"], rows.map { g in
-                ["#\(g.id)", g.path, g.kind.rawValue, g.lifetime.rawValue, g.status.description,
-                 Timestamp.rfc3339(g.updatedAt), claims[g.id].map(claimsText) ?? "-", g.reason ?? ""]
-            })
+            renderGuards(rows, claims: claims)
         }
     }
+}
+
+/// The text table of guard rows (`guards`, `status`).
+/// The guards table; HELD BY lists each guard's live claims ("-": no job holds it).
+func renderGuards(_ rows: [GuardRecord], claims: [GuardID: [ClaimRecord]]) {
+    Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "HELD BY", "REASON"], rows.map { g in
+        ["#\(g.id)", g.path, g.kind.rawValue, g.lifetime.rawValue, g.status.description,
+         Timestamp.rfc3339(g.updatedAt), claims[g.id].map(claimsText) ?? "-", g.reason ?? ""]
+    })
 }
 
 /// A path as typed, normalised for lookup (queries do not require it to exist).
@@ -152,9 +158,9 @@ struct HistoryCommand: ParsableCommand {
         } else if events.isEmpty {
             Render.line("no history")
         } else {
-            Render.table(["AT", "GUARD", "PATH", "FROM", "TO", "REASON", "BY"], events.map { e in
+            Render.table(["AT", "GUARD", "PATH", "FROM", "TO", "REASON", "RUN", "BY"], events.map { e in
                 [Timestamp.rfc3339(e.at), "#\(e.guardID)", e.path, e.from?.description ?? "-", e.to.description,
-                 e.reason ?? "", e.actor]
+                 e.reason ?? "", e.runID.map { "#\($0)" } ?? "-", e.actor]
             })
         }
     }

@@ -11,8 +11,6 @@ struct HooksDirectoryOption: ParsableArguments {
     @Option(name: .customLong("hooks-dir"),
             help: ArgumentHelp("The hooks directory (env GUARD_HOOKS_DIR; config hooks_dir; default /etc/guard-hooks/hooks.d).", valueName: "path"))
     var hooksDir: String?
-
-    func directory(_ global: GlobalOptions) throws -> String { try global.settings(hooksDir: hooksDir).hooksDir }
 }
 
 /// The path of this binary, for hooks that call hook-runner back.
@@ -30,6 +28,9 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
             Hooks run in byte order of their names, each in its own process group with a timeout.
             Exit 75 from a hook skips the rest of the phase (the run still succeeds). pre-* phases
             stop at the first failure; other phases run every hook and report every failure.
+            A phase that is not standard (pre-/post- backup, restore, mount), not named by a hook's
+            '# phases:' header nor by the config file's 'phases' is a usage error (64); a pre-*
+            phase in which no hook runs fails (1) unless --allow-empty.
 
             Example: hook-runner run pre-restore /mnt/pve/nfs1 /mnt/datastore1
             """)
@@ -41,6 +42,8 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
     @Option(help: "Seconds one hook may run before its process group is terminated (env GUARD_HOOKS_TIMEOUT; config timeout; default 300).")
     var timeout: Double?
     @Flag(help: "Run every hook of a pre-* phase even after one failed.") var keepGoing = false
+    @Flag(help: "A pre-* phase in which no hook runs succeeds (without it, that is exit 1: nothing was guarded).")
+    var allowEmpty = false
     @Argument(help: "The phase, e.g. pre-restore, post-mount.") var phase: String
     @Argument(help: "Targets passed to every hook.") var targets: [String] = []
     var allTargets: [String] { targets + LongTargetList.overflow }
@@ -60,9 +63,11 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
         let engine = global.engine(settings, actor: "hook-runner run \(phase)", claimant: claimant)
         let json = global.json
         let targets = allTargets
-        let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,
+        var request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,
                                    timeout: .milliseconds(Int64(settings.timeout * 1000)), keepGoing: keepGoing,
                                    dryRun: dry.dryRun, binaryPath: ownBinaryPath())
+        request.declaredPhases = settings.phases
+        request.allowEmpty = allowEmpty
         let outcome = try await engine.runPhase(request) { line in
             // With --json, stdout carries only the document: hook output goes to stderr.
             let text = "[\(line.hook)] \(line.text)\n"
@@ -82,7 +87,7 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
             Render.line("\(id) \(phase): \(report.exitStatus == 0 ? "ok" : "failed") (\(report.results.count) hooks)")
             Render.table(["HOOK", "OUTCOME", "EXIT", "DETAIL"], report.results.map { r in
                 [r.name, r.outcome.rawValue, r.signal.map { "signal \($0)" } ?? r.exitCode.map(String.init) ?? "-",
-                 (r.timedOut ? "timed out; " : "") + (r.reason ?? "")]
+                 hookDetail(timedOut: r.timedOut, reason: r.reason)]
             })
         }
         if report.exitStatus != 0 { throw ArgumentParser.ExitCode(report.exitStatus) }
@@ -107,9 +112,14 @@ struct HooksCommand: ParsableCommand {
 
     func run() throws {
         let hooks: [DiscoveredHook]
-        let directory = try hooksDirectory.directory(global)
+        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir)
+        let directory = settings.hooksDir
         do { hooks = try HookDiscovery.discover(directory: directory, phase: phase, policy: .current) } catch {
             throw CLIError.usage("\(error)")
+        }
+        if let phase, case .unknown(let why)? = PhaseNames.problem(phase: phase, hooks: hooks, swiftPhases: [],
+                                                                  configured: settings.phases, allowEmpty: true) {
+            throw CLIError.usage(why)
         }
         if global.json {
             struct HookJSON: Encodable { var name: String, path: String, decision: String, reason: String?, phases: [String]? }

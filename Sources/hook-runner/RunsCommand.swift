@@ -25,14 +25,19 @@ struct RunsCommand: ParsableCommand {
             return
         }
         if runs.isEmpty { Render.line("no runs"); return }
-        for r in runs {
-            let status = r.exitCode.map { "exit \($0)" } ?? "unfinished"
-            Render.line("run #\(r.id)  \(r.phase)  \(Timestamp.rfc3339(r.startedAt))  \(status)  \(r.targets.joined(separator: " "))")
-            Render.table(["  HOOK", "OUTCOME", "EXIT", "DETAIL"], r.hooks.map { h in
-                let exit = h.signal.map { "signal \($0)" } ?? h.exitCode.map(String.init) ?? "-"
-                return ["  " + h.name, h.outcome.rawValue, exit, (h.timedOut ? "timed out; " : "") + (h.reason ?? "")]
-            })
-        }
+        renderRuns(runs)
+    }
+}
+
+/// Each run as its line and its hooks' table (`runs`, `status`).
+func renderRuns(_ runs: [RunRecord]) {
+    for r in runs {
+        let status = r.exitCode.map { "exit \($0)" } ?? "unfinished"
+        Render.line("run #\(r.id)  \(r.phase)  \(Timestamp.rfc3339(r.startedAt))  \(status)  \(r.targets.joined(separator: " "))")
+        Render.table(["  HOOK", "OUTCOME", "EXIT", "DETAIL"], r.hooks.map { h in
+            let exit = h.signal.map { "signal \($0)" } ?? h.exitCode.map(String.init) ?? "-"
+            return ["  " + h.name, h.outcome.rawValue, exit, hookDetail(timedOut: h.timedOut, reason: h.reason)]
+        })
     }
 }
 
@@ -64,4 +69,12 @@ func writeRun(_ r: RunRecord, to w: inout JSONWriter) {
         w.field("started_at", r.startedAt)
         w.field("targets", strings: r.targets)
     }
+}
+
+/// The DETAIL cell of a hook result: the reason, led by "timed out" when the reason does not
+/// already say so (the runner's reason for a timeout is "timed out after 2s").
+func hookDetail(timedOut: Bool, reason: String?) -> String {
+    let reason = reason ?? ""
+    guard timedOut, !reason.hasPrefix("timed out") else { return reason }
+    return reason.isEmpty ? "timed out" : "timed out; " + reason
 }

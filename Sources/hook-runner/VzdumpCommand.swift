@@ -66,9 +66,10 @@ struct VzdumpCommand: AsyncParsableCommand {
             let claimant = try claim.claimant(ownJob: .session, bootID: { try LinuxKernel().bootID() })
             let engine = global.engine(settings, actor: "hook-runner vzdump \(call.summary)", claimant: claimant)
             let json = global.json
-            let request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
+            var request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
                                        timeout: .milliseconds(Int64(settings.timeout * 1000)), dryRun: dry.dryRun,
                                        binaryPath: ownBinaryPath())
+            request.declaredPhases = settings.phases
             let outcome = try await engine.runPhase(request) { line in
                 Render.write(Data("[\(line.hook)] \(line.text)\n".utf8), fd: json ? 2 : 1)
             }

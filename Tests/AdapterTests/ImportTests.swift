@@ -118,15 +118,24 @@ extension AdapterTests {
             #expect(lines.first?["line"] as? Int == 1)
         }
 
-        @Test(sandboxed) func missingIndexIsAClearError() throws {
+        /// No index: ProxSave never fell back to chattr +i, so there is nothing to import (0).
+        @Test(sandboxed) func missingIndexIsNothingToImport() throws {
             let dir = try Sandbox.make("import-missing")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
             let r = try cli.run(["import", "proxsave", dir.sub("no-such-index")])
-            expectStatus(r, 64)
-            #expect(r.stderr == "hook-runner: import proxsave: \(dir.sub("no-such-index")): no such file (ProxSave writes it only after a chattr +i fallback)\n")
-            #expect(r.stdout.isEmpty)
+            expectStatus(r, 0)
+            #expect(r.stdout == "\(dir.sub("no-such-index")): no such file: nothing to import (ProxSave writes it only after a chattr +i fallback)\n")
+            #expect(r.stderr.isEmpty)
+            let (j, doc) = try cli.json(["import", "proxsave", dir.sub("no-such-index")])
+            expectStatus(j, 0)
+            #expect(doc["exit_code"] as? Int == 0)
+            #expect((doc["lines"] as? [Any])?.isEmpty == true, "\(doc)")
             #expect(!FileManager.default.fileExists(atPath: cli.db))
+            // A file that exists but cannot be read as an index is still a usage error.
+            let unreadable = try cli.run(["import", "proxsave", dir.path])
+            expectStatus(unreadable, 64)
+            #expect(unreadable.stderr == "hook-runner: import proxsave: \(dir.path): not a regular file\n")
         }
 
         /// The import can never guard: its steps adopt a flag that is there and nothing else,

@@ -40,6 +40,12 @@ import Testing
         #expect(throws: FileIO.ReadFailure.notRegularFile) { try FileIO.readFile("/", limit: 10) }
     }
 
+    @Test("the null device reads as an empty file; another character device is not a regular file")
+    func nullDevice() throws {
+        #expect(try FileIO.readFile("/dev/null", limit: 10).isEmpty)
+        #expect(throws: FileIO.ReadFailure.notRegularFile) { try FileIO.readFile("/dev/zero", limit: 10) }
+    }
+
     @Test("/proc files, which report size 0, are read to the end")
     func procFile() throws {
         let text = String(decoding: try FileIO.readFile("/proc/self/mountinfo", limit: 64 << 20), as: UTF8.self)

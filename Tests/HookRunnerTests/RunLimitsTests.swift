@@ -55,6 +55,11 @@ extension HookRunnerTests {
             #expect((hook["reason"] as? String)?.contains("timed out") == true, "\(hook)")
             #expect((hook["output_tail"] as? String)?.contains("grandchild") == true)
             #expect(run["exit_code"] as? Int == 1)
+            // The DETAIL column says it once: "timed out after 1s", not "timed out; timed out after 1s".
+            for output in [r.stdout, try cli.run(["runs"]).stdout] {
+                let row = try #require(output.split(separator: "\n").first { $0.contains("10-stubborn") && $0.contains("failed") })
+                #expect(row.components(separatedBy: "timed out").count == 2 && row.contains("timed out after"), "\(row)")
+            }
         }
 
         @Test(sandboxed, boundsMemory) func twoHundredMegabytesOfOutputCostBoundedMemory() throws {

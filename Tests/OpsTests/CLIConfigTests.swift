@@ -21,6 +21,18 @@ import Testing
         expectError(try hookRunnerRun(["guards", "--config", other], env: env), 70, t.sub("env.db"))
     }
 
+    /// `/dev/null`, the usual way to say "no config file", is an empty file: every default holds.
+    @Test func devNullIsAnEmptyConfig() throws {
+        for (args, env) in [(["hooks", "--json"], ["GUARD_HOOKS_CONFIG": "/dev/null"]),
+                            (["hooks", "--json", "--config", "/dev/null"], [:])] {
+            let r = try hookRunnerRun(args, env: env)
+            #expect(r.stdout.contains("/etc/guard-hooks/hooks.d") || r.stderr.contains("/etc/guard-hooks/hooks.d"), "\(r)")
+            #expect(!r.stderr.contains("not a regular file"), "\(r.stderr)")
+        }
+        // Another device is still refused.
+        expectError(try hookRunnerRun(["hooks", "--config", "/dev/zero"]), 64, "/dev/zero", "not a regular file")
+    }
+
     @Test func hooksDirPrecedence() throws {
         let t = try TempDir("hooksdir")
         defer { t.remove() }

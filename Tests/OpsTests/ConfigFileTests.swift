@@ -15,9 +15,11 @@ import Testing
                 "/mnt/storage",
                 "/mnt/backup",
             ]
+            phases = ["pre-verify", "post-verify"]
             """, file: "c.toml")
         #expect(c == ConfigFile(allowedRoots: ["/mnt", "/srv/storage"], store: "/var/lib/g/guards.db", hooksDir: "/etc/g/hooks.d",
-                                timeout: 60, lockTimeout: 2.5, sealed: ["/mnt/storage", "/mnt/backup"]))
+                                timeout: 60, lockTimeout: 2.5, sealed: ["/mnt/storage", "/mnt/backup"],
+                                phases: ["pre-verify", "post-verify"]))
         #expect(try ConfigFile.parse("# nothing set\n", file: "c.toml") == ConfigFile())
     }
 
@@ -41,6 +43,8 @@ import Testing
         ("\n\nsealed = \"/mnt/storage\"", 3, "sealed must be an array of strings"),
         ("sealed = [\"relative\"]", 1, "not an absolute path"),
         ("sealed = [\"/mnt/a\\nb\"]", 1, "control character"),
+        ("phases = \"pre-verify\"", 1, "phases must be an array of strings"),
+        ("phases = [\"Pre-Verify\"]", 1, "phases: \"Pre-Verify\": use lower-case letters, digits and '-'"),
     ]
 
     @Test(arguments: refused) func refuses(_ text: String, _ line: Int, _ fragment: String) {

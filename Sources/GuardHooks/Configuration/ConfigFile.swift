@@ -11,6 +11,7 @@ import Glibc
 /// timeout = 300        # seconds per hook
 /// lock_timeout = 10    # seconds of waiting for the writers' lock
 /// sealed = ["/mnt/storage", "/mnt/backup"]
+/// phases = ["pre-verify"]  # phases beyond the standard ones that `run` accepts
 /// ```
 public struct ConfigFile: Sendable, Hashable {
     public var allowedRoots: [String]?
@@ -21,18 +22,19 @@ public struct ConfigFile: Sendable, Hashable {
     /// Seconds after which `doctor` warns about a guard still held by a claim.
     public var claimWarnAfter: Double?
     public var sealed: [String]?
+    public var phases: [String]?
 
     public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
-                timeout: Double? = nil, lockTimeout: Double? = nil, sealed: [String]? = nil) {
+                timeout: Double? = nil, lockTimeout: Double? = nil, sealed: [String]? = nil, phases: [String]? = nil) {
         self.allowedRoots = allowedRoots; self.store = store; self.hooksDir = hooksDir
-        self.timeout = timeout; self.lockTimeout = lockTimeout; self.sealed = sealed
+        self.timeout = timeout; self.lockTimeout = lockTimeout; self.sealed = sealed; self.phases = phases
     }
 
     /// The file read when neither `--config` nor `GUARD_HOOKS_CONFIG` names one.
     public static let defaultPath = "/etc/guard-hooks/config.toml"
 
     /// The keys the file may hold, in the order the README documents them.
-    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed", "claim_warn_after"]
+    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed", "claim_warn_after", "phases"]
 
     /// Parses and checks the text of a config file. `file` only names it in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
@@ -73,6 +75,12 @@ public struct ConfigFile: Sendable, Hashable {
                     if case .failure(let why) = PathPolicy.normalize(p) { throw fail("sealed: \(p.debugDescription): \(why)") }
                 }
                 config.sealed = paths
+            case "phases":
+                let names = try strings(entry, fail)
+                for name in names where !PhasesHeader.isPhaseName(name) {
+                    throw fail("phases: \(name.debugDescription): use lower-case letters, digits and '-'")
+                }
+                config.phases = names
             default:
                 throw fail("unknown key \"\(entry.key)\" (known: \(keys.joined(separator: ", ")))")
             }

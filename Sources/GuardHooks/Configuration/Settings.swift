@@ -17,6 +17,8 @@ public struct Settings: Sendable, Hashable {
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
     public var sources: [String: Source]
+    /// Phases beyond the standard ones that `run` accepts (config `phases`; file only).
+    public var phases: [String] = []
 
     /// The environment variables of each setting.
     public enum Variable {
@@ -118,7 +120,8 @@ public struct Settings: Sendable, Hashable {
             claimWarnAfter: pick("claim_warn_after", nil, try seconds(Variable.claimWarnAfter, positive: true),
                                  file?.claimWarnAfter, Default.claimWarnAfter),
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
-            sources: sources)
+            sources: sources,
+            phases: pick("phases", nil, nil, file?.phases, []))
     }
 }
 

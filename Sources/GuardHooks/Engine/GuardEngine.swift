@@ -57,10 +57,12 @@ public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
     case store(String)
     /// A bad argument for the whole command (exit 64).
     case usage(String)
+    /// The command could not do what it is for, e.g. a pre-* phase with no hook (exit 1).
+    case failed(String)
 
     public var description: String {
         switch self {
-        case .busy(let m), .store(let m), .usage(let m): return m
+        case .busy(let m), .store(let m), .usage(let m), .failed(let m): return m
         }
     }
 }

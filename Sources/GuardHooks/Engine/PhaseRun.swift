@@ -14,6 +14,10 @@ public struct PhaseRequest: Sendable {
     public var dryRun: Bool
     /// The hook-runner binary hooks call back (`GUARD_HOOKS_BIN`).
     public var binaryPath: String
+    /// Phases beyond the standard ones and the hooks' headers (the config file's `phases`).
+    public var declaredPhases: [String] = []
+    /// A `pre-*` phase in which no hook runs succeeds (else it fails: nothing is guarded).
+    public var allowEmpty = false
 
     public init(phase: String, targets: [String], hooksDirectory: String?, swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5), keepGoing: Bool = false,
@@ -46,7 +50,15 @@ extension GuardEngine {
                 throw GuardEngineError.usage("\(error)")
             }
         }
+        let problem = PhaseNames.problem(phase: request.phase, hooks: hooks, swiftPhases: request.swiftHooks.map(\.phases),
+                                         configured: request.declaredPhases, allowEmpty: request.allowEmpty)
+        if case .unknown(let why)? = problem { throw GuardEngineError.usage(why) }
         let recorder: RunRecorder? = request.dryRun ? nil : try RunRecorder(engine: self, request: request)
+        if case .empty(let why)? = problem {
+            // Recorded as a failed run, so `runs` shows the phase that guarded nothing.
+            try recorder?.finish(exitCode: 1)
+            throw GuardEngineError.failed(why)
+        }
         var context = HookContext(runID: recorder.map { String($0.runID) } ?? "dry-run", dryRun: request.dryRun,
                                   databasePath: configuration.storePath, binaryPath: request.binaryPath,
                                   timeout: request.timeout, gracePeriod: request.gracePeriod, keepGoing: request.keepGoing,

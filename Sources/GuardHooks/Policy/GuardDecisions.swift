@@ -81,6 +81,13 @@ public enum ClearDecision: Sendable, Hashable {
 
 public enum GuardDecisions {
     /// `apply` (transient) and `seal` (persistent immutable) for one offline-or-not target.
+    /// Says that an existing guard of another kind was kept: the target is guarded (exit 0),
+    /// but not the way the caller asked, and an operator must see that.
+    static func keptKind(_ row: GuardSummary, _ requested: RequestedKind) -> String? {
+        guard requested != .auto, requested.rawValue != row.kind.rawValue else { return nil }
+        return "kept the existing \(row.kind.rawValue) guard #\(row.id); requested kind \(requested.rawValue) not applied"
+    }
+
     public static func apply(requested: RequestedKind, lifetime: GuardLifetime,
                              facts: TargetFacts, existing: GuardSummary?) -> ApplyDecision {
         if facts.mountState == .unknown {
@@ -95,7 +102,7 @@ public enum GuardDecisions {
             }
             if row.isOnTop(facts) {
                 switch row.status.state {
-                case .applied: return .alreadyApplied(row.id, nil)
+                case .applied: return .alreadyApplied(row.id, keptKind(row, requested))
                 case .pending: return .withdrawClear(row.id)
                 default: return .postpone("guard #\(row.id) is \(row.status) but in the kernel; run reconcile")
                 }
@@ -108,7 +115,7 @@ public enum GuardDecisions {
         if let row = existing {
             switch (row.kind, row.status.state) {
             case (.immutable, .applied) where facts.immutable == true:
-                return .alreadyApplied(row.id, row.lifetime == lifetime ? nil : "sealed (persistent)")
+                return .alreadyApplied(row.id, row.lifetime == lifetime ? keptKind(row, requested) : "sealed (persistent)")
             case (.immutable, .pending) where facts.immutable == true:
                 return .withdrawClear(row.id)
             case (_, .failed):
