@@ -1,12 +1,32 @@
 /// Hook runs and their per-hook results.
 extension GuardStore {
     /// Records the start of a run; `targets` are stored newline-joined (paths hold no newlines).
-    public func beginRun(phase: String, targets: [String], dryRun: Bool, actor: Actor) throws -> RunID {
+    /// `process`: the pid running it and that process's start time, so a run left
+    /// unfinished by a SIGKILL can be told from one still going (`markAbandonedRuns`).
+    public func beginRun(phase: String, targets: [String], dryRun: Bool, actor: Actor,
+                         process: (pid: Int32, start: UInt64)? = nil) throws -> RunID {
         try requireWritable()
         try database.execute("""
-            INSERT INTO runs (phase, targets, dry_run, started_at, actor) VALUES (?, ?, ?, ?, ?)
-            """, [phase, targets.joined(separator: "\n"), dryRun, nowMilliseconds, actor.name])
+            INSERT INTO runs (phase, targets, dry_run, started_at, actor, pid, pid_start) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [phase, targets.joined(separator: "\n"), dryRun, nowMilliseconds, actor.name,
+                  process.map { Int64($0.pid) }, process.map { Int64(bitPattern: $0.start) }])
         return database.lastInsertRowID
+    }
+
+    /// Marks `interrupted` (SIGKILL) every unfinished run whose process is gone: `isAlive`
+    /// gets its pid and start time. Returns the ids marked.
+    @discardableResult
+    public func markAbandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [RunID] {
+        try requireWritable()
+        let open = try database.rows("""
+            SELECT id, pid, pid_start FROM runs WHERE finished_at IS NULL AND pid IS NOT NULL
+            """, []) { row in (row.int64(0), Int32(truncatingIfNeeded: row.int64(1)), UInt64(bitPattern: row.int64(2))) }
+        let gone = open.filter { !isAlive($0.1, $0.2) }.map(\.0)
+        for id in gone {
+            try database.execute("UPDATE runs SET finished_at = ?, exit_code = ?, interrupted_by = ? WHERE id = ?",
+                                 [nowMilliseconds, Int64(128 + 9), Int64(9), id])
+        }
+        return gone
     }
 
     /// Records hook number `seq` (run order, from 0 or 1 as the runner likes) of run `runID`.
@@ -26,16 +46,17 @@ extension GuardStore {
     }
 
     /// Stamps the run's end and exit code.
-    public func finishRun(runID: RunID, exitCode: Int32) throws {
+    /// `interruptedBy`: the signal that ended it early.
+    public func finishRun(runID: RunID, exitCode: Int32, interruptedBy: Int32? = nil) throws {
         try requireWritable()
-        try database.execute("UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?",
-                             [nowMilliseconds, exitCode, runID])
+        try database.execute("UPDATE runs SET finished_at = ?, exit_code = ?, interrupted_by = ? WHERE id = ?",
+                             [nowMilliseconds, exitCode, interruptedBy, runID])
         if sqlite3_changes64(database.handle) == 0 { throw StoreError.unknownRun(id: runID) }
     }
 
     public func run(id: RunID) throws -> RunRecord? {
         try database.readTransaction {
-            guard var run = try database.row("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [id], Self.decodeRun)
+            guard var run = try database.row("SELECT \(try Self.runColumns(database)) FROM runs WHERE id = ?", [id], Self.decodeRun)
             else { return nil }
             run.hooks = try hookResults(runID: id)
             return run
@@ -47,15 +68,16 @@ extension GuardStore {
     public func runs(phase: String? = nil, limit: Int? = nil) throws -> [RunRecord] {
         try database.readTransaction {
             var runs: [RunRecord]
+            let runColumns = try Self.runColumns(database)
             if let phase {
                 runs = try database.rows("""
-                    SELECT * FROM (SELECT \(Self.runColumns) FROM runs WHERE phase = ?
+                    SELECT * FROM (SELECT \(runColumns) FROM runs WHERE phase = ?
                                    ORDER BY started_at DESC, id DESC LIMIT ?)
                     ORDER BY started_at, id
                     """, [phase, limit ?? -1], Self.decodeRun)
             } else {
                 runs = try database.rows("""
-                    SELECT * FROM (SELECT \(Self.runColumns) FROM runs ORDER BY started_at DESC, id DESC LIMIT ?)
+                    SELECT * FROM (SELECT \(runColumns) FROM runs ORDER BY started_at DESC, id DESC LIMIT ?)
                     ORDER BY started_at, id
                     """, [limit ?? -1], Self.decodeRun)
             }
@@ -81,7 +103,13 @@ extension GuardStore {
         }
     }
 
-    static let runColumns = "id, phase, targets, dry_run, started_at, finished_at, exit_code, actor"
+    /// The columns `decodeRun` reads; a v1/v2 store (read-only, not migrated) has no
+    /// interruption or process columns yet and reads NULLs.
+    static func runColumns(_ database: Database) throws -> String {
+        let base = "id, phase, targets, dry_run, started_at, finished_at, exit_code, actor"
+        let version = try database.int64("PRAGMA user_version") ?? 0
+        return base + (version >= 3 ? ", interrupted_by, pid, pid_start" : ", NULL, NULL, NULL")
+    }
 
     static func decodeRun(_ row: Row) -> RunRecord {
         let targets = row.text(2)
@@ -89,7 +117,10 @@ extension GuardStore {
             id: row.int64(0), phase: row.text(1),
             targets: targets.isEmpty ? [] : targets.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
             dryRun: row.bool(3), startedAt: date(row.int64(4)), finishedAt: row.int64OrNil(5).map(date),
-            exitCode: row.int64OrNil(6).map { Int32(truncatingIfNeeded: $0) }, actor: row.text(7), hooks: [])
+            exitCode: row.int64OrNil(6).map { Int32(truncatingIfNeeded: $0) }, actor: row.text(7), hooks: [],
+            interruptedBy: row.int64OrNil(8).map { Int32(truncatingIfNeeded: $0) },
+            pid: row.int64OrNil(9).map { Int32(truncatingIfNeeded: $0) },
+            pidStart: row.int64OrNil(10).map { UInt64(bitPattern: $0) })
     }
 }
 

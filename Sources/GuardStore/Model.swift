@@ -208,6 +208,12 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var exitCode: Int32?
     public var actor: String
     public var hooks: [HookResultRecord]
+    /// The signal that ended the run early (hook-runner got SIGINT/SIGTERM/SIGHUP, or was
+    /// found gone: SIGKILL), or nil.
+    public var interruptedBy: Int32? = nil
+    /// The hook-runner process that ran it and its start time (`/proc/PID/stat` field 22).
+    public var pid: Int32? = nil
+    public var pidStart: UInt64? = nil
 }
 
 /// How one hook ended.

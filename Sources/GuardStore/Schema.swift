@@ -9,7 +9,7 @@ enum Schema {
     /// so `guards` and `history` keep working on a v1 store until the next write migrates it.
     static let oldestReadableVersion = 1
 
-    static let migrations: [String] = [version1, version2]
+    static let migrations: [String] = [version1, version2, version3]
 
     // STRICT tables: a wrong type is an error, not a silently stored string.
     // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
@@ -109,6 +109,16 @@ enum Schema {
     /// what a listing of most of the table costs anyway.
     static let version2 = """
     DROP INDEX guards_by_state;
+    """
+
+    /// v3: a run ended by a signal is recorded as such (`interrupted_by`, the signal number),
+    /// and a run records the process that runs it (`pid` and its start time, field 22 of
+    /// `/proc/PID/stat`, against pid reuse), so a later command can tell a run whose
+    /// hook-runner was SIGKILLed from one still going. Readers of older stores see NULLs.
+    static let version3 = """
+    ALTER TABLE runs ADD COLUMN interrupted_by INTEGER;
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    ALTER TABLE runs ADD COLUMN pid_start INTEGER;
     """
 
     /// Brings the store from `current` to `knownVersion`, one transaction per step.

@@ -165,7 +165,7 @@ struct SchemaTests {
 
             let writer = try GuardStore.open(path: path)
             defer { writer.close() }
-            #expect(try writer.database.int64("PRAGMA user_version") == 2)
+            #expect(try writer.database.int64("PRAGMA user_version") == 3)
             #expect(try indexes(writer.database) == ["guards_by_path", "guards_one_outstanding_per_path"])
             #expect(try writer.outstandingGuards().map(\.path) == ["/mnt/a"])
             #expect(try writer.history(path: "/mnt/b").count == stepsTo(.cleared).count + 1)

@@ -7,6 +7,8 @@ import Musl
 /// What happened while a hook's process group was watched.
 struct WatchOutcome: Sendable, Hashable {
     var timedOut = false
+    /// The signal (SIGINT/SIGTERM/SIGHUP to hook-runner) that ended the hook early.
+    var interruptedBy: Int32? = nil
 }
 
 /// Watches one spawned hook until it and its output are done: reads the merged
@@ -15,8 +17,9 @@ struct WatchOutcome: Sendable, Hashable {
 ///
 /// One `poll` loop on a dedicated thread over the pipe and the pidfd. The pidfd turns
 /// readable when the hook exits but stays a zombie (swift-subprocess reaps it only after
-/// the body closure returns), so its pid, which is the group id, cannot be reused
-/// while the group is killed: `kill(-pgid)` cannot hit a stranger.
+/// after the watch returns), so its pid, which is the group id, cannot be reused
+/// while the group is killed: `kill(-pgid)` cannot hit a stranger. An interruption of
+/// hook-runner (RunInterruption) ends the group like a timeout: TERM, grace, KILL.
 struct ProcessWatch {
     let pid: pid_t
     /// The hook's pidfd, or -1 (old kernels): then exit is polled with `waitid(WNOWAIT)`.
@@ -45,6 +48,9 @@ struct ProcessWatch {
             if pipeOpen { fds.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
             let watchingPidfd = exitedAt == nil && pidfd >= 0
             if watchingPidfd { fds.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
+            // The interruption pipe stays readable once written: watched only until acted on.
+            let watchingInterrupt = exitedAt == nil && outcome.interruptedBy == nil && RunInterruption.notifyFD >= 0
+            if watchingInterrupt { fds.append(pollfd(fd: RunInterruption.notifyFD, events: Int16(POLLIN), revents: 0)) }
             let wake = nextWake(now: now, deadline: deadline, killAt: killAt, exitedAt: exitedAt)
             let waitMS = wake.map { Int32(clamping: max(0, ($0 - now + 999_999) / 1_000_000)) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), waitMS)
@@ -62,14 +68,19 @@ struct ProcessWatch {
                     pipeOpen = false
                 }
             }
-            if exitedAt == nil, hasExited(pidfdReady: watchingPidfd && fds[fds.count - 1].revents != 0) {
+            let pidfdIndex = fds.count - (watchingInterrupt ? 2 : 1)
+            if exitedAt == nil, hasExited(pidfdReady: watchingPidfd && fds[pidfdIndex].revents != 0) {
                 exitedAt = Self.now()
                 killGroup(SIGKILL)  // what the hook left behind in its group goes with it
                 continue
             }
             if exitedAt == nil {
                 let t = Self.now()
-                if killAt == nil, t >= deadline {
+                if killAt == nil, outcome.interruptedBy == nil, let signal = RunInterruption.signal {
+                    outcome.interruptedBy = signal
+                    killGroup(SIGTERM)
+                    killAt = t + Self.nanoseconds(grace)
+                } else if killAt == nil, t >= deadline {
                     outcome.timedOut = true
                     killGroup(SIGTERM)
                     killAt = t + Self.nanoseconds(grace)
