@@ -30,7 +30,7 @@ extension HookRunnerTests {
             let hooks = try threeHooks(dir, middleExit: 3)
             let env: [String: String?] = ["GUARD_HOOKS_DIR": hooks]
 
-            var r = try cli.run(["run", "pre-restore", "/mnt/x"], env: env)
+            var r = try cli.run(["run", "pre-restore", dir.sub("x")], env: env)
             expectStatus(r, 1)
             #expect(r.stdout.contains("\nrun #1 pre-restore: failed (3 hooks)\n"), "\(r.stdout)")
             #expect(r.stdout.contains("[10-first] first\n") && r.stdout.contains("[20-middle] middle\n"))
@@ -41,19 +41,19 @@ extension HookRunnerTests {
             #expect(results.map { $0["outcome"] as? String } == ["ok", "failed", "skipped"])
             #expect(results[2]["reason"] as? String == "stopped after failure of 20-middle")
 
-            let (jr, doc) = try cli.json(["run", "pre-restore", "/mnt/x"], env: env)
+            let (jr, doc) = try cli.json(["run", "pre-restore", dir.sub("x")], env: env)
             expectStatus(jr, 1)
             #expect(doc["run_id"] as? Int == 2 && doc["exit_code"] as? Int == 1 && doc["phase"] as? String == "pre-restore")
             #expect(try objects(doc, "hooks").map { $0["outcome"] as? String } == ["ok", "failed", "skipped"])
             #expect(jr.stderr.contains("[20-middle] middle"), "with --json, hook output goes to stderr")
 
-            r = try cli.run(["run", "--keep-going", "pre-restore", "/mnt/x"], env: env)
+            r = try cli.run(["run", "--keep-going", "pre-restore", dir.sub("x")], env: env)
             expectStatus(r, 1)
             #expect(FileManager.default.fileExists(atPath: dir.sub("last-ran")), "--keep-going runs the rest")
             #expect(try lastRunHooks(cli).hooks.map { $0["outcome"] as? String } == ["ok", "failed", "ok"])
 
             unlink(dir.sub("last-ran"))
-            r = try cli.run(["run", "post-mount", "/mnt/x"], env: env)
+            r = try cli.run(["run", "post-mount", dir.sub("x")], env: env)
             expectStatus(r, 1)
             #expect(FileManager.default.fileExists(atPath: dir.sub("last-ran")), "post-* phases run every hook")
             (run, results) = try lastRunHooks(cli)

@@ -24,7 +24,10 @@ enum HookSecurity {
         if let why = ownershipProblem(info) { return "refused: directory \(directory.path) \(why)" }
         for ancestor in directory.ancestors {
             guard lstat(ancestor, &info) == 0 else { return "refused: cannot stat ancestor \(ancestor)" }
-            if let why = ownershipProblem(info) {
+            // A root-owned sticky directory (/tmp) lets nobody else rename what root owns in
+            // it, and the next component is checked to be root's: safe as an ancestor.
+            let rootSticky = info.st_uid == 0 && info.st_mode & S_ISVTX != 0
+            if !rootSticky, let why = ownershipProblem(info) {
                 return "refused: ancestor \(ancestor) of the hooks directory \(why)"
             }
         }
