@@ -1,13 +1,17 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// Direction of dependencies: C shims -> GuardStore / GuardHooks -> hook-runner.
+// Direction of dependencies: C shims -> GuardStore -> GuardHooks -> GuardRender -> hook-runner.
+// Fault points (`FaultPoint`, `GUARD_HOOKS_TEST_FAULT`) let the crash tests kill the process
+// mid-protocol; they exist in debug builds only, so a release binary cannot be told to die.
+let faultPoints: [SwiftSetting] = [.define("GUARD_HOOKS_FAULT_POINTS", .when(configuration: .debug))]
+
 let package = Package(
     name: "GuardHooks",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "GuardHooks", targets: ["GuardHooks"]),
         .library(name: "GuardStore", targets: ["GuardStore"]),
+        .library(name: "GuardRender", targets: ["GuardRender"]),
         .executable(name: "hook-runner", targets: ["hook-runner"]),
     ],
     dependencies: [
@@ -23,39 +27,64 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "CGuardSys"),
+        // File I/O on swift-system (whole-file reads, paths, the EINTR retry) for every target.
+        .target(name: "FileIO", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "GuardStore",
-            dependencies: ["CSQLite"]
+            dependencies: ["CSQLite", "FileIO"]
         ),
         .target(
             name: "GuardHooks",
             dependencies: [
                 "GuardStore",
                 "CGuardSys",
+                "FileIO",
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
-            ]
+            ],
+            swiftSettings: faultPoints
+        ),
+        // Output of the command line: JSON, tables, RFC 3339, Prometheus text, outcome words
+        // and exit codes. GuardHooks returns values; this renders them.
+        .target(
+            name: "GuardRender",
+            dependencies: ["GuardHooks", "GuardStore", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .executableTarget(
             name: "hook-runner",
             dependencies: [
                 "GuardHooks",
+                "GuardRender",
                 "GuardStore",
+                "FileIO",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: faultPoints
         ),
         // Shared by the test targets: the /mnt sandbox and a command runner.
-        .target(name: "GuardTestSupport", dependencies: ["CGuardSys"], path: "Tests/GuardTestSupport"),
+        .target(name: "GuardTestSupport", dependencies: ["CGuardSys", "FileIO"], path: "Tests/GuardTestSupport"),
+        // The in-memory kernel for engine tests; kept out of the product.
+        .target(
+            name: "GuardHooksTesting",
+            dependencies: ["GuardHooks", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/GuardHooksTesting"
+        ),
         // A second process for GuardStoreTests (concurrent writers, an unprivileged reader).
         .executableTarget(name: "guard-store-stress", dependencies: ["GuardStore"], path: "Tests/GuardStoreStress"),
         .testTarget(
             name: "GuardStoreTests",
             dependencies: ["GuardStore", "CSQLite", "GuardTestSupport", "guard-store-stress"]
         ),
-        .testTarget(name: "GuardHooksTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport"]),
-        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardStore", "CGuardSys", "GuardTestSupport"]),
+        .testTarget(
+            name: "GuardHooksTests",
+            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardRender", "GuardStore", "GuardTestSupport", "FileIO",
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // Rendering only: no root, no sandbox.
+        .testTarget(name: "GuardRenderTests", dependencies: ["GuardRender", "GuardHooks", "GuardStore", "GuardTestSupport"]),
+        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardRender", "GuardStore", "CGuardSys", "GuardTestSupport"]),
         .testTarget(
             name: "HookRunnerTests",
             dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
@@ -63,7 +92,7 @@ let package = Package(
         // Adapters (vzdump, ProxSave import), metrics, recipes and the docs' Swift example.
         .testTarget(
             name: "AdapterTests",
-            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
+            dependencies: ["GuardHooks", "GuardHooksTesting", "GuardRender", "GuardStore", "GuardTestSupport", "hook-runner"]
         ),
         // Crash consistency, concurrency, hostile input and security checks (RELIABILITY.md).
         .testTarget(

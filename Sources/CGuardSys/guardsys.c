@@ -158,11 +158,6 @@ long gs_getdents64(int fd, void *buf, unsigned long size) {
     return rc < 0 ? -errno : rc;
 }
 
-long gs_read(int fd, void *buf, unsigned long size) {
-    ssize_t rc = read(fd, buf, size);
-    return rc < 0 ? -errno : (long)rc;
-}
-
 long gs_readlinkat(int dirfd, const char *path, char *buf, unsigned long size) {
     ssize_t rc = readlinkat(dirfd, path, buf, size);
     return rc < 0 ? -errno : (long)rc;

@@ -1,4 +1,6 @@
 import CSQLite
+import FileIO
+import Glibc
 
 /// One SQLite connection, modelled on GRDB's `Database`: explicit open flags, safe defaults,
 /// a prepared-statement cache keyed by SQL, and transactions that roll back on any error.
@@ -25,7 +27,7 @@ public final class Database {
     /// is never interpreted as a URI even when the library enables URIs globally.
     public init(path: String, mode: Mode, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws {
         _ = Database.libraryConfigured
-        let absolute = Database.absolutePath(path)
+        let absolute = FileIO.absolutePath(path)
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
         case .readWrite: flags |= SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
@@ -101,14 +103,6 @@ public final class Database {
         let latest = sqlite3_extended_errcode(handle)
         let message = latest == rc ? String(cString: sqlite3_errmsg(handle)) : String(cString: sqlite3_errstr(rc))
         return DatabaseError(extendedCode: rc, message: message, sql: sql)
-    }
-
-    static func absolutePath(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { return "./" + path }
-        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
     }
 
     // MARK: Statements
@@ -275,11 +269,3 @@ struct SQLKey: Hashable {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

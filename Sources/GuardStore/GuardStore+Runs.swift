@@ -56,7 +56,7 @@ extension GuardStore {
 
     public func run(id: RunID) throws -> RunRecord? {
         try database.readTransaction {
-            guard var run = try database.row("SELECT \(try Self.runColumns(database)) FROM runs WHERE id = ?", [id], Self.decodeRun)
+            guard var run = try database.row("SELECT \(runColumns) FROM runs WHERE id = ?", [id], Self.decodeRun)
             else { return nil }
             run.hooks = try hookResults(runID: id)
             return run
@@ -68,7 +68,6 @@ extension GuardStore {
     public func runs(phase: String? = nil, limit: Int? = nil) throws -> [RunRecord] {
         try database.readTransaction {
             var runs: [RunRecord]
-            let runColumns = try Self.runColumns(database)
             if let phase {
                 runs = try database.rows("""
                     SELECT * FROM (SELECT \(runColumns) FROM runs WHERE phase = ?
@@ -103,12 +102,11 @@ extension GuardStore {
         }
     }
 
-    /// The columns `decodeRun` reads; a v1/v2 store (read-only, not migrated) has no
+    /// The columns `decodeRun` reads; a store older than v4 (read-only, not migrated) has no
     /// interruption or process columns yet and reads NULLs.
-    static func runColumns(_ database: Database) throws -> String {
+    var runColumns: String {
         let base = "id, phase, targets, dry_run, started_at, finished_at, exit_code, actor"
-        let version = try database.int64("PRAGMA user_version") ?? 0
-        return base + (version >= 3 ? ", interrupted_by, pid, pid_start" : ", NULL, NULL, NULL")
+        return base + (schemaVersion >= 4 ? ", interrupted_by, pid, pid_start" : ", NULL, NULL, NULL")
     }
 
     static func decodeRun(_ row: Row) -> RunRecord {

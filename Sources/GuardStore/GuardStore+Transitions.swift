@@ -109,8 +109,8 @@ extension GuardStore {
     /// status at that point (`GuardStateMachine.isLegal`); the first illegal one (or unknown
     /// guard id) throws and the whole batch is rolled back: nothing is written. Every change
     /// appends its event in the same transaction. Returns the rows after each transition;
-    /// with `returningRows: false` it returns none and reads only each row's status (a batch
-    /// of 10,000 then holds no copy of the rows: the engine never looks at them).
+    /// with `returningRows: false` it returns none and reads only each row's status (a large
+    /// batch then holds no copy of the rows: the engine never looks at them).
     @discardableResult
     public func settle(_ transitions: [GuardTransition], runID: RunID?, actor: Actor,
                        returningRows: Bool = true) throws -> [GuardRecord] {

@@ -1,14 +1,7 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import CSQLite
-#if canImport(Glibc)
+import FileIO
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The guard store: one SQLite file holding guards, their append-only history, runs and hook
 /// results. The state machine (`GuardStateMachine`) is enforced here: `recordIntents` and
@@ -23,6 +16,8 @@ public final class GuardStore {
     /// The connection, for raw SQL (tests, diagnostics). Writes through it bypass the state
     /// machine but not the schema's constraints and triggers.
     public let database: Database
+    /// The schema version the file is at (read-only readers may query an older one as is).
+    public internal(set) var schemaVersion = Schema.knownVersion
     /// The clock stamped on rows and events; replaceable for tests.
     public var clock: () -> Date = { Date() }
 
@@ -58,7 +53,7 @@ public final class GuardStore {
     ///   migrated (read-write) one transaction per step.
     public static func open(path: String, mode: Mode = .readWrite, create: Bool = false,
                             busyTimeout: Duration = .seconds(5)) throws -> GuardStore {
-        let path = Database.absolutePath(path)
+        let path = FileIO.absolutePath(path)
         let timeout = Int32(clamping: busyTimeout.components.seconds * 1000
                             + busyTimeout.components.attoseconds / 1_000_000_000_000_000)
         var st = stat()
@@ -80,8 +75,9 @@ public final class GuardStore {
             database.close()
             throw StoreError.readOnly(path: path)
         }
+        let version: Int
         do {
-            let version = try validate(database, path: path)
+            version = try validate(database, path: path)
             if mode == .readWrite {
                 try configureWriter(database, persistWAL: true)
                 try Schema.migrate(database, from: version)
@@ -90,15 +86,17 @@ public final class GuardStore {
             database.close()
             throw error
         }
-        return GuardStore(path: path, mode: mode, database: database)
+        let store = GuardStore(path: path, mode: mode, database: database)
+        store.schemaVersion = mode == .readWrite ? Schema.knownVersion : version
+        return store
     }
 
     /// Reads only: the schema, application id and version. Returns the version found.
     private static func validate(_ db: Database, path: String) throws -> Int {
         let appID: Int64, version: Int
         do {
-            // No quick_check here: it reads the whole file (0.5 s for an 82 MiB store, on every
-            // command). The header check has already refused empty, truncated and foreign
+            // No quick_check here: it would read the whole file on every command (BENCHMARKS.md).
+            // The header check has already refused empty, truncated and foreign
             // files; damage deeper in surfaces as SQLITE_CORRUPT on access, and `doctor`
             // runs the full check (`integrityProblems()`). Reading the schema catches a file
             // SQLite cannot parse at all.
@@ -149,7 +147,7 @@ public final class GuardStore {
         // Bounds the WAL left on disk after checkpoints and at close.
         try db.execute("PRAGMA journal_size_limit = 1048576")
         // 1 MiB of page cache instead of SQLite's 2: a write touches only the index paths of
-        // its rows, which stay cached; at 10,000 targets the other MiB was peak RSS for nothing.
+        // its rows, which stay cached; the other MiB was only peak memory (BENCHMARKS.md).
         try db.execute("PRAGMA cache_size = -1024")
         if persistWAL {
             // Keep -wal and -shm after the last connection closes: a reader that cannot write the

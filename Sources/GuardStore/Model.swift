@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// How a guard refuses writes.
 public enum GuardKind: String, Sendable, Codable, CaseIterable {

@@ -9,14 +9,14 @@ enum Schema {
     /// so `guards` and `history` keep working on a v1 store until the next write migrates it.
     static let oldestReadableVersion = 1
 
-    static let migrations: [String] = [version1, version2, version3]
+    static let migrations: [String] = [version1, version2, version3, version4]
 
     // STRICT tables: a wrong type is an error, not a silently stored string.
     // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
     // `c IN ('a', 'b', …)`: same truth table (NULL stays NULL, so a NULL column passes either
     // way), but SQLite 3.40 evaluates a constant IN list of more than two values by building
-    // an ephemeral table on every statement execution (~9 µs each; an event insert had four),
-    // which made the CHECKs cost most of a batch's SQLite time (see BENCHMARKS.md).
+    // an ephemeral table on every statement execution, which dominated a batch's SQLite time
+    // (BENCHMARKS.md).
     static let version1 = """
     PRAGMA application_id = \(applicationID);
 
@@ -103,7 +103,7 @@ enum Schema {
     """
 
     /// v2: `guards_by_state` goes. It served only `guards --state`, and every guard write paid
-    /// for it (two index changes per state change, ~6% of a batch's instructions: BENCHMARKS.md).
+    /// for it (two index changes per state change: BENCHMARKS.md).
     /// The partial unique index holds exactly the rows not `cleared`, so it serves a listing
     /// of any other state; `cleared` rows are listed in rowid order by a table scan, which is
     /// what a listing of most of the table costs anyway.
@@ -111,11 +111,48 @@ enum Schema {
     DROP INDEX guards_by_state;
     """
 
-    /// v3: a run ended by a signal is recorded as such (`interrupted_by`, the signal number),
+    /// v3: claims, one per job that relies on a guard (DESIGN.md "Claims"). A claim is never
+    /// deleted: releasing it stamps when, why and by which run, once; that row is its history.
+    /// `holder` is the job's canonical key (its kind, ids and boot), unique among the live
+    /// claims of one guard, so a job that runs pre twice holds one claim.
+    static let version3 = """
+    CREATE TABLE claims (
+        id              INTEGER PRIMARY KEY,
+        guard_id        INTEGER NOT NULL REFERENCES guards(id),
+        holder          TEXT NOT NULL CHECK (length(holder) > 0),
+        kind            TEXT NOT NULL CHECK (kind = 'session' OR kind = 'process' OR kind = 'key'),
+        pid             INTEGER,
+        pid_start       INTEGER,
+        sid             INTEGER,
+        sid_start       INTEGER,
+        boot_id         TEXT NOT NULL,
+        key             TEXT,
+        token           TEXT,
+        description     TEXT,
+        run_id          INTEGER REFERENCES runs(id),
+        claimed_at      INTEGER NOT NULL,
+        actor           TEXT NOT NULL,
+        released_at     INTEGER,
+        release_reason  TEXT,
+        released_run_id INTEGER REFERENCES runs(id),
+        CHECK ((released_at IS NULL) = (release_reason IS NULL))
+    ) STRICT;
+    CREATE UNIQUE INDEX claims_one_live_per_holder ON claims(guard_id, holder) WHERE released_at IS NULL;
+    CREATE INDEX claims_by_guard ON claims(guard_id);
+    -- A claim is released once and otherwise never changes; none is deleted.
+    CREATE TRIGGER claims_release_once BEFORE UPDATE ON claims
+        WHEN OLD.released_at IS NOT NULL OR NEW.guard_id IS NOT OLD.guard_id OR NEW.holder IS NOT OLD.holder
+          OR NEW.claimed_at IS NOT OLD.claimed_at OR NEW.run_id IS NOT OLD.run_id
+        BEGIN SELECT RAISE(ABORT, 'a claim is released once and otherwise never changes'); END;
+    CREATE TRIGGER claims_no_delete BEFORE DELETE ON claims
+        BEGIN SELECT RAISE(ABORT, 'claims are kept as history'); END;
+    """
+
+    /// v4: a run ended by a signal is recorded as such (`interrupted_by`, the signal number),
     /// and a run records the process that runs it (`pid` and its start time, field 22 of
     /// `/proc/PID/stat`, against pid reuse), so a later command can tell a run whose
     /// hook-runner was SIGKILLed from one still going. Readers of older stores see NULLs.
-    static let version3 = """
+    static let version4 = """
     ALTER TABLE runs ADD COLUMN interrupted_by INTEGER;
     ALTER TABLE runs ADD COLUMN pid INTEGER;
     ALTER TABLE runs ADD COLUMN pid_start INTEGER;

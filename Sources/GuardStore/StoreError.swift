@@ -1,10 +1,13 @@
+import Glibc
+
 /// Errors of the guard store with a meaning of their own. Anything else SQLite reports
 /// surfaces as `DatabaseError`.
 public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The store file does not exist and the caller did not ask to create it.
     case notFound(path: String)
-    /// The file exists but is not a usable SQLite database (empty, wrong header, truncated,
-    /// failed `quick_check`, unreadable). It was left untouched.
+    /// The file exists but is not a usable SQLite database (not a regular file, empty, wrong
+    /// header or page size, truncated, unreadable, or SQLite cannot open it or read its schema). It was
+    /// left untouched; `doctor`, not every open, runs `quick_check` (`integrityProblems`).
     case notADatabase(path: String, reason: String)
     /// The store could not be read in this mode (e.g. a WAL store opened read-only by a user who
     /// can neither map its -shm nor create one). It was left untouched.
@@ -60,11 +63,3 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,10 +1,5 @@
-#if canImport(Glibc)
+import FileIO
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The file side of the store: creating a new store safely, and checking an existing file's
 /// bytes before SQLite is allowed near it. Nothing here writes to an existing file.
@@ -80,7 +75,7 @@ enum StoreFile {
     /// linked its store first (then `path` is theirs and is opened like any existing store).
     @discardableResult
     static func create(at path: String, configure: (Database) throws -> Void) throws -> Bool {
-        let (directory, name) = split(path)
+        let directory = FileIO.parentDirectory(path), name = FileIO.lastComponent(path) ?? ""
         try ensureDirectory(directory)
         let temporary = "\(directory)/.\(name).new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -119,7 +114,7 @@ enum StoreFile {
             }
             return
         }
-        let (parent, _) = split(directory)
+        let parent = FileIO.parentDirectory(directory)
         if parent != directory { try ensureDirectory(parent) }
         if mkdir(directory, 0o700) != 0 {
             let err = errno
@@ -135,15 +130,6 @@ enum StoreFile {
         let fd = open(path, flags | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError.fileSystem(path: path, operation: "open for fsync", errno: errno) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw StoreError.fileSystem(path: path, operation: "fsync", errno: errno) }
-    }
-
-    /// ("/a/b", "c") for "/a/b/c"; ("/", "c") for "/c". `path` is absolute.
-    static func split(_ path: String) -> (directory: String, name: String) {
-        var trimmed = Substring(path)
-        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        guard let slash = trimmed.lastIndex(of: "/") else { return (".", String(trimmed)) }
-        let directory = trimmed[..<slash]
-        return (directory.isEmpty ? "/" : String(directory), String(trimmed[trimmed.index(after: slash)...]))
+        guard retryingInterrupts({ fsync(fd) }) == 0 else { throw StoreError.fileSystem(path: path, operation: "fsync", errno: errno) }
     }
 }

@@ -1,8 +1,7 @@
 import ArgumentParser
 import GuardHooks
-#if canImport(Glibc)
+import GuardRender
 import Glibc
-#endif
 
 /// Options every subcommand accepts (before or after its name), each with its
 /// environment variable: flag > environment > config file > default (`Settings`).
@@ -24,51 +23,39 @@ struct GlobalOptions: ParsableArguments {
 
     static let environment = ProcessEnvironment()
 
-    /// The config file's settings: nil when the default file does not exist. A file named by
-    /// `--config` or `GUARD_HOOKS_CONFIG` must exist; a malformed one is a usage error (64).
-    func configFile() throws -> ConfigFile? {
-        let (path, required) = Settings.configFile(flag: config, environment: Self.environment.values)
-        do { return try ConfigFile.load(path: path, required: required) } catch { throw CLIError.usage(error.description) }
-    }
-
-    /// Every setting, layered: `hooksDir` and `timeout` are the flags of the commands that have them.
+    /// Every setting, resolved once per command (flag > environment > config file > default;
+    /// the config file is read here and nowhere else). `hooksDir` and `timeout` are the flags
+    /// of the commands that have them. A bad setting is a usage error (64).
     func settings(hooksDir: String? = nil, timeout: Double? = nil) throws -> Settings {
-        let flags = Settings.Flags(store: db, allowedRoots: allowRoots, hooksDir: hooksDir, timeout: timeout)
-        do { return try Settings.resolve(flags: flags, environment: Self.environment.values, file: try configFile()) } catch let e as SettingsError {
-            throw CLIError.usage(e.description)
+        let flags = Settings.Flags(config: config, store: db, allowedRoots: allowRoots, hooksDir: hooksDir, timeout: timeout)
+        do { return try Settings.resolve(flags: flags, environment: Self.environment.values) } catch {
+            throw CLIError.usage(error.description)
         }
     }
 
-    /// Absolute, so hooks (which run with cwd `/`) get the same store in `GUARD_HOOKS_DB`.
-    var storePath: String {
-        let path = (try? settings())?.storePath ?? db ?? Self.environment["GUARD_HOOKS_DB"] ?? GuardEngineConfiguration.defaultStorePath
-        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
-        defer { free(cwd) }
-        return String(cString: cwd) + "/" + path
-    }
-
-    func allowedRoots() throws -> [String] { try settings().allowedRoots }
-
-    func validate() throws {
+    mutating func validate() throws {
         if let config, config.isEmpty { throw ValidationError("--config needs a path") }
         if let db, db.isEmpty { throw ValidationError("--db needs a path") }
         if let problem = LogSettings.problem { throw ValidationError(problem) }
-        // A usage error here must reach the parser as one, or it would exit 70, not 64.
-        do { _ = try settings() } catch let error as CLIError { throw ValidationError(error.description) }
     }
 
-    /// An engine configured from these options.
-    func engine(actor: String) throws -> GuardEngine {
+    /// The one engine of a command, from its resolved settings, acting for `claimant`'s job.
+    func engine(_ settings: Settings, actor: String, claimant: ClaimHolder? = nil, forceClear: Bool = false) -> GuardEngine {
         let env = Self.environment
-        let settings = try settings()
-        let config = GuardEngineConfiguration(
-            storePath: storePath, allowedRoots: settings.allowedRoots,
-            lockTimeout: settings.lockTimeout,
-            actor: "\(actor) (uid \(getuid()), pid \(getpid()))",
-            runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init),
-            faultPoint: env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:)))
-        return GuardEngine(configuration: config)
+        var configuration = GuardEngineConfiguration(
+            settings: settings, actor: "\(actor) (uid \(getuid()), pid \(getpid()))",
+            runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init))
+        configuration.claimant = claimant
+        configuration.forceClear = forceClear
+        #if GUARD_HOOKS_FAULT_POINTS
+        // Debug builds only: the crash tests' kill switch (FaultPoint).
+        configuration.faultPoint = env["GUARD_HOOKS_TEST_FAULT"].flatMap(FaultPoint.init(rawValue:))
+        #endif
+        return GuardEngine(configuration: configuration)
     }
+
+    /// Settings and engine together, for commands without flags of their own.
+    func engine(actor: String) throws -> GuardEngine { engine(try settings(), actor: actor) }
 }
 
 /// `--dry-run`, on every command that changes anything.
@@ -98,15 +85,17 @@ enum CLIError: Error, CustomStringConvertible {
     case usage(String)
     case notPermitted(String)
     case badTarget(String)
+    case actionFailed(String)
 
     var description: String {
         switch self {
-        case .usage(let m), .notPermitted(let m), .badTarget(let m): return m
+        case .usage(let m), .notPermitted(let m), .badTarget(let m), .actionFailed(let m): return m
         }
     }
 
     var exitCode: SysExitCode {
         switch self {
+        case .actionFailed: return .actionFailed
         case .usage: return .usage
         case .notPermitted: return .notPermitted
         case .badTarget: return .badTarget

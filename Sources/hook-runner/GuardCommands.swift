@@ -1,6 +1,6 @@
 import ArgumentParser
 import GuardHooks
-import GuardStore
+import GuardRender
 
 extension RequestedKind: ExpressibleByArgument {}
 extension GuardLifetime: ExpressibleByArgument {}
@@ -13,12 +13,16 @@ func finish(_ code: SysExitCode) throws {
 
 /// The shape every guard-changing command shares: root check, one engine call over a batch,
 /// the outcomes logged, printed and turned into the exit code.
-func runBatch(_ command: String, _ global: GlobalOptions, dryRun: Bool, exitCodeHidden: Bool = false,
+func runBatch(_ command: String, _ global: GlobalOptions, settings: Settings? = nil, claim: ClaimOption? = nil,
+              forceClear: Bool = false, dryRun: Bool, exitCodeHidden: Bool = false,
               _ body: (GuardEngine) throws -> [TargetOutcome]) throws {
+    let settings = try settings ?? global.settings()
+    let claimant = try claim?.claimant(ownJob: .none, bootID: { try LinuxKernel().bootID() })
+    let engine = global.engine(settings, actor: "hook-runner \(command)", claimant: claimant, forceClear: forceClear)
     try requireRoot(command, dryRun: dryRun)
-    let outcomes = try body(try global.engine(actor: "hook-runner \(command)"))
+    let outcomes = try body(engine)
     logOutcomes(command, outcomes, dryRun: dryRun, exitCodeHidden: exitCodeHidden)
-    try finish(try report(command, outcomes, dryRun: dryRun, json: global.json))
+    try finish(try Render.report(command, outcomes, dryRun: dryRun, json: global.json))
 }
 
 struct ApplyCommand: ParsableCommand, TakesTargetList {
@@ -35,6 +39,7 @@ struct ApplyCommand: ParsableCommand, TakesTargetList {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
+    @OptionGroup var claim: ClaimOption
     @Option(help: "auto | bind | immutable") var kind: RequestedKind = .auto
     @Option(help: "transient (removed by clear) | persistent (removed only by unseal)") var lifetime: GuardLifetime = .transient
     @Flag(help: "Create a missing target directory (its parent must lie inside an allowed root).") var create = false
@@ -50,7 +55,7 @@ struct ApplyCommand: ParsableCommand, TakesTargetList {
     }
 
     func run() throws {
-        try runBatch("apply", global, dryRun: dry.dryRun) {
+        try runBatch("apply", global, claim: claim, dryRun: dry.dryRun) {
             try $0.apply(allTargets, kind: kind, lifetime: lifetime, createMissing: create, label: label, dryRun: dry.dryRun)
         }
     }
@@ -64,6 +69,8 @@ struct ClearCommand: ParsableCommand, TakesTargetList {
             A bind guard is unmounted only if it is the topmost mount at the path; an immutable
             flag is cleared only while no storage is mounted there. Otherwise the guard stays
             pending(clear-deferred) and the exit code is 75: run clear again later.
+            A guard another job still holds a claim on stays (held, exit 0): clear releases
+            only the caller's claim; --force is the operator's override.
             Persistent seals are never touched: see unseal.
 
             Example: hook-runner clear /mnt/pve/nfs1     hook-runner clear --all
@@ -71,17 +78,20 @@ struct ClearCommand: ParsableCommand, TakesTargetList {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
-    @Flag(help: "Clear every outstanding transient guard.") var all = false
+    @OptionGroup var claim: ClaimOption
+    @Flag(help: "Clear every outstanding transient guard that no other job holds.") var all = false
+    @Flag(help: "Operator override: remove the guards although jobs hold claims on them (recorded).") var force = false
     @Argument(help: "Guarded directories.") var targets: [String] = []
     var allTargets: [String] { targets + LongTargetList.overflow }
 
     func validate() throws {
         if all && !allTargets.isEmpty { throw ValidationError("give targets or --all, not both") }
         if !all && allTargets.isEmpty { throw ValidationError("clear needs targets or --all") }
+        if force && all { throw ValidationError("--force takes targets, not --all: name each guard to force") }
     }
 
     func run() throws {
-        try runBatch("clear", global, dryRun: dry.dryRun) {
+        try runBatch("clear", global, claim: claim, forceClear: force, dryRun: dry.dryRun) {
             all ? try $0.clearAll(dryRun: dry.dryRun) : try $0.clear(allTargets, dryRun: dry.dryRun)
         }
     }
@@ -110,9 +120,10 @@ struct SealCommand: ParsableCommand, TakesTargetList {
 
     func run() throws {
         do {
-            try runBatch("seal", global, dryRun: dry.dryRun, exitCodeHidden: bestEffort) { engine in
+            let settings = try global.settings()
+            try runBatch("seal", global, settings: settings, dryRun: dry.dryRun, exitCodeHidden: bestEffort) { engine in
                 var list = allTargets
-                if list.isEmpty { list = try global.settings().sealed }
+                if list.isEmpty { list = settings.sealed }
                 if list.isEmpty { throw CLIError.usage("seal: no targets given and none configured (sealed in the config file, GUARD_HOOKS_SEAL)") }
                 return try engine.seal(list, createMissing: create, label: label, dryRun: dry.dryRun)
             }
@@ -158,23 +169,33 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
 
-    struct Document: Encodable { var dryRun: Bool; var changes: [Change] }
+    struct Document: Encodable { var dryRun: Bool; var changes: [Change]; var releasedClaims: [Claim] }
     struct Change: Encodable { var guardId: Int64; var path: String; var from: String; var to: String; var reason: String }
+    struct Claim: Encodable { var guardId: Int64; var path: String; var holder: String; var reason: String }
 
     func run() throws {
+        let engine = try global.engine(actor: "hook-runner reconcile")
         try requireRoot("reconcile", dryRun: dry.dryRun)
-        let changes = try global.engine(actor: "hook-runner reconcile").reconcile(dryRun: dry.dryRun)
+        let changes = try engine.reconcile(dryRun: dry.dryRun)
+        let claims = try engine.releaseStaleClaims(dryRun: dry.dryRun)
         if global.json {
             try Render.json(Document(dryRun: dry.dryRun, changes: changes.map {
                 Change(guardId: $0.guardID, path: $0.path, from: $0.from.description, to: $0.to.description, reason: $0.reason)
+            }, releasedClaims: claims.map {
+                Claim(guardId: $0.guardID, path: $0.path, holder: $0.holder.summary, reason: $0.reason)
             }))
-        } else if changes.isEmpty {
-            Render.line("store matches the kernel: nothing to change")
-        } else {
-            Render.table(["GUARD", "PATH", "FROM", "TO", "REASON"], changes.map {
-                ["#\($0.guardID)", $0.path, $0.from.description, (dry.dryRun ? "would be " : "") + $0.to.description, $0.reason]
-            })
+            return
         }
+        if changes.isEmpty && claims.isEmpty {
+            Render.line("store matches the kernel: nothing to change")
+            return
+        }
+        Render.table(["GUARD", "PATH", "FROM", "TO", "REASON"], changes.map {
+            ["#\($0.guardID)", $0.path, $0.from.description, (dry.dryRun ? "would be " : "") + $0.to.description, $0.reason]
+        })
+        Render.table(["GUARD", "PATH", "CLAIM", (dry.dryRun ? "WOULD RELEASE: " : "RELEASED: ") + "REASON"], claims.map {
+            ["#\($0.guardID)", $0.path, $0.holder.summary, $0.reason]
+        })
     }
 }
 
@@ -197,8 +218,8 @@ struct DoctorCommand: ParsableCommand, TakesTargetList {
     struct Document: Encodable { var worst: String; var findings: [DoctorFinding] }
 
     func run() throws {
-        let sealed = try global.settings().sealed
-        let report = try global.engine(actor: "hook-runner doctor").doctor(targets: allTargets, sealed: sealed)
+        let settings = try global.settings()
+        let report = try global.engine(settings, actor: "hook-runner doctor").doctor(targets: allTargets, sealed: settings.sealed)
         if global.json {
             try Render.json(Document(worst: report.worst.rawValue, findings: report.findings))
         } else if report.findings.isEmpty {

@@ -1,14 +1,8 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardHooks
-import GuardStore
-#if canImport(Glibc)
+import GuardRender
 import Glibc
-#endif
 
 @main
 struct HookRunnerCommand: AsyncParsableCommand {
@@ -25,7 +19,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
             lock busy); 77 not permitted (not root).
             """,
         version: HookRunnerVersion.version,
-        subcommands: [RunCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
+        subcommands: [RunCommand.self, ExecCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
                       SealCommand.self, UnsealCommand.self, GuardsCommand.self, HistoryCommand.self,
                       RunsCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self])
 
@@ -57,9 +51,6 @@ struct HookRunnerCommand: AsyncParsableCommand {
         case let e as GuardEngineError:
             code = e.exitCode.rawValue
             printError(e.description)
-        case let e as StoreError:
-            code = SysExitCode.internalError.rawValue
-            printError("\(GlobalOptions.environment["GUARD_HOOKS_DB"] ?? "store"): \(e)")
         case let e as ArgumentParser.ExitCode:
             Glibc.exit(e.rawValue)
         default:

@@ -1,14 +1,9 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
+import FileIO
 import GuardHooks
-import GuardStore
-#if canImport(Glibc)
+import GuardRender
 import Glibc
-#endif
 
 /// `hook-runner import SOURCE …`: adopt guards other tools made.
 struct ImportCommand: ParsableCommand {
@@ -48,11 +43,11 @@ struct ProxsaveImportCommand: ParsableCommand {
     }
 
     func run() throws {
+        let engine = try global.engine(actor: "hook-runner import proxsave")
         try requireRoot("import", dryRun: dry.dryRun)
         let bytes = try readIndex(file)
-        let engine = try global.engine(actor: "hook-runner import proxsave")
         let results = try engine.importImmutableIndex(ProxsaveImport.lines(bytes), lifetime: lifetime, dryRun: dry.dryRun)
-        let code = ProxsaveImport.exitCode(results)
+        let code = SysExitCode.forImport(results)
         if global.json {
             try Render.json(Document(command: "import proxsave", file: file, dryRun: dry.dryRun, exitCode: code.rawValue,
                                      lines: results.map {
@@ -76,28 +71,17 @@ struct ProxsaveImportCommand: ParsableCommand {
 
     /// The whole index, bounded; a missing or unreadable file is a usage error (64).
     func readIndex(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-        if fd < 0 {
-            let why = errno == ENOENT ? "no such file (ProxSave writes it only after a chattr +i fallback)"
-                                      : String(cString: strerror(errno))
+        do {
+            return try FileIO.readFile(path, limit: ProxsaveImport.maxIndexBytes)
+        } catch {
+            let why: String
+            switch error {
+            case .open(.noSuchFileOrDirectory): why = "no such file (ProxSave writes it only after a chattr +i fallback)"
+            case .open(let e), .read(let e): why = e.description
+            case .notRegularFile: why = "not a regular file"
+            case .tooLarge(let limit): why = "larger than \(limit) bytes: not an index"
+            }
             throw CLIError.usage("import proxsave: \(path): \(why)")
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw CLIError.usage("import proxsave: \(path): not a regular file")
-        }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n < 0 { if errno == EINTR { continue }; throw CLIError.usage("import proxsave: \(path): \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            out += buf[..<n]
-            if out.count > ProxsaveImport.maxIndexBytes {
-                throw CLIError.usage("import proxsave: \(path): larger than \(ProxsaveImport.maxIndexBytes) bytes: not an index")
-            }
-        }
-        return out
     }
 }

@@ -1,8 +1,8 @@
 import GuardHooks
+import GuardRender
 import Logging
-#if canImport(Glibc)
+import SystemPackage
 import Glibc
-#endif
 
 /// hook-runner's logger: one line per message on stderr, `hook-runner: LEVEL: message`.
 /// When stderr is the journal (`JOURNAL_STREAM` names the very file stderr is, as systemd
@@ -19,7 +19,7 @@ enum LogSettings {
     static let variable = "GUARD_HOOKS_LOG_LEVEL"
     static let defaultLevel = Logger.Level.warning
 
-    /// The level the environment asks for; nil when unset or not a level name.
+    /// The level the environment asks for: the default when unset or empty, nil when not a level name.
     static var level: Logger.Level? {
         guard let raw = GlobalOptions.environment[variable], !raw.isEmpty else { return defaultLevel }
         return Logger.Level(rawValue: raw.lowercased())
@@ -86,15 +86,10 @@ struct StderrLogHandler: LogHandler {
     }
 }
 
-/// One write(2) per line, so lines from concurrent processes do not interleave.
+/// One write(2) per line, so lines from concurrent processes do not interleave; a stderr
+/// that cannot be written drops the line.
 func writeStderrLine(_ line: String) {
-    var bytes = Array((line + "\n").utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 { if errno == EINTR { continue }; return }
-        offset += n
-    }
+    _ = try? FileDescriptor.standardError.writeAll((line + "\n").utf8)
 }
 
 /// One log line per target of a command that changes guards: a change at info, a target
@@ -102,7 +97,7 @@ func writeStderrLine(_ line: String) {
 /// code will not tell (`seal --best-effort`), else at info (the exit code and the table do).
 func logOutcomes(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, exitCodeHidden: Bool = false) {
     for o in outcomes {
-        var text = "\(command) \(o.path ?? o.target): \(o.label)"
+        var text = "\(command) \(o.path ?? o.target): \(o.word)"
         var details: [String] = []
         if let kind = o.kind { details.append(kind.rawValue) }
         if let id = o.guardID { details.append("guard #\(id)") }
@@ -112,7 +107,7 @@ func logOutcomes(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, e
         switch o.outcome {
         case _ where dryRun: level = .debug
         case .applied, .cleared, .deferred: level = .info
-        case .alreadyApplied, .alreadyClear, .skippedMounted: level = .debug
+        case .alreadyApplied, .alreadyClear, .skippedMounted, .held: level = .debug
         case .refused, .unsupported, .failed: level = exitCodeHidden ? .warning : .info
         }
         log.log(level: level, "\(text)")

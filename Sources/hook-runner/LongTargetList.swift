@@ -1,8 +1,8 @@
 /// Keeps long target lists away from swift-argument-parser's repeated-positional path.
 ///
 /// The parser merges every repeated positional value into the array and input-origin set
-/// parsed so far, copying both each time: parsing N targets costs O(N²) (3.3 s and 36 MiB
-/// for 10,000 mountpoints, measured). Hooks pass every mountpoint of a host at once, so
+/// parsed so far, copying both each time: parsing N targets costs O(N²) time and memory
+/// (BENCHMARKS.md). Hooks pass every mountpoint of a host at once, so
 /// before parsing we cut a long run of trailing positional arguments: the parser sees its
 /// first two (enough for an option's value and one fixed positional such as `run`'s PHASE)
 /// and the commands append the rest (`overflow`) to their own `targets`.
@@ -35,4 +35,6 @@ enum LongTargetList {
 
 /// A command whose targets may arrive through `LongTargetList.overflow`. Any other command
 /// given an overflow is a usage error, exactly as the parser would have said.
-protocol TakesTargetList {}
+/// `SendableMetatype`: no conformance is actor-isolated, so testing for it in the main-actor
+/// `main` does not tie the command to the main actor before it runs (SE-0470).
+protocol TakesTargetList: SendableMetatype {}

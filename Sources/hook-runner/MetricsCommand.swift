@@ -1,14 +1,10 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
+import FileIO
 import GuardHooks
-import GuardStore
-#if canImport(Glibc)
+import SystemPackage
+import GuardRender
 import Glibc
-#endif
 
 /// `hook-runner metrics`: the store's state in the Prometheus text format, on stdout or
 /// atomically into a node_exporter textfile-collector file.
@@ -36,19 +32,17 @@ struct MetricsCommand: ParsableCommand {
     }
 
     func run() throws {
+        let engine = try global.engine(actor: "hook-runner metrics")
         let now = Date()
-        var snapshot = MetricsSnapshot(storeExists: false, now: now)
+        let snapshot: MetricsSnapshot
         var failure: Error?
         do {
-            if let store = try global.storeForReading() {
-                defer { store.close() }
-                snapshot = try MetricsSnapshot.collect(from: store, now: now)
-            }
+            snapshot = try engine.metricsSnapshot(now: now)
         } catch {
             snapshot = MetricsSnapshot(storeUp: false, now: now)
             failure = error
         }
-        let text = PrometheusMetrics.render(snapshot)
+        let text = PrometheusText.render(snapshot)
         if let textfile {
             try writeAtomically(text, to: textfile)
         } else {
@@ -61,33 +55,32 @@ struct MetricsCommand: ParsableCommand {
 
     /// temp file beside the target (same filesystem), fsync, rename, fsync the directory.
     func writeAtomically(_ text: String, to path: String) throws {
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let dir = FileIO.parentDirectory(path), name = FileIO.lastComponent(path) ?? path
         // node_exporter reads only *.prom: the temporary name must not end so.
         let temp = (dir == "/" ? "" : dir) + "/.\(name).\(getpid()).tmp"
-        func fail(_ what: String) -> Error {
-            let message = "metrics: \(what): \(String(cString: strerror(errno)))"
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(FilePath(temp), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec, .noFollow],
+                                         permissions: FilePermissions(rawValue: 0o644))
+        } catch {
+            throw CLIError.usage("metrics: \(temp): \(error)")
+        }
+        func fail(_ what: String, _ error: any Error) -> Error {
             unlink(temp)
-            return CLIError.usage(message)
+            return CLIError.usage("metrics: \(what): \(error)")
         }
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        if fd < 0 { throw CLIError.usage("metrics: \(temp): \(String(cString: strerror(errno)))") }
-        var ok = true
-        Array(text.utf8).withUnsafeBytes { buf in
-            var off = 0
-            while off < buf.count {
-                let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 { if errno == EINTR { continue }; ok = false; return }
-                off += n
-            }
+        do { try fd.writeAll(text.utf8) } catch { try? fd.close(); throw fail("write \(temp)", error) }
+        _ = fchmod(fd.rawValue, 0o644)   // the umask must not narrow it
+        if retryingInterrupts({ fsync(fd.rawValue) }) != 0 {
+            let e = Errno(rawValue: errno)
+            try? fd.close()
+            throw fail("fsync \(temp)", e)
         }
-        if !ok { close(fd); throw fail("write \(temp)") }
-        _ = fchmod(fd, 0o644)
-        if fsync(fd) != 0 { close(fd); throw fail("fsync \(temp)") }
-        close(fd)
-        if rename(temp, path) != 0 { throw fail("rename \(temp) to \(path)") }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        try? fd.close()
+        if rename(temp, path) != 0 { throw fail("rename \(temp) to \(path)", Errno(rawValue: errno)) }
+        if let dfd = try? FileDescriptor.open(FilePath(dir), .readOnly, options: [.directory, .closeOnExec]) {
+            _ = retryingInterrupts { fsync(dfd.rawValue) }
+            try? dfd.close()
+        }
     }
 }

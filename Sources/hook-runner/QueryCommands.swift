@@ -1,26 +1,13 @@
 import ArgumentParser
 import GuardHooks
-import GuardStore
-#if canImport(Glibc)
+import GuardRender
 import Glibc
-#endif
 
-extension GlobalOptions {
-    /// The store for a query: nil when none exists yet (nothing recorded), an error when
-    /// it exists but cannot be read. Queries never create or change it.
-    func storeForReading() throws -> GuardStore? {
-        // ENOENT only: a store hidden by permissions (EACCES) must not read as "no guards".
-        guard access(storePath, F_OK) == 0 || errno != ENOENT else { return nil }
-        do { return try GuardStore.open(path: storePath, mode: .readOnly, create: false) } catch {
-            throw GuardEngineError.store("\(storePath): \(error)")
-        }
-    }
-}
-
-/// JSON shape of a guard row (keys in sorted order, as everywhere).
-func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
+/// JSON shape of a guard row (keys in sorted order, as everywhere), with its live claims.
+func writeGuard(_ g: GuardRecord, claims: [ClaimRecord], to w: inout JSONWriter) {
     w.object { w in
         w.field("boot_id", g.bootID)
+        w.array("claims") { w in for c in claims { writeClaim(c, to: &w) } }
         w.field("created_at", g.createdAt)
         w.field("device", g.device)
         w.field("id", g.id)
@@ -38,6 +25,28 @@ func writeGuard(_ g: GuardRecord, to w: inout JSONWriter) {
         w.field("state", g.state.rawValue)
         w.field("updated_at", g.updatedAt)
     }
+}
+
+/// JSON shape of a claim: who, since when, which run.
+func writeClaim(_ c: ClaimRecord, to w: inout JSONWriter) {
+    w.object { w in
+        w.field("claimed_at", c.claimedAt)
+        w.field("description", c.holder.description)
+        w.field("holder", c.holder.canonicalKey)
+        w.field("id", c.id)
+        w.field("key", c.holder.key)
+        w.field("kind", c.holder.kind.rawValue)
+        w.field("pid", c.holder.pid)
+        w.field("run_id", c.runID)
+        w.field("session", c.holder.sid)
+    }
+}
+
+/// "session 4242 (cron) since 2026-11-30T18:00:00Z, run #7" for each live claim.
+func claimsText(_ claims: [ClaimRecord]) -> String {
+    claims.map { c in
+        c.holder.summary + " since " + Timestamp.rfc3339(c.claimedAt) + (c.runID.map { ", run #\($0)" } ?? "")
+    }.joined(separator: "; ")
 }
 
 /// JSON shape of a history event.
@@ -73,8 +82,8 @@ struct GuardsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try global.storeForReading()
-        let selection: GuardStore.GuardSelection
+        let engine = try global.engine(actor: "hook-runner guards")
+        let selection: GuardSelection
         if let path { selection = .path(try normalizedQueryPath(path)) }
         else if let state { selection = .state(state) }
         else if outstanding { selection = .outstanding }
@@ -83,24 +92,27 @@ struct GuardsCommand: ParsableCommand {
         func wanted(_ g: GuardRecord) -> Bool {
             (!outstanding || g.state.isOutstanding) && (state == nil || g.state == state)
         }
+        let claims = try engine.liveClaims()
         if global.json {
             // Streamed: each row is written as SQLite steps to it (constant memory).
             var w = JSONWriter()
             try w.object { w in
                 try w.array("guards") { w in
-                    try store?.forEachGuard(selection) { g in if wanted(g) { writeGuard(g, to: &w) } }
+                    try engine.forEachGuard(selection) { g in
+                        if wanted(g) { writeGuard(g, claims: claims[g.id] ?? [], to: &w) }
+                    }
                 }
             }
             w.finish()
             return
         }
-        let rows = try store?.guards(selection).filter(wanted) ?? []
+        let rows = try engine.guards(selection).filter(wanted)
         if rows.isEmpty {
             Render.line("no guards")
         } else {
-            Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "REASON"], rows.map { g in
+            Render.table(["ID", "PATH", "KIND", "LIFETIME", "STATE", "SINCE", "HELD BY", "REASON"], rows.map { g in
                 ["#\(g.id)", g.path, g.kind.rawValue, g.lifetime.rawValue, g.status.description,
-                 Timestamp.rfc3339(g.updatedAt), g.reason ?? ""]
+                 Timestamp.rfc3339(g.updatedAt), claims[g.id].map(claimsText) ?? "-", g.reason ?? ""]
             })
         }
     }
@@ -131,12 +143,8 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        var events: [GuardEvent] = []
-        if let store = try global.storeForReading() {
-            if let guardID { events = try store.history(guardID: guardID, limit: limit) }
-            else if let target { events = try store.history(path: try normalizedQueryPath(target), limit: limit) }
-            else { events = try store.history(limit: limit) }
-        }
+        let engine = try global.engine(actor: "hook-runner history")
+        let events = try engine.history(path: try target.map(normalizedQueryPath), guardID: guardID, limit: limit)
         if global.json {
             var w = JSONWriter()
             w.object { w in w.array("events") { w in for e in events { writeEvent(e, to: &w) } } }

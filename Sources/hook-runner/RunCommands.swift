@@ -1,14 +1,8 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardHooks
-import GuardStore
-#if canImport(Glibc)
+import GuardRender
 import Glibc
-#endif
 
 /// `--hooks-dir`, env GUARD_HOOKS_DIR, config `hooks_dir`, default /etc/guard-hooks/hooks.d.
 struct HooksDirectoryOption: ParsableArguments {
@@ -43,6 +37,7 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
     @OptionGroup var hooksDirectory: HooksDirectoryOption
+    @OptionGroup var claim: ClaimOption
     @Option(help: "Seconds one hook may run before its process group is terminated (env GUARD_HOOKS_TIMEOUT; config timeout; default 300).")
     var timeout: Double?
     @Flag(help: "Run every hook of a pre-* phase even after one failed.") var keepGoing = false
@@ -58,14 +53,16 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
     }
 
     func run() async throws {
+        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
         try requireRoot("run", dryRun: dry.dryRun)
-        let engine = try global.engine(actor: "hook-runner run \(phase)")
+        // A run is a job: its hooks claim and release guards for the caller's session.
+        let claimant = try claim.claimant(ownJob: .session, bootID: { try LinuxKernel().bootID() })
+        let engine = global.engine(settings, actor: "hook-runner run \(phase)", claimant: claimant)
         let json = global.json
         let targets = allTargets
         if let refusal = engine.targetRefusal(targets) { throw CLIError.badTarget(refusal) }
         // SIGINT/SIGTERM/SIGHUP end the running hook's group and record the run interrupted.
         RunInterruption.install()
-        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
         let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,
                                    timeout: .milliseconds(Int64(settings.timeout * 1000)), keepGoing: keepGoing,
                                    dryRun: dry.dryRun, binaryPath: ownBinaryPath())

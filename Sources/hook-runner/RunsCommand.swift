@@ -1,6 +1,6 @@
 import ArgumentParser
 import GuardHooks
-import GuardStore
+import GuardRender
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +17,7 @@ struct RunsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runs = try global.storeForReading()?.runs(phase: phase, limit: limit) ?? []
+        let runs = try global.engine(actor: "hook-runner runs").runs(phase: phase, limit: limit)
         if global.json {
             var w = JSONWriter()
             w.object { w in w.array("runs") { w in for r in runs { writeRun(r, to: &w) } } }

@@ -1,11 +1,7 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardHooks
-import GuardStore
+import GuardRender
 
 /// `hook-runner vzdump PHASE [MODE VMID]`: the Proxmox VE vzdump hook-script entry point.
 /// vzdump runs its `script` with a *replaced* environment (no PATH, no GUARD_HOOKS_*), and
@@ -31,6 +27,7 @@ struct VzdumpCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
     @OptionGroup var hooksDirectory: HooksDirectoryOption
+    @OptionGroup var claim: ClaimOption
     @Option(name: .customLong("target"),
             help: ArgumentHelp("A storage mountpoint to guard; repeatable (env GUARD_HOOKS_VZDUMP_TARGETS, colon-separated). Default: derived from DUMPDIR.",
                                valueName: "path"))
@@ -52,7 +49,8 @@ struct VzdumpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let call = Vzdump.Invocation(arguments: arguments, environment: GlobalOptions.environment.values)
-        let action = Vzdump.plan(call, configuredTargets: configuredTargets, allowedRoots: try global.allowedRoots())
+        let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
+        let action = Vzdump.plan(call, configuredTargets: configuredTargets, allowedRoots: settings.allowedRoots)
         switch action {
         case .nothing(let why):
             // vzdump copies the hook's stdout into the task log: say why nothing happened.
@@ -64,9 +62,10 @@ struct VzdumpCommand: AsyncParsableCommand {
             }
         case .run(let phase, let list):
             try requireRoot("vzdump \(call.phase)", dryRun: dry.dryRun)
-            let engine = try global.engine(actor: "hook-runner vzdump \(call.summary)")
+            // vzdump calls its hook script from the job's task: one session per backup job.
+            let claimant = try claim.claimant(ownJob: .session, bootID: { try LinuxKernel().bootID() })
+            let engine = global.engine(settings, actor: "hook-runner vzdump \(call.summary)", claimant: claimant)
             let json = global.json
-            let settings = try global.settings(hooksDir: hooksDirectory.hooksDir, timeout: timeout)
             let request = PhaseRequest(phase: phase, targets: list, hooksDirectory: settings.hooksDir,
                                        timeout: .milliseconds(Int64(settings.timeout * 1000)), dryRun: dry.dryRun,
                                        binaryPath: ownBinaryPath())

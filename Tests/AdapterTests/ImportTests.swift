@@ -1,10 +1,10 @@
 import Foundation
 import GuardHooks
+import GuardHooksTesting
+import GuardRender
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `hook-runner import proxsave`: a real index file, real flags (set with chattr, as ProxSave
 /// does), checked with lsattr and the store's own queries.
@@ -24,8 +24,8 @@ extension AdapterTests {
             #expect(reasons[6]?.contains("control character (U+0001)") == true)
             #expect(reasons[7] == "duplicate of line 1")
             #expect(reasons[8] == "path is not valid UTF-8")
-            #expect(ProxsaveImport.exitCode(refused) == .badTarget)
-            #expect(ProxsaveImport.exitCode([]) == .ok)
+            #expect(SysExitCode.forImport(refused) == .badTarget)
+            #expect(SysExitCode.forImport([]) == .ok)
         }
 
         func chattr(_ flag: String, _ path: String) throws {
@@ -129,15 +129,24 @@ extension AdapterTests {
             #expect(!FileManager.default.fileExists(atPath: cli.db))
         }
 
-        /// The engine behind the import can never guard: if a flag vanishes between the check
-        /// and the adoption, the kernel seam refuses to set it.
-        @Test func adoptOnlyKernelNeverGuards() throws {
+        /// The import can never guard: its steps adopt a flag that is there and nothing else,
+        /// so a failed row (whose retry would set the flag) is reported, not retried, and no
+        /// flag is set and no bind mount made, whatever the lines name.
+        @Test func importNeverGuards() throws {
             let fake = FakeKernel()
-            let k = AdoptOnlyKernel(fake)
-            let h = DirectoryHandle(fd: 3, path: "/mnt/x")
-            #expect(throws: KernelError.self) { try k.setImmutable(h, true) }
-            #expect(throws: KernelError.self) { _ = try k.makeReadOnlyBind(h) }
-            #expect(throws: KernelError.self) { try k.createDirectory("/mnt/y") }
+            fake.addDirectory("/mnt/flagged", immutable: true)
+            fake.addDirectory("/mnt/plain")
+            fake.addDirectory("/mnt/online", immutable: true)
+            _ = fake.mountStorage("/mnt/online")
+            let dir = NSTemporaryDirectory() + "gh-import-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let engine = GuardEngine(kernel: fake, configuration: GuardEngineConfiguration(
+                storePath: dir + "/guards.db", allowedRoots: ["/mnt"], lockTimeout: 1, actor: "test"))
+            let lines = ProxsaveImport.lines(Array("/mnt/flagged\n/mnt/plain\n/mnt/online\n/mnt/missing\n".utf8))
+            let results = try engine.importImmutableIndex(lines)
+            #expect(results.map(\.verdict) == [.adopted, .skipped, .skipped, .skipped])
+            #expect(!fake.calls.contains { $0.hasPrefix("setImmutable") || $0.hasPrefix("makeReadOnlyBind") || $0.hasPrefix("createDirectory") })
+            #expect(fake.openHandles == 0)
         }
     }
 }

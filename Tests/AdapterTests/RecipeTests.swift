@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The recipes, run for real in the sandbox: the wrappers with a fake tool standing in for
 /// rsync/restic (a script that writes into its last argument), the rsnapshot scripts, and

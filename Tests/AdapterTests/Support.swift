@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The suites of this target, all named `AdapterTests.*` so `--filter AdapterTests` finds them.
 enum AdapterTests {}

@@ -28,7 +28,7 @@ func nightlyBackup(storage: String, storePath: String, hooksDirectory: String?) 
 
     // Or guard directly: one outcome per target (applied, already-applied, skipped-mounted, …).
     for o in try engine.apply([storage], kind: .auto, label: "nightly") {
-        print(o.label, o.path ?? o.target, o.reason ?? "")
+        print(o.outcome.rawValue, o.path ?? o.target, o.reason ?? "")
     }
 
     // … the backup writes below `storage` here: if it is offline, every write fails …

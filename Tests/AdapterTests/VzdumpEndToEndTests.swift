@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Replays what vzdump does for a snapshot-mode job of two guests (argv, the replaced
 /// environment, and its own writes into DUMPDIR between the calls) against the binary,

@@ -1,5 +1,7 @@
 import Foundation
 import GuardHooks
+import GuardHooksTesting
+import GuardRender
 import GuardStore
 import SystemPackage
 import Testing
@@ -125,7 +127,7 @@ final class EngineWorld {
         let w = try EngineWorld()
         w.kernel.addDirectory("/mnt")
         let dry = try w.engine.apply(["/mnt/new"], createMissing: true, dryRun: true)
-        #expect(dry.map(\.label) == ["would-apply"])
+        #expect(dry.map(\.word) == ["would-apply"])
         #expect(!FileManager.default.fileExists(atPath: w.storePath))
         let out = try w.engine.apply(["/mnt/new"], createMissing: true)
         #expect(out.map(\.outcome) == [.applied])
@@ -202,14 +204,14 @@ final class EngineWorld {
         w.kernel.addDirectory("/mnt/a")
         w.kernel.addDirectory("/mnt/b")
         let out = try w.engine.apply(["/mnt/a", "/mnt/b"], dryRun: true)
-        #expect(out.map(\.label) == ["would-apply", "would-apply"])
+        #expect(out.map(\.word) == ["would-apply", "would-apply"])
         #expect(!FileManager.default.fileExists(atPath: w.storePath))
         #expect(!FileManager.default.fileExists(atPath: w.dir + "/state"))
         #expect(!w.kernel.calls.contains { $0.hasPrefix("makeReadOnlyBind") || $0.hasPrefix("setImmutable") })
         _ = try w.engine.apply(["/mnt/a"])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: w.storePath))
         let callsBefore = w.kernel.calls.count
-        #expect(try w.engine.clear(["/mnt/a"], dryRun: true).map(\.label) == ["would-clear"])
+        #expect(try w.engine.clear(["/mnt/a"], dryRun: true).map(\.word) == ["would-clear"])
         #expect(try w.engine.reconcile(dryRun: true).isEmpty)
         #expect(try Data(contentsOf: URL(fileURLWithPath: w.storePath)) == bytes)
         #expect(!w.kernel.calls[callsBefore...].contains { $0.hasPrefix("removeBind") || $0.hasPrefix("setImmutable") })

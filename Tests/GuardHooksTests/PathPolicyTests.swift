@@ -91,26 +91,3 @@ import Testing
         }
     }
 }
-
-@Suite struct ExitStatusTests {
-    static let cases: [([Outcome], SysExitCode)] = [
-        ([], .ok),
-        ([.applied, .alreadyApplied, .skippedMounted, .cleared, .alreadyClear], .ok),
-        ([.applied, .deferred], .tryAgainLater),
-        ([.deferred, .refused], .badTarget),
-        ([.refused, .failed], .actionFailed),
-        ([.unsupported], .actionFailed),
-    ]
-
-    @Test(arguments: cases)
-    func batchExitCode(_ outcomes: [Outcome], _ expected: SysExitCode) {
-        #expect(SysExitCode.forOutcomes(outcomes) == expected)
-    }
-
-    @Test func dryRunLabels() {
-        #expect(Outcome.applied.dryRunLabel == "would-apply")
-        #expect(Outcome.cleared.dryRunLabel == "would-clear")
-        #expect(Outcome.deferred.dryRunLabel == "would-defer")
-        #expect(Outcome.skippedMounted.dryRunLabel == "skipped-mounted")
-    }
-}

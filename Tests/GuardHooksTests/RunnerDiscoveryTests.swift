@@ -3,9 +3,7 @@ import GuardStore
 import GuardTestSupport
 import Testing
 @testable import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension RunnerTests {
     @Suite struct Discovery {

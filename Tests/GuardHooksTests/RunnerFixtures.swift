@@ -2,9 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Every runner suite nests in here, so `swift test --filter RunnerTests` selects them all.
 @Suite enum RunnerTests {}

@@ -3,9 +3,7 @@ import Synchronization
 import GuardTestSupport
 import Testing
 @testable import GuardHooks
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension RunnerTests {
     /// Process-group hygiene and bounded resources. No test asserts how long anything took

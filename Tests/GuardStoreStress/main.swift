@@ -9,9 +9,7 @@
 //       without looking first; prints how many were recorded and how many were refused
 //   guard-store-stress read-as-nobody DB               query a store as uid/gid 65534, try a write
 import GuardStore
-#if canImport(Glibc)
 import Glibc
-#endif
 
 func fail(_ message: String) -> Never {
     let line = Array("guard-store-stress: \(message)\n".utf8)

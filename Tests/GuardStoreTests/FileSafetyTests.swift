@@ -3,9 +3,7 @@ import Foundation
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Ways an existing file can be something other than a store, and how to make each one.
 enum BadFile: String, CaseIterable, CustomTestStringConvertible {

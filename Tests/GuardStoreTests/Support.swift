@@ -2,9 +2,7 @@ import Foundation
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A fresh directory under /tmp for one test, removed afterwards (even after chmod games).
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {

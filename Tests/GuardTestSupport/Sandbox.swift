@@ -1,8 +1,7 @@
 import CGuardSys
+import FileIO
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The scratch area kernel tests may touch: `/mnt`, but only when this process is root,
 /// in a mount namespace of its own (not PID 1's) and `/mnt` is a tmpfs there. `scripts/test`
@@ -86,18 +85,8 @@ extension Sandbox {
     /// report size 0 and Foundation then reads one page, so a mountinfo longer than 4 KiB
     /// (a few dozen mounts) comes back truncated.
     public static func readProcFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            data.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: data, as: UTF8.self)
+        guard let bytes = try? FileIO.readFile(path, limit: 64 << 20) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func decodeOctal(_ s: String) -> String {

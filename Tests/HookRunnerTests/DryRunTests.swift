@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `--dry-run` prints the honest plan (`would-…`) and changes neither the kernel nor the
 /// store; it creates no store either.

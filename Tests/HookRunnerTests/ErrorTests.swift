@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Every error class: its exit code, and one line on stderr starting with `hook-runner: `.
 extension HookRunnerTests {

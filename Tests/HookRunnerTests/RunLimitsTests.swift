@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A hook that will not stop, and a hook that will not stop talking.
 extension HookRunnerTests {

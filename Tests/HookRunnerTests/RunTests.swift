@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `run` and `hooks`: phase semantics, refusals, and the environment a hook sees.
 extension HookRunnerTests {
@@ -191,6 +189,10 @@ extension HookRunnerTests {
             }
             let runID = try #require(try lastRunHooks(cli).run["id"] as? Int)
             let binary = URL(fileURLWithPath: hookRunnerBinary).resolvingSymlinksInPath().path
+            // The run's job (the caller's session), handed to the hooks so they claim for it.
+            let job = try #require(env["GUARD_HOOKS_JOB"])
+            let fields = job.split(separator: "|", omittingEmptySubsequences: false)
+            #expect(fields.count == 9 && fields[0] == "v1" && fields[1] == "session" && fields[4] == "\(getsid(0))", "\(job)")
             #expect(env == [
                 "PATH": safePath,
                 "GUARD_HOOKS_PHASE": "pre-restore",
@@ -201,6 +203,7 @@ extension HookRunnerTests {
                 "GUARD_HOOKS_ALLOW_ROOTS": cli.dir.path,
                 "GUARD_HOOKS_BIN": binary,
                 "GUARD_HOOKS_HOOK": "50-env",
+                "GUARD_HOOKS_JOB": job,
             ])
             #expect(try seen(".argv") == "\(hooks)/50-env\npre-restore\n\(a)\n\(b)\n")
             #expect(try seen(".cwd") == "/\n")

@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The suites of this target, all named `HookRunnerTests.*` so `--filter HookRunnerTests` finds them.
 enum HookRunnerTests {}

@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The guard engine against the real kernel and a real store (issue 3): the same engine as
 /// `EngineFakeKernelTests`, checked with the tools operators trust (findmnt, lsattr, touch,

@@ -1,5 +1,6 @@
 import Foundation
 import GuardHooks
+import GuardRender
 import GuardStore
 import GuardTestSupport
 import Testing
@@ -27,13 +28,13 @@ extension EngineKernelTests {
         try output(["chattr", "+i", flagged])
         let before = try kernelView([a, flagged])
 
-        #expect(try w.engine.apply([a], dryRun: true).map(\.label) == ["would-apply"])
-        #expect(try w.engine.apply([a], kind: .immutable, dryRun: true).map(\.label) == ["would-apply"])
-        #expect(try w.engine.apply([dir.sub("new")], createMissing: true, dryRun: true).map(\.label) == ["would-apply"])
-        #expect(try w.engine.seal([a], dryRun: true).map(\.label) == ["would-apply"])
-        #expect(try w.engine.clear([a], dryRun: true).map(\.label) == ["already-clear"])
+        #expect(try w.engine.apply([a], dryRun: true).map(\.word) == ["would-apply"])
+        #expect(try w.engine.apply([a], kind: .immutable, dryRun: true).map(\.word) == ["would-apply"])
+        #expect(try w.engine.apply([dir.sub("new")], createMissing: true, dryRun: true).map(\.word) == ["would-apply"])
+        #expect(try w.engine.seal([a], dryRun: true).map(\.word) == ["would-apply"])
+        #expect(try w.engine.clear([a], dryRun: true).map(\.word) == ["already-clear"])
         #expect(try w.engine.clearAll(dryRun: true).isEmpty)
-        #expect(try w.engine.unseal([flagged], dryRun: true).map(\.label) == ["would-clear"])
+        #expect(try w.engine.unseal([flagged], dryRun: true).map(\.word) == ["would-clear"])
         #expect(try w.engine.reconcile(dryRun: true).isEmpty)
 
         #expect(try kernelView([a, flagged]) == before)
@@ -60,13 +61,13 @@ extension EngineKernelTests {
         let lockExists = FileManager.default.fileExists(atPath: w.storePath + ".lock")
 
         let apply = try w.engine.apply([fresh, bind], dryRun: true)
-        #expect(apply.map(\.label) == ["would-apply", "already-applied"])
-        #expect(try w.engine.seal([toSeal], dryRun: true).map(\.label) == ["would-apply"])
-        #expect(try w.engine.clear([bind, shadowed, imm], dryRun: true).map(\.label)
+        #expect(apply.map(\.word) == ["would-apply", "already-applied"])
+        #expect(try w.engine.seal([toSeal], dryRun: true).map(\.word) == ["would-apply"])
+        #expect(try w.engine.clear([bind, shadowed, imm], dryRun: true).map(\.word)
             == ["would-clear", "would-defer", "would-clear"])
-        #expect(try w.engine.clearAll(dryRun: true).map(\.label).sorted()
+        #expect(try w.engine.clearAll(dryRun: true).map(\.word).sorted()
             == ["would-clear", "would-clear", "would-defer"])
-        #expect(try w.engine.unseal([sealed], dryRun: true).map(\.label) == ["would-clear"])
+        #expect(try w.engine.unseal([sealed], dryRun: true).map(\.word) == ["would-clear"])
         let plan = try w.engine.reconcile(dryRun: true)
         #expect(plan.map { "\($0.path) \($0.from)→\($0.to)" } == ["\(imm) applied→failed"])
 
@@ -131,7 +132,7 @@ extension EngineKernelTests {
         #expect(!FileManager.default.fileExists(atPath: w.storePath), "no store was created behind the lock")
 
         // A dry run takes no lock and still answers.
-        #expect(try w.engine.apply([target], dryRun: true).map(\.label) == ["would-apply"])
+        #expect(try w.engine.apply([target], dryRun: true).map(\.word) == ["would-apply"])
         lock.release()
         #expect(try w.engine.apply([target]).map(\.outcome) == [.applied])
     }

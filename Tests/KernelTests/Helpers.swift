@@ -2,9 +2,7 @@ import CGuardSys
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Mounts a fresh filesystem (setup only: results are checked with findmnt & co).
 func mountFS(_ type: String, source: String, at path: String) throws {

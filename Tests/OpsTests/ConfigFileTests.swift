@@ -1,5 +1,5 @@
 import Foundation
-import GuardHooks
+@testable import GuardHooks
 import Testing
 
 /// The schema on top of the parser, the file loading rules, and the layering.
@@ -77,10 +77,15 @@ import Testing
 
     // MARK: layering
 
-    let file = ConfigFile(allowedRoots: ["/srv"], store: "/file/g.db", hooksDir: "/file/hooks.d", timeout: 30, lockTimeout: 3,
-                          sealed: ["/mnt/file"])
+    var file: ConfigFile {
+        var f = ConfigFile(allowedRoots: ["/srv"], store: "/file/g.db", hooksDir: "/file/hooks.d", timeout: 30, lockTimeout: 3,
+                           sealed: ["/mnt/file"])
+        f.claimWarnAfter = 3600
+        return f
+    }
     let env = ["GUARD_HOOKS_DB": "/env/g.db", "GUARD_HOOKS_ALLOW_ROOTS": "/env1:/env2", "GUARD_HOOKS_DIR": "/env/hooks.d",
-               "GUARD_HOOKS_TIMEOUT": "20", "GUARD_HOOKS_LOCK_TIMEOUT": "2", "GUARD_HOOKS_SEAL": "/mnt/e1:/mnt/e2"]
+               "GUARD_HOOKS_TIMEOUT": "20", "GUARD_HOOKS_LOCK_TIMEOUT": "2", "GUARD_HOOKS_SEAL": "/mnt/e1:/mnt/e2",
+               "GUARD_HOOKS_CLAIM_WARN_AFTER": "60"]
 
     @Test func defaultsWhenNothingIsSet() throws {
         let s = try Settings.resolve(flags: .init(), environment: [:], file: nil)
@@ -92,14 +97,14 @@ import Testing
     @Test func fileOverDefault() throws {
         let s = try Settings.resolve(flags: .init(), environment: [:], file: file)
         #expect(s.storePath == "/file/g.db" && s.allowedRoots == ["/srv"] && s.hooksDir == "/file/hooks.d")
-        #expect(s.timeout == 30 && s.lockTimeout == 3 && s.sealed == ["/mnt/file"])
+        #expect(s.timeout == 30 && s.lockTimeout == 3 && s.sealed == ["/mnt/file"] && s.claimWarnAfter == 3600)
         #expect(Set(s.sources.values) == [.file])
     }
 
     @Test func environmentOverFile() throws {
         let s = try Settings.resolve(flags: .init(), environment: env, file: file)
         #expect(s.storePath == "/env/g.db" && s.allowedRoots == ["/env1", "/env2"] && s.hooksDir == "/env/hooks.d")
-        #expect(s.timeout == 20 && s.lockTimeout == 2 && s.sealed == ["/mnt/e1", "/mnt/e2"])
+        #expect(s.timeout == 20 && s.lockTimeout == 2 && s.sealed == ["/mnt/e1", "/mnt/e2"] && s.claimWarnAfter == 60)
         #expect(Set(s.sources.values) == [.environment])
         // Empty means unset: the file shows through.
         let empty = try Settings.resolve(flags: .init(), environment: env.mapValues { _ in "" }, file: file)

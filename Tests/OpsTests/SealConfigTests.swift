@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `seal` with no targets seals the configured list; `doctor` checks it. In the sandbox only.
 @Suite("OpsTests.SealConfig", .serialized) struct SealConfigTests {

@@ -1,9 +1,7 @@
 import Foundation
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The trait of every test that guards in the sandbox (scripts/test provides it).
 /// OpsTests' name for the shared binary path.

@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Concurrency (RELIABILITY.md §2): 8 processes at a time, each doing random operations
 /// (apply, clear, guards, history, reconcile) through the CLI on 20 shared targets, with the

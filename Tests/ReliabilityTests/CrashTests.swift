@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Crash consistency (RELIABILITY.md §1): `hook-runner apply` or `clear` on 50 targets is
 /// killed with SIGKILL at a random moment (a random delay after spawn, or one of the
@@ -77,18 +75,5 @@ extension ReliabilityTests {
             #expect(violations.isEmpty, "\(violations.count) violations, first: \(violations.prefix(5))")
             #expect(killed > 0, "no trial was actually interrupted")
         }
-    }
-}
-
-/// A small seeded generator, so a failing run can be replayed with `RELIABILITY_SEED`.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Hostile input (RELIABILITY.md §3): the complete catalogue in one table. Each case names
 /// the command, the exit code, a substring of its output, and whether the kernel and the

@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Hostile stores (RELIABILITY.md §3): where the store cannot record an intent, the kernel
 /// must not be touched, and a store that cannot be read is reported, never recreated over.

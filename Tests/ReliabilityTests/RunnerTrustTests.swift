@@ -2,9 +2,7 @@ import Foundation
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Issue 14, the hook runner's side of the trust boundary: each test reproduces one attack
 /// or misuse against the real kernel in the sandbox (an unprivileged attacker is uid 65534

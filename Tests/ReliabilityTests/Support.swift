@@ -3,9 +3,7 @@ import GuardHooks
 import GuardStore
 import GuardTestSupport
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The suites of this target, all named `ReliabilityTests.*` so `--filter ReliabilityTests` finds them.
 enum ReliabilityTests {}

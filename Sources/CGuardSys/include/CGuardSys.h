@@ -128,9 +128,6 @@ int gs_mkdirat(int dirfd, const char *name, uint32_t mode);
 /// count (0 at the end) or -errno.
 long gs_getdents64(int fd, void *buf, unsigned long size);
 
-/// read(2) returning the byte count or -errno.
-long gs_read(int fd, void *buf, unsigned long size);
-
 /// readlinkat(2) returning the length (not NUL-terminated) or -errno.
 long gs_readlinkat(int dirfd, const char *path, char *buf, unsigned long size);
 

@@ -7,10 +7,8 @@ import SystemPackage
 ///
 /// Every line is checked like our own input (normalised, resolved, below an allowed root,
 /// opened without following symlinks); only a directory that is offline and still carries
-/// the flag is adopted — through `GuardEngine.apply(kind: .immutable)`, whose decision for a
-/// flagged directory without a row is `adoptImmutable` (recorded `applied`, reason "already
-/// immutable: adopted"). The engine works through `AdoptOnlyKernel`, so an import can never
-/// set a flag or make a bind mount, even if a flag vanishes between our check and its act.
+/// the flag is adopted, through the guard pipeline with a step that records the flag and
+/// touches nothing (`importStep`): an import can never set a flag or make a bind mount.
 public enum ProxsaveImport {
     public static let defaultIndexPath = "/var/lib/proxsave/guards/chattr-targets"
     public static let label = "imported"
@@ -72,7 +70,7 @@ public enum ProxsaveImport {
     public static func validate(_ lines: [Line]) -> (refused: [LineResult], candidates: [(Line, String)]) {
         var refused: [LineResult] = []
         var candidates: [(Line, String)] = []
-        var firstLine: [String: Int] = [:]
+        var firstLine: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
         for line in lines {
             if line.invalidUTF8 {
                 refused.append(LineResult(line: line.number, text: line.text, verdict: .refused, reason: PathRefusal.invalidUTF8.description))
@@ -82,144 +80,109 @@ public enum ProxsaveImport {
             case .failure(let why):
                 refused.append(LineResult(line: line.number, text: line.text, verdict: .refused, reason: why.description))
             case .success(let normal):
-                if let first = firstLine[normal] {
+                if let first = firstLine[PathKey(normal)] {
                     refused.append(LineResult(line: line.number, text: line.text, path: normal, verdict: .refused,
                                               reason: "duplicate of line \(first)"))
                 } else {
-                    firstLine[normal] = line.number
+                    firstLine[PathKey(normal)] = line.number
                     candidates.append((line, normal))
                 }
             }
         }
         return (refused, candidates)
     }
-
-    /// The exit code of an import: 65 when a line was refused, 1 when one failed, else 0
-    /// (a skipped line is information, not an error).
-    public static func exitCode(_ results: [LineResult]) -> SysExitCode {
-        if results.contains(where: { $0.verdict == .failed }) { return .actionFailed }
-        if results.contains(where: { $0.verdict == .refused }) { return .badTarget }
-        return .ok
-    }
 }
 
 extension GuardEngine {
-    /// Imports the index lines: checks each on the kernel (resolution, roots, an fd opened
-    /// without symlinks, mount state, the flag on that fd), then adopts the flagged offline
-    /// directories in one `apply` batch labelled `imported`. Results are in line order.
+    /// Imports the index lines through the guard pipeline: each line is prepared like any
+    /// target (resolution, roots, an fd opened without symlinks), and only a directory that is
+    /// offline and carries the flag on that fd is adopted — recorded `applied`, labelled
+    /// `imported`. The import's steps hold no action but `adoptFlag`, so an import can never
+    /// set a flag or make a bind mount. Results are in line order.
     public func importImmutableIndex(_ lines: [ProxsaveImport.Line], lifetime: GuardLifetime = .transient,
                                      dryRun: Bool = false) throws -> [ProxsaveImport.LineResult] {
         typealias R = ProxsaveImport.LineResult
         let (refused, candidates) = ProxsaveImport.validate(lines)
         var results = refused
-        var adopt: [(ProxsaveImport.Line, String)] = []
-        var seenResolved: [String: Int] = [:]
-        for (line, normal) in candidates {
-            func result(_ verdict: ProxsaveImport.Verdict, _ reason: String, _ path: String? = normal) {
-                results.append(R(line: line.number, text: line.text, path: path, verdict: verdict, reason: reason))
-            }
-            let resolved: String
-            do { resolved = try kernel.resolve(normal) } catch {
-                result(error.errno == .noSuchFileOrDirectory ? .skipped : .refused,
-                       error.errno == .noSuchFileOrDirectory ? "does not exist" : "cannot resolve: \(error.errno)")
-                continue
-            }
-            switch policy.check(resolved: resolved) {
-            case .failure(let why): result(.refused, why.description, resolved); continue
-            case .success: break
-            }
-            if let first = seenResolved[resolved] {
-                result(.refused, "same directory as line \(first)", resolved); continue
-            }
-            seenResolved[resolved] = line.number
-            let handle: DirectoryHandle
-            do { handle = try kernel.openDirectory(resolved) } catch {
-                switch error.errno {
-                case .notDirectory: result(.refused, "not a directory", resolved)
-                case .tooManySymbolicLinkLevels: result(.refused, "a symlink appeared in the path", resolved)
-                default: result(.refused, "cannot open: \(error.errno)", resolved)
+        var batchLines: [ProxsaveImport.Line] = []
+        let outcomes: [TargetOutcome] = try mappingStoreErrors {
+            let session = try openSession(forWriting: !dryRun)
+            defer { session.lock?.release() }
+            let here = Surroundings(bootID: try bootID(), namespace: kernel.mountNamespace())
+            var batch = GuardBatch(engine: self, store: session.store, here: here, capacity: candidates.count, dryRun: dryRun)
+            var seenResolved: [PathKey: Int] = [:]
+            for (line, normal) in candidates {
+                func result(_ verdict: ProxsaveImport.Verdict, _ reason: String, _ path: String?) {
+                    results.append(R(line: line.number, text: line.text, path: path ?? normal, verdict: verdict, reason: reason))
                 }
-                continue
-            }
-            defer { kernel.close(handle) }
-            let probe: DirectoryProbe
-            do { probe = try kernel.probe(handle) } catch { result(.failed, "cannot stat: \(error.errno)", resolved); continue }
-            switch probe.mountState {
-            case .mounted:
-                result(.skipped, "storage is mounted: a flag would be on the directory underneath; import again once it is unmounted", resolved)
-                continue
-            case .unknown:
-                result(.skipped, "mount state unknown: refusing to guess", resolved); continue
-            case .notMounted: break
-            }
-            do {
-                if try !kernel.isImmutable(handle) {
-                    result(.skipped, "not immutable any more: nothing to adopt", resolved); continue
+                switch prepare(normal) {
+                case .refused(let path, .missing): result(.skipped, "does not exist", path)
+                case .refused(let path, .cannotStat(let e)): result(.failed, "cannot stat: \(e)", path)
+                case .refused(let path, let why): result(.refused, why.description, path)
+                case .wouldCreate: break
+                case .ready(let p):
+                    if let first = seenResolved[PathKey(p.path)] {
+                        kernel.close(p.handle)
+                        result(.refused, "same directory as line \(first)", p.path)
+                        continue
+                    }
+                    seenResolved[PathKey(p.path)] = line.number
+                    try batch.add(normal, p)
+                    batchLines.append(line)
                 }
-            } catch {
-                result(.skipped, error.isUnsupported ? "the filesystem does not support the immutable flag"
-                                                     : "cannot read the inode flags: \(error.errno)", resolved)
-                continue
             }
-            adopt.append((line, resolved))
+            return try batch.run { importStep($0, lifetime: lifetime, here: here) }
         }
-
-        if !adopt.isEmpty {
-            let adopter = GuardEngine(kernel: AdoptOnlyKernel(kernel), configuration: configuration)
-            let outcomes = try adopter.apply(adopt.map(\.1), kind: .immutable, lifetime: lifetime,
-                                             label: ProxsaveImport.label, dryRun: dryRun)
-            for ((line, path), o) in zip(adopt, outcomes) {
-                let verdict: ProxsaveImport.Verdict
-                var reason = o.reason ?? ""
-                switch o.outcome {
-                case .applied:
-                    verdict = .adopted
-                    if dryRun { reason = "would adopt the immutable flag" }
-                case .alreadyApplied:
-                    verdict = .alreadyRecorded
-                    reason = "already recorded" + (o.guardID.map { " as guard #\($0)" } ?? "") + (reason.isEmpty ? "" : ": \(reason)")
-                case .refused: verdict = .refused
-                case .skippedMounted, .deferred, .cleared, .alreadyClear: verdict = .skipped
-                case .failed, .unsupported: verdict = .failed
-                }
-                results.append(R(line: line.number, text: line.text, path: o.path ?? path, verdict: verdict,
-                                 reason: reason.isEmpty ? o.outcome.rawValue : reason, guardID: o.guardID))
-            }
+        for (line, o) in zip(batchLines, outcomes) {
+            results.append(R(line: line.number, text: line.text, path: o.path, verdict: ProxsaveImport.verdict(o.outcome),
+                             reason: ProxsaveImport.reason(o, dryRun: dryRun), guardID: o.guardID))
         }
         return results.sorted { $0.line < $1.line }
     }
+
+    /// The import's half of the pipeline: adopt a flagged offline directory, nothing else.
+    func importStep(_ item: BatchItem, lifetime: GuardLifetime, here: Surroundings) -> BatchStep {
+        guard let facts = item.facts else { return .report(.failed, "cannot probe the target") }
+        switch facts.mountState {
+        case .mounted:
+            return .report(.skippedMounted, "storage is mounted: a flag would be on the directory underneath; import again once it is unmounted")
+        case .unknown: return .report(.skippedMounted, "mount state unknown: refusing to guess")
+        case .notMounted: break
+        }
+        switch (facts.immutableSupported, facts.immutable) {
+        case (false, _): return .report(.skippedMounted, "the filesystem does not support the immutable flag")
+        case (_, nil): return .report(.skippedMounted, "cannot read the inode flags")
+        case (_, false?): return .report(.skippedMounted, "not immutable any more: nothing to adopt")
+        case (_, true?): break
+        }
+        let step = applyStep(item, requested: .immutable, lifetime: lifetime, label: ProxsaveImport.label, here: here)
+        switch step.action {
+        case nil, .adoptFlag?: return step
+        default:
+            return .report(.failed, "import only adopts: guard #\(item.row?.id ?? 0) is \(item.row?.status.description ?? "-")")
+        }
+    }
 }
 
-/// A kernel that can look but never guard: every call passes through except setting the
-/// immutable flag and making a bind mount, which fail with `EPERM`. Clearing is passed
-/// through (the engine never clears during an apply; reconcile repairs may need it not).
-public struct AdoptOnlyKernel: KernelOperations {
-    public let base: any KernelOperations
-    public init(_ base: any KernelOperations) { self.base = base }
+extension ProxsaveImport {
+    static func verdict(_ outcome: Outcome) -> Verdict {
+        switch outcome {
+        case .applied: return .adopted
+        case .alreadyApplied: return .alreadyRecorded
+        case .refused: return .refused
+        case .skippedMounted, .deferred, .cleared, .alreadyClear, .held: return .skipped
+        case .failed, .unsupported: return .failed
+        }
+    }
 
-    public func resolve(_ path: String) throws(KernelError) -> String { try base.resolve(path) }
-    public func openDirectory(_ path: String) throws(KernelError) -> DirectoryHandle { try base.openDirectory(path) }
-    public func openShadowed(_ path: String) throws(KernelError) -> DirectoryHandle { try base.openShadowed(path) }
-    public func close(_ handle: DirectoryHandle) { base.close(handle) }
-    public func createDirectory(_ path: String) throws(KernelError) {
-        throw KernelError(.notPermitted, "import never creates a directory", path)
+    static func reason(_ o: TargetOutcome, dryRun: Bool) -> String {
+        var reason = o.reason ?? ""
+        switch o.outcome {
+        case .applied where dryRun: reason = "would adopt the immutable flag"
+        case .alreadyApplied:
+            reason = "already recorded" + (o.guardID.map { " as guard #\($0)" } ?? "") + (reason.isEmpty ? "" : ": \(reason)")
+        default: break
+        }
+        return reason.isEmpty ? o.outcome.rawValue : reason
     }
-    public func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe { try base.probe(handle) }
-    public func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool { try base.hasEntries(handle) }
-    public func isImmutable(_ handle: DirectoryHandle) throws(KernelError) -> Bool { try base.isImmutable(handle) }
-    public func setImmutable(_ handle: DirectoryHandle, _ on: Bool) throws(KernelError) {
-        if on { throw KernelError(.notPermitted, "import only adopts: refusing to set the immutable flag on", handle.path) }
-        try base.setImmutable(handle, on)
-    }
-    public func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount {
-        throw KernelError(.notPermitted, "import only adopts: refusing to bind-mount", handle.path)
-    }
-    public func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval {
-        try base.removeBind(at: path, mountID: mountID, mountIDIsUnique: mountIDIsUnique)
-    }
-    public func mountExists(uniqueID: UInt64) -> Bool? { base.mountExists(uniqueID: uniqueID) }
-    public func mountInfo() throws(KernelError) -> [MountInfoEntry] { try base.mountInfo() }
-    public func bootID() throws(KernelError) -> String { try base.bootID() }
-    public func mountNamespace() -> UInt64? { base.mountNamespace() }
-    public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? { base.mountNamespaceAlive(namespace) }
 }

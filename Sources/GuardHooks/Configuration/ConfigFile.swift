@@ -1,6 +1,5 @@
-#if canImport(Glibc)
+import FileIO
 import Glibc
-#endif
 
 /// The settings of `/etc/guard-hooks/config.toml`. Every key is optional; a key the file
 /// does not set is nil and falls through to the built-in default (see `Settings`).
@@ -19,6 +18,8 @@ public struct ConfigFile: Sendable, Hashable {
     public var hooksDir: String?
     public var timeout: Double?
     public var lockTimeout: Double?
+    /// Seconds after which `doctor` warns about a guard still held by a claim.
+    public var claimWarnAfter: Double?
     public var sealed: [String]?
 
     public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
@@ -31,7 +32,7 @@ public struct ConfigFile: Sendable, Hashable {
     public static let defaultPath = "/etc/guard-hooks/config.toml"
 
     /// The keys the file may hold, in the order the README documents them.
-    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed"]
+    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed", "claim_warn_after"]
 
     /// Parses and checks the text of a config file. `file` only names it in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
@@ -62,6 +63,10 @@ public struct ConfigFile: Sendable, Hashable {
                 let t = try seconds(entry, fail)
                 guard t >= 0, t <= 86_400 else { throw fail("lock_timeout must be between 0 and 86400 seconds") }
                 config.lockTimeout = t
+            case "claim_warn_after":
+                let t = try seconds(entry, fail)
+                guard t > 0, t <= 31_536_000 else { throw fail("claim_warn_after must be more than 0 and at most 31536000 seconds (a year)") }
+                config.claimWarnAfter = t
             case "sealed":
                 let paths = try strings(entry, fail)
                 for p in paths {
@@ -79,28 +84,16 @@ public struct ConfigFile: Sendable, Hashable {
     /// file is optional), an error when it is true (a file named by `--config` or
     /// `GUARD_HOOKS_CONFIG`). Any other read error is an error either way.
     public static func load(path: String, required: Bool) throws(ConfigError) -> ConfigFile? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let e = errno
-            if e == ENOENT && !required { return nil }
-            throw ConfigError(file: path, line: nil, message: String(cString: strerror(e)))
-        }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
-            throw ConfigError(file: path, line: nil, message: "not a regular file")
-        }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ConfigError(file: path, line: nil, message: String(cString: strerror(errno)))
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.readFile(path, limit: 1_048_576)
+        } catch {
+            switch error {
+            case .open(.noSuchFileOrDirectory) where !required: return nil
+            case .open(let e), .read(let e): throw ConfigError(file: path, line: nil, message: e.description)
+            case .notRegularFile: throw ConfigError(file: path, line: nil, message: "not a regular file")
+            case .tooLarge: throw ConfigError(file: path, line: nil, message: "larger than 1 MiB: not a config file")
             }
-            if n == 0 { break }
-            bytes += buffer[..<n]
-            if bytes.count > 1_048_576 { throw ConfigError(file: path, line: nil, message: "larger than 1 MiB: not a config file") }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             // The line of the first invalid byte, so the operator can find it.

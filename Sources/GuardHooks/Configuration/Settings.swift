@@ -12,6 +12,8 @@ public struct Settings: Sendable, Hashable {
     public var timeout: Double
     /// Seconds of waiting for the writers' lock.
     public var lockTimeout: Double
+    /// Seconds after which `doctor` warns about a guard still held by a claim.
+    public var claimWarnAfter: Double
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
     public var sources: [String: Source]
@@ -25,6 +27,7 @@ public struct Settings: Sendable, Hashable {
         public static let timeout = "GUARD_HOOKS_TIMEOUT"
         public static let lockTimeout = "GUARD_HOOKS_LOCK_TIMEOUT"
         public static let sealed = "GUARD_HOOKS_SEAL"
+        public static let claimWarnAfter = "GUARD_HOOKS_CLAIM_WARN_AFTER"
     }
 
     public enum Default {
@@ -34,16 +37,20 @@ public struct Settings: Sendable, Hashable {
         public static let timeout = 300.0
         public static let lockTimeout = 10.0
         public static let sealed: [String] = []
+        public static let claimWarnAfter = 86_400.0
     }
 
     /// What the command line said; nil or empty: not given.
     public struct Flags: Sendable, Hashable {
+        /// `--config`: a config file that must exist.
+        public var config: String?
         public var store: String?
         public var allowedRoots: [String]
         public var hooksDir: String?
         public var timeout: Double?
-        public init(store: String? = nil, allowedRoots: [String] = [], hooksDir: String? = nil, timeout: Double? = nil) {
-            self.store = store; self.allowedRoots = allowedRoots; self.hooksDir = hooksDir; self.timeout = timeout
+        public init(config: String? = nil, store: String? = nil, allowedRoots: [String] = [], hooksDir: String? = nil,
+                    timeout: Double? = nil) {
+            self.config = config; self.store = store; self.allowedRoots = allowedRoots; self.hooksDir = hooksDir; self.timeout = timeout
         }
     }
 
@@ -55,8 +62,19 @@ public struct Settings: Sendable, Hashable {
         return (ConfigFile.defaultPath, false)
     }
 
-    /// Resolves every setting. An environment variable set to the empty string counts as unset.
-    public static func resolve(flags: Flags, environment: [String: String], file: ConfigFile?) throws(SettingsError) -> Settings {
+    /// Resolves every setting once for a command, reading the config file that `flags` and
+    /// `environment` name: the one caller of the config-file loader. A malformed or missing
+    /// named file is a `SettingsError` (exit 64).
+    public static func resolve(flags: Flags, environment: [String: String]) throws(SettingsError) -> Settings {
+        let (path, required) = configFile(flag: flags.config, environment: environment)
+        let file: ConfigFile?
+        do { file = try ConfigFile.load(path: path, required: required) } catch { throw SettingsError(error.description) }
+        return try resolve(flags: flags, environment: environment, file: file)
+    }
+
+    /// Resolves every setting from layers already read (pure). An environment variable set to
+    /// the empty string counts as unset.
+    static func resolve(flags: Flags, environment: [String: String], file: ConfigFile?) throws(SettingsError) -> Settings {
         var sources: [String: Source] = [:]
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         func pick<T>(_ key: String, _ flag: T?, _ envValue: T?, _ fileValue: T?, _ fallback: T) -> T {
@@ -97,6 +115,8 @@ public struct Settings: Sendable, Hashable {
             hooksDir: pick("hooks_dir", flags.hooksDir, env(Variable.hooksDir), file?.hooksDir, Default.hooksDir),
             timeout: pick("timeout", flags.timeout, envTimeout, file?.timeout, Default.timeout),
             lockTimeout: pick("lock_timeout", nil, envLock, file?.lockTimeout, Default.lockTimeout),
+            claimWarnAfter: pick("claim_warn_after", nil, try seconds(Variable.claimWarnAfter, positive: true),
+                                 file?.claimWarnAfter, Default.claimWarnAfter),
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
             sources: sources)
     }

@@ -11,132 +11,34 @@ extension GuardEngine {
     public func apply(_ targets: [String], kind: RequestedKind = .auto, lifetime: GuardLifetime = .transient,
                       createMissing: Bool = false, label: String? = nil, dryRun: Bool = false) throws -> [TargetOutcome] {
         try mappingStoreErrors {
-            try applyBatch(targets, kind: kind, lifetime: lifetime, createMissing: createMissing, label: label, dryRun: dryRun)
-        }
-    }
-
-    private func applyBatch(_ targets: [String], kind: RequestedKind, lifetime: GuardLifetime,
-                            createMissing: Bool, label: String?, dryRun: Bool) throws -> [TargetOutcome] {
-        let session = try openSession(forWriting: !dryRun)
-        defer { session.lock?.release() }
-        let store = session.store
-        let boot = try bootID()
-        let namespace = kernel.mountNamespace()
-        let here = Surroundings(bootID: boot, namespace: namespace)
-
-        var outcomes = TargetOutcome.unset(count: targets.count)  // every slot is set below; no copy at the end
-        var work: [ApplyWork] = []
-        work.reserveCapacity(targets.count)  // sized once: see ClearOperation
-        var repairs: [GuardTransition] = []
-        var seen: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
-        seen.reserveCapacity(targets.count)
-        defer { for w in work { kernel.close(w.target.handle) } }
-
-        for (i, target) in targets.enumerated() {
-            let prepared: PreparedTarget
-            switch prepare(target, createMissing: createMissing, dryRun: dryRun) {
-            case .refused(let o): outcomes[i] = o; continue
-            case .wouldCreate(let path):
-                outcomes[i] = TargetOutcome(target: target, path: path, outcome: .applied, dryRun: true,
-                                            lifetime: lifetime, reason: "would create the directory")
-                continue
-            case .ready(let p): prepared = p
+            let session = try openSession(forWriting: !dryRun)
+            defer { session.lock?.release() }
+            let here = Surroundings(bootID: try bootID(), namespace: kernel.mountNamespace())
+            var batch = GuardBatch(engine: self, store: session.store, here: here, capacity: targets.count, dryRun: dryRun)
+            var seen: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
+            seen.reserveCapacity(targets.count)
+            for (i, target) in targets.enumerated() {
+                switch prepare(target, createMissing: createMissing, dryRun: dryRun) {
+                case .refused(let path, let why):
+                    batch.add(target, outcome: TargetOutcome(target: target, refused: path, why, dryRun: dryRun))
+                case .wouldCreate(let path):
+                    batch.add(target, outcome: TargetOutcome(target: target, path: path, outcome: .applied, dryRun: true,
+                                                             lifetime: lifetime, reason: "would create the directory"))
+                case .ready(let p):
+                    if let first = seen[PathKey(p.path)] {
+                        kernel.close(p.handle)
+                        batch.add(target, outcome: TargetOutcome(target: target, path: p.path, outcome: .alreadyApplied,
+                                                                 dryRun: dryRun, reason: "same directory as target \(first + 1)"))
+                        continue
+                    }
+                    seen[PathKey(p.path)] = i
+                    try batch.add(target, p)
+                }
             }
-            if let first = seen[PathKey(prepared.path)] {
-                kernel.close(prepared.handle)
-                outcomes[i] = TargetOutcome(target: target, path: prepared.path, outcome: .alreadyApplied,
-                                            dryRun: dryRun, reason: "same directory as target \(first + 1)")
-                continue
-            }
-            seen[PathKey(prepared.path)] = i
-            var row = try store.flatMap { try $0.currentGuard(path: prepared.path) }
-            // A row the kernel contradicts is reconciled first, so the decision sees the truth.
-            if let r = row, let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: observe(r, here)) {
-                repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
-                row = (to == .cleared) ? nil : { var c = r; c.status = to; return c }()
-            }
-            let facts = self.facts(prepared, row: row)
-            let decision = GuardDecisions.apply(requested: kind, lifetime: lifetime, facts: facts,
-                                                existing: row.map(GuardSummary.init))
-            let base = TargetOutcome(target: target, path: prepared.path, outcome: .refused, dryRun: dryRun,
-                                     kind: row?.kind, lifetime: row?.lifetime ?? lifetime, guardID: row?.id)
-            func finish(_ outcome: Outcome, _ reason: String?) {
-                var o = base; o.outcome = outcome; o.reason = reason; outcomes[i] = o
-                kernel.close(prepared.handle)
-            }
-            switch decision {
-            case .alreadyApplied(_, let reason): finish(.alreadyApplied, reason)
-            case .skipMounted(let reason): finish(.skippedMounted, reason)
-            case .postpone(let reason): finish(.deferred, reason)
-            case .refuse(let reason): finish(.refused, reason)
-            case .unsupported(let reason): finish(.unsupported, reason)
-            case .withdrawClear, .guardNew, .retry, .adoptImmutable:
-                work.append(ApplyWork(index: i, target: prepared, decision: decision, facts: facts, row: row))
+            return try batch.run { item in
+                applyStep(item, requested: kind, lifetime: lifetime, label: label, here: here)
             }
         }
-
-        if dryRun {
-            for w in work {
-                let kindWord = w.decision == .adoptImmutable ? GuardKind.immutable : plannedKind(kind, w.facts)
-                outcomes[w.index] = TargetOutcome(target: w.target.target, path: w.target.path,
-                                                  outcome: w.decision.isWithdraw ? .alreadyApplied : .applied,
-                                                  dryRun: true, kind: kindWord, lifetime: lifetime, guardID: w.row?.id,
-                                                  reason: w.decision.isWithdraw ? "would withdraw the deferred clear" : nil)
-            }
-            return outcomes
-        }
-        guard let store else { throw GuardEngineError.store("no store") }
-        let runID = configuration.runID
-        if !repairs.isEmpty { try store.settle(repairs, runID: runID, actor: actor, returningRows: false) }
-
-        // 1. Write-ahead: every intent of the batch in one transaction.
-        var withdrawals: [GuardTransition] = []
-        var intents: [GuardIntent] = []
-        intents.reserveCapacity(work.count)
-        for w in work {
-            switch w.decision {
-            case .withdrawClear(let id):
-                withdrawals.append(GuardTransition(guardID: id, to: .applied, reason: "apply withdrew the deferred clear"))
-            default:
-                intents.append(GuardIntent(path: w.target.path,
-                                           kind: w.decision == .adoptImmutable ? .immutable : plannedKind(kind, w.facts),
-                                           lifetime: lifetime, device: w.target.probe.device, inode: w.target.probe.inode,
-                                           mountNamespace: namespace, bootID: boot, label: label,
-                                           reason: w.decision == .adoptImmutable ? "adopting an existing immutable flag" : nil))
-            }
-        }
-        if !withdrawals.isEmpty { try store.settle(withdrawals, runID: runID, actor: actor, returningRows: false) }
-        let rows = intents.isEmpty ? [] : try store.recordIntents(intents, runID: runID, actor: actor)
-        // recordIntents answers in the order of `intents`, which follow `work` minus the
-        // withdrawals: a cursor pairs them (a path-keyed dictionary cost megabytes at 10,000).
-        var nextRow = rows.startIndex
-        crashIfFaultPoint(.afterIntent)
-
-        // 2. The kernel, on the fds opened at preparation.
-        var settles: [GuardTransition] = []
-        settles.reserveCapacity(work.count)
-        for w in work {
-            if case .withdrawClear(let id) = w.decision {
-                outcomes[w.index] = TargetOutcome(target: w.target.target, path: w.target.path, outcome: .alreadyApplied,
-                                                  kind: w.row?.kind, lifetime: w.row?.lifetime, guardID: id,
-                                                  reason: "withdrew the deferred clear")
-                continue
-            }
-            guard nextRow < rows.endIndex else { continue }
-            let row = rows[nextRow].record
-            nextRow += 1
-            precondition(row.path == w.target.path, "recordIntents answered out of order")
-            let (transition, outcome) = act(w, row: row, requested: kind)
-            settles.append(transition)
-            outcomes[w.index] = TargetOutcome(target: w.target.target, path: w.target.path, outcome: outcome,
-                                              kind: transition.kind ?? row.kind, lifetime: lifetime, guardID: row.id,
-                                              reason: transition.reason)
-        }
-        crashIfFaultPoint(.afterKernel)
-
-        // 3. Settle every outcome in one transaction.
-        if !settles.isEmpty { try store.settle(settles, runID: runID, actor: actor, returningRows: false) }
-        return outcomes
     }
 
     /// `seal`: a persistent immutable guard on every offline target (the NAS case).
@@ -146,54 +48,48 @@ extension GuardEngine {
                   label: label, dryRun: dryRun)
     }
 
-    struct ApplyWork {
-        var index: Int
-        var target: PreparedTarget
-        var decision: ApplyDecision
-        var facts: TargetFacts
-        var row: GuardRecord?
-    }
-
-    /// The kind an intent records before the kernel is touched: `auto` plans a bind guard.
-    func plannedKind(_ requested: RequestedKind, _ facts: TargetFacts) -> GuardKind {
-        requested == .immutable ? .immutable : .bind
-    }
-
-    /// Carries out one guard on its prepared fd; returns the settling transition and outcome.
-    private func act(_ w: ApplyWork, row: GuardRecord, requested: RequestedKind) -> (GuardTransition, Outcome) {
-        let id = row.id
-        if w.decision == .adoptImmutable {
-            return (GuardTransition(guardID: id, to: .applied, reason: "already immutable: adopted", kind: .immutable), .applied)
+    /// apply's half of the pipeline: the decision table's verdict as a batch step.
+    func applyStep(_ item: BatchItem, requested: RequestedKind, lifetime: GuardLifetime, label: String?,
+                   here: Surroundings) -> BatchStep {
+        let row = item.row
+        guard let facts = item.facts, let probe = item.probe, let path = item.path else {
+            return .report(.failed, "cannot probe the target")
         }
-        var bindError: KernelError?
-        if requested != .immutable {
-            do {
-                let m = try kernel.makeReadOnlyBind(w.target.handle)
-                let note = m.usedFallback ? "read-only bind (legacy bind+remount: briefly writable)" : "read-only bind"
-                return (GuardTransition(guardID: id, to: .applied, reason: note, kind: .bind,
-                                        mountID: m.mountID, mountIDIsUnique: m.mountIDIsUnique), .applied)
-            } catch {
-                bindError = error
-                if requested == .bind {
-                    return (GuardTransition(guardID: id, to: .failed, reason: "bind guard: \(error)"), .failed)
-                }
-            }
+        var step = BatchStep(outcome: .refused, kind: row?.kind, lifetime: row?.lifetime ?? lifetime, guardID: row?.id)
+        func done(_ outcome: Outcome, _ reason: String?) -> BatchStep {
+            step.outcome = outcome; step.reason = reason
+            if outcome != .alreadyApplied || row?.lifetime == .persistent { step.claimAdd = nil }
+            return step
         }
-        guard w.facts.immutableSupported else {
-            let why = "bind failed (\(bindError.map { "\($0.errno)" } ?? "-")) and the filesystem does not support the immutable flag"
-            return (GuardTransition(guardID: id, to: .failed, reason: why), .unsupported)
-        }
-        do {
-            try kernel.setImmutable(w.target.handle, true)
-            let note = bindError.map { "immutable flag (bind failed: \($0.errno))" } ?? "immutable flag"
-            return (GuardTransition(guardID: id, to: .applied, reason: note, kind: .immutable), .applied)
-        } catch {
-            return (GuardTransition(guardID: id, to: .failed, reason: "immutable guard: \(error)", kind: .immutable),
-                    error.isUnsupported ? .unsupported : .failed)
+        let decision = GuardDecisions.apply(requested: requested, lifetime: lifetime, facts: facts,
+                                            existing: row.map(GuardSummary.init))
+        // The caller's job relies on the guard it gets or finds (seals take no claims).
+        if lifetime == .transient, let claimant = configuration.claimant { step.claimAdd = claimant }
+        switch decision {
+        case .alreadyApplied(_, let reason): return done(.alreadyApplied, reason)
+        case .skipMounted(let reason): return done(.skippedMounted, reason)
+        case .postpone(let reason): return done(.deferred, reason)
+        case .refuse(let reason): return done(.refused, reason)
+        case .unsupported(let reason): return done(.unsupported, reason)
+        case .withdrawClear(let id):
+            step.outcome = .alreadyApplied
+            step.reason = "withdrew the deferred clear"
+            step.dryRunReason = "would withdraw the deferred clear"
+            step.writeAhead = .transition(GuardTransition(guardID: id, to: .applied, reason: "apply withdrew the deferred clear"))
+            return step
+        case .guardNew, .retry, .adoptImmutable:
+            let adopt = decision == .adoptImmutable
+            // The kind an intent records before the kernel is touched: `auto` plans a bind guard.
+            let planned: GuardKind = adopt || requested == .immutable ? .immutable : .bind
+            step.outcome = .applied
+            step.kind = planned
+            step.lifetime = lifetime
+            step.writeAhead = .newGuard(GuardIntent(path: path, kind: planned, lifetime: lifetime,
+                                                    device: probe.device, inode: probe.inode,
+                                                    mountNamespace: here.namespace, bootID: here.bootID ?? "", label: label,
+                                                    reason: adopt ? "adopting an existing immutable flag" : nil))
+            step.action = adopt ? .adoptFlag : .makeGuard(requested)
+            return step
         }
     }
-}
-
-extension ApplyDecision {
-    var isWithdraw: Bool { if case .withdrawClear = self { return true } else { return false } }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import GuardStore
 
 /// The result of `doctor`: every finding, and the worst severity.
@@ -19,7 +17,8 @@ extension GuardEngine {
     private func examine(targets: [String], sealed: [String]) throws -> DoctorReport {
         let session = try openSession(forWriting: false)
         let rows = try session.store?.outstandingGuards() ?? []
-        let rowByPath = Dictionary(rows.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        // Keyed by bytes: canonically equal names are other directories.
+        let rowByPath = Dictionary(rows.map { (PathKey($0.path), $0) }, uniquingKeysWith: { a, _ in a })
         let mounts = (try? kernel.mountInfo()) ?? []
 
         var paths: [String] = rows.map(\.path)
@@ -30,10 +29,10 @@ extension GuardEngine {
             && policy.allowedRoots.contains(where: { PathPolicy.isStrictlyBelow(m.mountPoint, $0) }) {
             paths.append(m.mountPoint)
         }
-        var seen = Set<String>()
-        paths = paths.filter { seen.insert($0).inserted }.sorted()
+        var seen = Set<PathKey>()
+        paths = paths.filter { seen.insert(PathKey($0)).inserted }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
 
-        let sealedSet = Set(sealed.compactMap { try? PathPolicy.normalize($0).get() }.map { (try? kernel.resolve($0)) ?? $0 })
+        let sealedSet = Set(sealed.compactMap { try? PathPolicy.normalize($0).get() }.map { PathKey((try? kernel.resolve($0)) ?? $0) })
         // Sub-second wall clock: `time(nil)` truncates, which made a fresh row's age negative
         // (never stale with pendingWarnAfter 0) and every age up to a second too young.
         var clock = timespec()
@@ -42,15 +41,22 @@ extension GuardEngine {
         var findings: [DoctorFinding] = []
         let here = surroundings()
         for path in paths {
-            var o = observePath(path, row: rowByPath[path], mounts: mounts, here: here)
-            o.sealWanted = sealedSet.contains(path) || rowByPath[path]?.lifetime == .persistent
-            if let row = rowByPath[path] {
+            let row = rowByPath[PathKey(path)]
+            var o = observePath(path, row: row, mounts: mounts, here: here)
+            o.sealWanted = sealedSet.contains(PathKey(path)) || row?.lifetime == .persistent
+            if let row {
                 o.rowAgeSeconds = now - row.updatedAt.timeIntervalSince1970
                 o.rowReason = row.reason
             }
             findings += DoctorClassifier.classify(o, pendingWarnAfter: configuration.pendingWarnAfter)
         }
         if let store = session.store {
+            for (guardID, claims) in try store.liveClaims() {
+                guard let path = rows.first(where: { $0.id == guardID })?.path else { continue }
+                findings += ClaimDecisions.findings(path: path, claims: claims,
+                                                    liveness: claims.map { liveness(of: $0.holder, here: here) },
+                                                    now: now, warnAfter: configuration.claimWarnAfter)
+            }
             let problems = try store.integrityProblems()
             if !problems.isEmpty {
                 findings.append(DoctorFinding(severity: .fail, path: configuration.storePath, code: "store-integrity",

@@ -1,7 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#endif
+import FileIO
 import GuardStore
+import SystemPackage
 
 /// Settings of one engine: where the store is, which roots may be guarded, who acts.
 public struct GuardEngineConfiguration: Sendable {
@@ -13,8 +13,17 @@ public struct GuardEngineConfiguration: Sendable {
     public var actor: String
     /// The hook run the changes belong to, if any (`GUARD_HOOKS_RUN_ID`).
     public var runID: RunID?
+    /// The job this engine acts for: `apply` adds its claim, `clear` releases it (README,
+    /// "How guards work"). nil: the operator, who holds no claim.
+    public var claimant: ClaimHolder?
+    /// `clear` removes a guard although other jobs hold claims on it (the operator's override).
+    public var forceClear = false
+    /// `doctor` warns about a guard held by a claim older than this many seconds.
+    public var claimWarnAfter: Double = 86_400
+    #if GUARD_HOOKS_FAULT_POINTS
     /// Test-only: stop the process dead at a point of the write-ahead protocol.
     public var faultPoint: FaultPoint?
+    #endif
     /// `doctor` warns about a guard pending longer than this many seconds.
     public var pendingWarnAfter: Double
 
@@ -22,33 +31,22 @@ public struct GuardEngineConfiguration: Sendable {
 
     public init(storePath: String = GuardEngineConfiguration.defaultStorePath,
                 allowedRoots: [String] = PathPolicy.defaultAllowedRoots, lockTimeout: Double = 10,
-                actor: String = "guard-hooks", runID: RunID? = nil, faultPoint: FaultPoint? = nil,
-                pendingWarnAfter: Double = 86_400) {
-        self.storePath = storePath; self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
-        self.actor = actor; self.runID = runID; self.faultPoint = faultPoint
-        // A relative store path would mean another store for every working directory
-        // (hooks run with cwd /): anchor it once, here.
-        if !storePath.hasPrefix("/") {
-            var buf = [CChar](repeating: 0, count: 4096)
-            if getcwd(&buf, buf.count) != nil {
-                let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                self.storePath = (cwd == "/" ? "" : cwd) + "/" + storePath
-            }
-        }
-        self.pendingWarnAfter = pendingWarnAfter
+                actor: String = "guard-hooks", runID: RunID? = nil, pendingWarnAfter: Double = 86_400) {
+        // A relative store path would mean another store for every working directory (hooks
+        // run with cwd /): anchored once, here, for every layer below.
+        self.storePath = FileIO.absolutePath(storePath)
+        self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
+        self.actor = actor; self.runID = runID; self.pendingWarnAfter = pendingWarnAfter
     }
 
-    var storeDirectory: String {
-        guard let slash = storePath.lastIndex(of: "/") else { return "." }
-        return slash == storePath.startIndex ? "/" : String(storePath[..<slash])
+    /// An engine's configuration from resolved settings.
+    public init(settings: Settings, actor: String, runID: RunID? = nil) {
+        self.init(storePath: settings.storePath, allowedRoots: settings.allowedRoots,
+                  lockTimeout: settings.lockTimeout, actor: actor, runID: runID)
+        claimWarnAfter = settings.claimWarnAfter
     }
-}
 
-/// Where a crash test may kill the process: after the intents are committed and before
-/// the kernel is touched, or after the kernel acted and before the outcomes are settled.
-public enum FaultPoint: String, Sendable, CaseIterable {
-    case afterIntent = "after-intent"
-    case afterKernel = "after-kernel"
+    var storeDirectory: String { FileIO.parentDirectory(storePath) }
 }
 
 /// Errors that stop a whole command (per-target problems are outcomes, not errors).
@@ -72,13 +70,17 @@ public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
 /// `DoctorClassifier`); this type gathers their inputs and carries out their verdicts,
 /// write-ahead: intents committed before the kernel is touched, outcomes settled after,
 /// each in one batch transaction.
-public final class GuardEngine {
+public final class GuardEngine: Sendable {
     public let kernel: any KernelOperations
+    /// Where a claim's liveness is looked up.
+    public let processes: any ProcessTable
     public let configuration: GuardEngineConfiguration
     let policy: PathPolicy
 
-    public init(kernel: any KernelOperations = LinuxKernel(), configuration: GuardEngineConfiguration) {
+    public init(kernel: any KernelOperations = LinuxKernel(), processes: any ProcessTable = LinuxProcessTable(),
+                configuration: GuardEngineConfiguration) {
         self.kernel = kernel
+        self.processes = processes
         self.configuration = configuration
         self.policy = PathPolicy(allowedRoots: configuration.allowedRoots,
                                  protectedPaths: [configuration.storeDirectory])
@@ -150,96 +152,10 @@ public final class GuardEngine {
         }
     }
 
-    func crashIfFaultPoint(_ point: FaultPoint) {
-        if configuration.faultPoint == point { kill(getpid(), SIGKILL) }
-    }
-
-    // MARK: targets
-
-    /// A validated, resolved target opened without following symlinks.
-    struct PreparedTarget {
-        var target: String
-        var path: String
-        var handle: DirectoryHandle
-        var probe: DirectoryProbe
-    }
-
-    enum Preparation {
-        case ready(PreparedTarget)
-        /// The directory is missing and would be created (dry run of `--create`).
-        case wouldCreate(path: String)
-        case refused(TargetOutcome)
-    }
-
-    /// Validates, resolves and opens one target; with `createMissing`, makes a missing
-    /// directory whose parent resolves inside the allowed roots.
-    func prepare(_ target: String, createMissing: Bool = false, dryRun: Bool = false) -> Preparation {
-        func refuse(_ reason: String, _ path: String? = nil) -> Preparation {
-            .refused(TargetOutcome(target: target, path: path, outcome: .refused, dryRun: dryRun, reason: reason))
-        }
-        let normal: String
-        switch PathPolicy.normalize(target) {
-        case .failure(let r): return refuse(r.description)
-        case .success(let p): normal = p
-        }
-        var resolved: String
-        do {
-            resolved = try kernel.resolve(normal)
-        } catch let e where e.errno == .noSuchFileOrDirectory && createMissing {
-            switch resolveMissing(normal) {
-            case .refused(let reason): return refuse(reason, normal)
-            case .path(let p):
-                if dryRun { return .wouldCreate(path: p) }
-                do throws(KernelError) { try kernel.createDirectory(p) } catch { return refuse("cannot create: \(error.errno)", p) }
-                resolved = p
-            }
-        } catch {
-            return refuse(error.errno == .noSuchFileOrDirectory ? "does not exist (use --create to make it)"
-                          : "cannot resolve: \(error.errno)", normal)
-        }
-        switch policy.check(resolved: resolved) {
-        case .failure(let r): return refuse(r.description, resolved)
-        case .success(let p): resolved = p
-        }
-        let handle: DirectoryHandle
-        do { handle = try kernel.openDirectory(resolved) } catch {
-            switch error.errno {
-            case .notDirectory: return refuse("not a directory", resolved)
-            case .tooManySymbolicLinkLevels: return refuse("a symlink appeared in the path", resolved)
-            default: return refuse("cannot open: \(error.errno)", resolved)
-            }
-        }
-        do {
-            let probe = try kernel.probe(handle)
-            return .ready(PreparedTarget(target: target, path: resolved, handle: handle, probe: probe))
-        } catch {
-            kernel.close(handle)
-            return refuse("cannot stat: \(error.errno)", resolved)
-        }
-    }
-
-    /// A missing target is created only under a parent that itself resolves inside the roots.
-    private enum MissingResolution { case path(String), refused(String) }
-
-    private func resolveMissing(_ normal: String) -> MissingResolution {
-        guard let slash = normal.lastIndex(of: "/"), slash != normal.startIndex else { return .refused("no parent") }
-        let parent = String(normal[..<slash]), name = normal[normal.index(after: slash)...]
-        do {
-            let realParent = try kernel.resolve(parent)
-            let candidate = realParent + "/" + name
-            switch policy.check(resolved: candidate) {
-            case .failure(let r): return .refused(r.description)
-            case .success(let p): return .path(p)
-            }
-        } catch {
-            return .refused("parent \(parent) does not exist")
-        }
-    }
-
     /// Facts about the target for the decision tables, read on the prepared fd.
-    func facts(_ t: PreparedTarget, row: GuardRecord?) -> TargetFacts {
-        var f = TargetFacts(mountState: t.probe.mountState, topMountID: t.probe.mountID)
-        do { f.immutable = try kernel.isImmutable(t.handle) } catch {
+    func facts(_ handle: DirectoryHandle, probe: DirectoryProbe, row: GuardRecord?) -> TargetFacts {
+        var f = TargetFacts(mountState: probe.mountState, topMountID: probe.mountID)
+        do { f.immutable = try kernel.isImmutable(handle) } catch {
             if error.isUnsupported { f.immutable = false; f.immutableSupported = false } else { f.immutable = nil }
         }
         if let row, row.kind == .bind, let id = row.mountID {
@@ -259,3 +175,4 @@ public final class GuardEngine {
         do { return try kernel.bootID() } catch { throw GuardEngineError.store("cannot read the boot id: \(error)") }
     }
 }
+

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import GuardStore
 
 /// One phase to run: the hooks.d directory, the Swift hooks a tool registers, and limits.
@@ -58,13 +56,19 @@ extension GuardEngine {
             }
         }
         let recorder: RunRecorder? = request.dryRun ? nil : try RunRecorder(engine: self, request: request)
-        let context = HookContext(runID: recorder.map { String($0.runID) } ?? "dry-run", dryRun: request.dryRun,
+        var context = HookContext(runID: recorder.map { String($0.runID) } ?? "dry-run", dryRun: request.dryRun,
                                   databasePath: configuration.storePath, binaryPath: request.binaryPath,
                                   timeout: request.timeout, gracePeriod: request.gracePeriod, keepGoing: request.keepGoing,
                                   allowedRoots: configuration.allowedRoots)
+        context.job = configuration.claimant?.environmentValue
         let report = await HookRunner().run(phase: request.phase, targets: request.targets, context: context,
                                             hooks: hooks, swiftHooks: request.swiftHooks, observer: recorder,
                                             output: output)
+        // A post-* phase ends its job's reliance on the targets' guards, whether or not a
+        // hook cleared them: the guards themselves go with the next clear.
+        if request.phase.hasPrefix("post-"), let recorder, let claimant = configuration.claimant {
+            try recorder.releaseClaims(of: claimant, targets: request.targets)
+        }
         try recorder?.finish(exitCode: report.exitStatus, interruptedBy: report.interruptedBy)
         return PhaseOutcome(runID: recorder?.runID, report: report)
     }
@@ -121,6 +125,22 @@ final class RunRecorder: HookRunObserver, @unchecked Sendable {
             try store.markAbandonedRuns(isAlive: GuardEngine.runProcessAlive)
             return try store.beginRun(phase: request.phase, targets: request.targets, dryRun: false, actor: engine.actor,
                                       process: ProcStat.read(me).map { (me, $0.startTime) })
+        }
+        // Every run releases the claims whose jobs are provably gone (a job killed before its
+        // post phase), so their guards can go with the next clear.
+        try engine.mappingStoreErrors { try engine.releaseStaleClaims(store, runID: runID) }
+    }
+
+    func releaseClaims(of claimant: ClaimHolder, targets: [String]) throws {
+        try engine.locked(store) { store in
+            let paths = Set(targets.compactMap { try? PathPolicy.normalize($0).get() }
+                .map { PathKey((try? engine.kernel.resolve($0)) ?? $0) })
+            let releases = try store.liveClaims().flatMap { guardID, claims -> [ClaimRelease] in
+                guard let row = try store.guardRecord(id: guardID), paths.isEmpty || paths.contains(PathKey(row.path)) else { return [] }
+                return claims.filter { $0.holder.canonicalKey == claimant.canonicalKey }
+                    .map { ClaimRelease(claimID: $0.id, reason: "released at the end of its post phase") }
+            }
+            try store.releaseClaims(releases, runID: runID)
         }
     }
 

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
 import Glibc
-#endif
+import FileIO
 import SystemPackage
 
 /// The one exclusive `flock` that serializes every command changing the kernel or the
@@ -29,9 +28,9 @@ public final class StoreLock {
         _ = fchmod(fd, 0o600)   // the umask must not widen it
         let deadline = monotonicSeconds() + timeout
         while true {
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return StoreLock(path: path, fd: fd) }
+            if retryingInterrupts({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 { return StoreLock(path: path, fd: fd) }
             let e = errno
-            if e != EWOULDBLOCK && e != EINTR {
+            if e != EWOULDBLOCK {
                 Glibc.close(fd)
                 throw .cannotOpen(path: path, errno: Errno(rawValue: e))
             }

@@ -104,7 +104,7 @@ public struct MountInfoEntry: Sendable, Hashable {
 }
 
 /// Every kernel call the engine makes, behind one seam: `LinuxKernel` for real,
-/// `FakeKernel` in tests. Paths given here are absolute and already validated by policy.
+/// an in-memory fake in tests (the GuardHooksTesting target). Paths given here are absolute and already validated by policy.
 public protocol KernelOperations: Sendable {
     /// Resolves symlinks and `..` (realpath); the result is what policy checks.
     func resolve(_ path: String) throws(KernelError) -> String

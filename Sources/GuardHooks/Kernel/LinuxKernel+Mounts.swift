@@ -1,8 +1,6 @@
 import CGuardSys
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension LinuxKernel {
     private static let guardAttributes = GS_MOUNT_ATTR_RDONLY | GS_MOUNT_ATTR_NOSUID

@@ -1,8 +1,7 @@
 import CGuardSys
+import FileIO
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension LinuxKernel {
     public func bootID() throws(KernelError) -> String {
@@ -39,18 +38,17 @@ extension LinuxKernel {
         return st.ino
     }
 
-    /// Reads a whole (small, /proc) file. /proc files report size 0, so read to EOF.
+    /// Reads a whole (small, /proc) file.
     func readFile(_ path: String, limit: Int = 64 << 20) throws(KernelError) -> String {
-        let fd = try sys("open", path) { gs_openat(GS_AT_FDCWD, path, O_RDONLY | Int32(GS_O_CLOEXEC), 0) }
-        defer { closeFD(fd) }
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = Int(try sys("read", path) { gs_read(fd, &chunk, UInt(chunk.count)) })
-            if n == 0 { break }
-            data.append(contentsOf: chunk[0..<n])
-            if data.count > limit { throw KernelError(.fileTooLarge, "read", path) }
+        do {
+            return String(decoding: try FileIO.readFile(path, limit: limit), as: UTF8.self)
+        } catch {
+            switch error {
+            case .open(let e): throw KernelError(e, "open", path)
+            case .read(let e): throw KernelError(e, "read", path)
+            case .notRegularFile: throw KernelError(.invalidArgument, "read", path)
+            case .tooLarge: throw KernelError(.fileTooLarge, "read", path)
+            }
         }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,8 +1,7 @@
 import CGuardSys
+import FileIO
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The real kernel: every `KernelOperations` call as thin syscalls through `sys`.
 /// Mount operations live in LinuxKernel+Mounts.swift, /proc readers in LinuxKernel+Proc.swift.
@@ -122,15 +121,10 @@ public struct LinuxKernel: KernelOperations {
 
     /// Parent directory and last component of an absolute path ("/a/b/" → "/a", "b").
     func split(_ path: String) throws(KernelError) -> (parent: String, name: String) {
-        var p = Substring(path)
-        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
-        guard p.hasPrefix("/"), let slash = p.lastIndex(of: "/") else {
+        guard path.hasPrefix("/"), let name = FileIO.lastComponent(path), name != ".", name != ".." else {
             throw KernelError(.invalidArgument, "split", path)
         }
-        let name = String(p[p.index(after: slash)...])
-        guard !name.isEmpty, name != ".", name != ".." else { throw KernelError(.invalidArgument, "split", path) }
-        let parent = slash == p.startIndex ? "/" : String(p[..<slash])
-        return (parent, name)
+        return (FileIO.parentDirectory(path), name)
     }
 
     // MARK: Probing

@@ -1,23 +1,19 @@
 import CGuardSys
+import FileIO
 import SystemPackage
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The one place a raw kernel result becomes Swift: `call` returns a value >= 0 or
-/// -errno (the CGuardSys convention); EINTR is retried here and nowhere else, any
-/// other errno becomes a `KernelError` naming the operation and the path.
+/// -errno (the CGuardSys convention); EINTR is retried by `retryingInterrupts` (FileIO),
+/// any other errno becomes a `KernelError` naming the operation and the path.
 @discardableResult
 @inline(__always)
 func sys<R: BinaryInteger>(_ operation: String, _ path: String, _ call: () -> R) throws(KernelError) -> R {
-    while true {
-        let rc = call()
-        if rc >= 0 { return rc }
-        // -rc cannot overflow for any real errno; clamp anyway rather than trap.
-        let code = Int32(clamping: Int64(clamping: rc).magnitude)
-        if code == EINTR { continue }
-        throw KernelError(Errno(rawValue: code), operation, path)
-    }
+    let rc = retryingInterrupts(call) { Int64(clamping: $0) == -Int64(EINTR) }
+    if rc >= 0 { return rc }
+    // -rc cannot overflow for any real errno; clamp anyway rather than trap.
+    let code = Int32(clamping: Int64(clamping: rc).magnitude)
+    throw KernelError(Errno(rawValue: code), operation, path)
 }
 
 /// Closes an fd we own. Not retried and errors ignored: on Linux the descriptor is

@@ -16,20 +16,12 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     case unsupported
     /// The kernel refused; errno text in the reason.
     case failed
-
-    /// The word printed for a dry run: what would happen.
-    public var dryRunLabel: String {
-        switch self {
-        case .applied: return "would-apply"
-        case .cleared: return "would-clear"
-        case .deferred: return "would-defer"
-        case .failed: return "would-fail"
-        default: return rawValue
-        }
-    }
+    /// Not removed: another job still holds a claim on the guard. For the caller that is the
+    /// desired state (its own claim is released), so it is not an error.
+    case held
 }
 
-/// The outcome for one target, as the command line prints it.
+/// The outcome for one target (GuardRender prints it: `TargetOutcome.word`).
 public struct TargetOutcome: Sendable, Hashable, Codable {
     /// The target as the caller gave it.
     public var target: String
@@ -54,26 +46,5 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
                 reason: String? = nil) {
         self.target = target; self.path = path; self.outcome = outcome; self.dryRun = dryRun
         self.kind = kind; self.lifetime = lifetime; self.guardID = guardID; self.reason = reason
-    }
-
-    public var label: String { dryRun ? outcome.dryRunLabel : outcome.rawValue }
-}
-
-/// sysexits codes of the command-line contract.
-public enum SysExitCode: Int32, Sendable {
-    case ok = 0
-    case actionFailed = 1
-    case usage = 64
-    case badTarget = 65
-    case internalError = 70
-    case tryAgainLater = 75
-    case notPermitted = 77
-
-    /// One code for a batch: a failure outranks a refusal, which outranks a deferral.
-    public static func forOutcomes(_ outcomes: [Outcome]) -> SysExitCode {
-        if outcomes.contains(where: { $0 == .failed || $0 == .unsupported }) { return .actionFailed }
-        if outcomes.contains(.refused) { return .badTarget }
-        if outcomes.contains(.deferred) { return .tryAgainLater }
-        return .ok
     }
 }

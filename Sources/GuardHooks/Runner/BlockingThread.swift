@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Runs blocking work (poll loops) on a thread of its own. Swift's cooperative pool has
 /// one thread per core; blocking one of them for a hook's whole lifetime would stall the

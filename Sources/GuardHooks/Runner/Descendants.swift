@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CGuardSys
 
 /// A hook's descendants that left its process group (`setsid`, `setpgid`): with hook-runner
@@ -48,33 +46,5 @@ enum Descendants {
             result.append(pid)
         }
         return result
-    }
-}
-
-/// The fields of `/proc/PID/stat` the runner needs.
-public struct ProcStat: Sendable, Hashable {
-    public var state: Character
-    public var ppid: pid_t
-    /// Field 22: start time in clock ticks since boot; with the pid it names one process.
-    public var startTime: UInt64
-
-    public static func read(_ pid: pid_t) -> ProcStat? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        return parse(Array(buffer[..<n]))
-    }
-
-    /// The command name (field 2) may hold spaces and parentheses: fields count from the
-    /// last `)`.
-    static func parse(_ bytes: [UInt8]) -> ProcStat? {
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let rest = bytes[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
-        // rest[0] is field 3 (state), rest[1] field 4 (ppid), rest[19] field 22 (starttime).
-        guard rest.count > 19, let state = rest[0].first, let ppid = pid_t(rest[1]), let start = UInt64(rest[19]) else { return nil }
-        return ProcStat(state: state, ppid: ppid, startTime: start)
     }
 }

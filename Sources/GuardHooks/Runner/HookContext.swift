@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// Everything about one phase run that is not the hooks themselves.
 public struct HookContext: Sendable, Hashable {
@@ -27,6 +23,9 @@ public struct HookContext: Sendable, Hashable {
     /// The caller's allowed roots, so a hook calling hook-runner back applies the same
     /// path policy as its caller (`GUARD_HOOKS_ALLOW_ROOTS`, colon-separated).
     public var allowedRoots: [String]
+    /// The job the run acts for (`GUARD_HOOKS_JOB`), so a hook's `hook-runner apply` and
+    /// `clear` claim and release for that job, not for the hook's own process.
+    public var job: String?
 
     public init(runID: String, dryRun: Bool = false, databasePath: String, binaryPath: String,
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5),
@@ -60,6 +59,7 @@ public struct HookContext: Sendable, Hashable {
             "GUARD_HOOKS_HOOK": hook,
         ]
         environment["GUARD_HOOKS_TARGETS_FILE"] = targetsFile
+        if let job { environment[JobIdentity.environmentVariable] = job }
         return environment
     }
 

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// One line a hook printed (stdout and stderr merged), as passed to the runner's `output`.
 public struct HookOutputLine: Sendable, Hashable {

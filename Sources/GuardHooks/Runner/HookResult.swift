@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 import GuardStore
 
 /// How one hook of a phase ended (or why it did not run): the row the store keeps, plus

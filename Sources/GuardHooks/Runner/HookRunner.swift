@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// Runs one phase: the discovered executables and the registered Swift hooks, merged in
 /// byte order of their names, one at a time.

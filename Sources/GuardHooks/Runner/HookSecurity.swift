@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Cron's rule for files root will execute: root-owned and writable by nobody else, in a
 /// directory that is root-owned and writable by nobody else. Otherwise any user who can

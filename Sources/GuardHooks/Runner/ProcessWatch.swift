@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// What happened while a hook's process group was watched.
 struct WatchOutcome: Sendable, Hashable {

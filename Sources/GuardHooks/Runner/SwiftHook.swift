@@ -50,7 +50,7 @@ public struct PlannedHook: Sendable, Hashable {
     public var name: String
     public var path: String
     public var kind: HookResult.Kind
-    /// Set when discovery refused it: it is recorded as skipped with this reason.
+    /// Set when discovery refused it: it does not run and is recorded failed with this reason.
     public var refusal: String?
     /// Where an executable is run from (nil: by path).
     public var origin: HookOrigin? = nil

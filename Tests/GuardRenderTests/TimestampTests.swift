@@ -1,9 +1,9 @@
 import Foundation
 import GuardHooks
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
+import GuardRender
+import GuardTestSupport
 
 @Suite struct TimestampTests {
     /// The formatter it replaced: gmtime_r and printf, as the oracle.
@@ -14,6 +14,12 @@ import Glibc
         let milli = ((ms % 1000) + 1000) % 1000
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                       tm.tm_hour, tm.tm_min, tm.tm_sec, Int32(milli))
+    }
+
+    static func text(_ ms: Int64) -> String {
+        var bytes: [UInt8] = []
+        Timestamp.appendRFC3339(ms, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static let edges: [(Int64, String)] = [
@@ -29,19 +35,16 @@ import Glibc
 
     @Test(arguments: edges)
     func knownInstants(_ ms: Int64, _ expected: String) {
-        var bytes: [UInt8] = []
-        Timestamp.appendRFC3339(ms, to: &bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == expected)
+        #expect(Self.text(ms) == expected)
         #expect(Self.oracle(ms) == expected)
     }
 
-    @Test func agreesWithGmtimeOnRandomInstants() {
-        var rng = SystemRandomNumberGenerator()
+    /// 1900…9999, the years gmtime_r and a four-digit format agree on.
+    @Test func agreesWithGmtimeOnSeededRandomInstants() {
+        var rng = SplitMix64.seeded(from: "GUARD_RENDER_SEED", for: "agreesWithGmtimeOnSeededRandomInstants")
         for _ in 0..<20_000 {
-            let ms = Int64.random(in: -2_208_988_800_000...253_402_300_799_999, using: &rng)  // 1900…9999
-            var bytes: [UInt8] = []
-            Timestamp.appendRFC3339(ms, to: &bytes)
-            let ours = String(decoding: bytes, as: UTF8.self)
+            let ms = Int64.random(in: -2_208_988_800_000...253_402_300_799_999, using: &rng)
+            let ours = Self.text(ms)
             #expect(ours == Self.oracle(ms), "at \(ms) ms")
             if ours != Self.oracle(ms) { break }
         }
@@ -50,8 +53,9 @@ import Glibc
     /// The in-place writer (used by the JSON listings) and the array one agree, including
     /// outside four-digit years, where the writer falls back to the general path.
     @Test func inPlaceWriterAgrees() {
+        var rng = SplitMix64.seeded(from: "GUARD_RENDER_SEED", for: "inPlaceWriterAgrees")
         let far: [Int64] = [253_402_300_800_000, -62_167_219_200_001, Int64(1) << 50]
-        let random = (0..<5_000).map { _ in Int64.random(in: -2_208_988_800_000...253_402_300_799_999) }
+        let random = (0..<5_000).map { _ in Int64.random(in: -2_208_988_800_000...253_402_300_799_999, using: &rng) }
         for ms in far + random {
             var expected: [UInt8] = []
             Timestamp.appendRFC3339(ms, to: &expected)
@@ -60,9 +64,16 @@ import Glibc
             }
             #expect(written == expected, "at \(ms) ms")
         }
-        var year10000: [UInt8] = []
-        Timestamp.appendRFC3339(253_402_300_800_000, to: &year10000)
-        #expect(String(decoding: year10000, as: UTF8.self) == "10000-01-01T00:00:00.000Z")
+        #expect(Self.text(253_402_300_800_000) == "10000-01-01T00:00:00.000Z")
+    }
+
+    /// The extremes of Int64 milliseconds fit in `rfc3339MaxBytes` and keep their sign.
+    @Test(arguments: [Int64.min, Int64.max, -62_167_219_200_001])
+    func extremesFitTheBuffer(_ ms: Int64) {
+        let text = Self.text(ms)
+        #expect(text.utf8.count <= Timestamp.rfc3339MaxBytes)
+        #expect(text.hasPrefix("-") == (ms < -62_167_219_200_000), "\(text)")
+        #expect(text.hasSuffix("Z"))
     }
 
     @Test func dateRoundsToTheMillisecond() {

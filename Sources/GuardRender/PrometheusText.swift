@@ -1,56 +1,12 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
+import GuardHooks
 import GuardStore
-
-/// What the metrics say, gathered from the store (read-only) at one instant.
-public struct MetricsSnapshot: Sendable, Hashable {
-    /// One outstanding guard, reduced to what the metrics need.
-    public struct Guard: Sendable, Hashable {
-        public var kind: GuardKind
-        public var state: GuardState
-        public var lifetime: GuardLifetime
-        /// When the guard entered its current status (its last transition).
-        public var since: Date
-        public init(kind: GuardKind, state: GuardState, lifetime: GuardLifetime, since: Date) {
-            self.kind = kind; self.state = state; self.lifetime = lifetime; self.since = since
-        }
-    }
-
-    /// The newest run of one phase.
-    public struct LastRun: Sendable, Hashable {
-        public var phase: String
-        public var startedAt: Date
-        public var finishedAt: Date?
-        /// nil while the run is unfinished (or was interrupted).
-        public var exitCode: Int32?
-        public init(phase: String, startedAt: Date, finishedAt: Date?, exitCode: Int32?) {
-            self.phase = phase; self.startedAt = startedAt; self.finishedAt = finishedAt; self.exitCode = exitCode
-        }
-    }
-
-    /// false when a store exists but cannot be read.
-    public var storeUp: Bool
-    /// false when there is no store yet (nothing recorded: every value is zero).
-    public var storeExists: Bool
-    public var guards: [Guard]
-    public var lastRuns: [LastRun]
-    public var now: Date
-
-    public init(storeUp: Bool = true, storeExists: Bool = true, guards: [Guard] = [], lastRuns: [LastRun] = [],
-                now: Date) {
-        self.storeUp = storeUp; self.storeExists = storeExists; self.guards = guards
-        self.lastRuns = lastRuns; self.now = now
-    }
-}
 
 /// The Prometheus text exposition format (version 0.0.4) for a snapshot: `# HELP` and
 /// `# TYPE` for every family, one sample per line, label values escaped, families in a
 /// fixed order. Every (kind, state, lifetime) combination of an outstanding guard is
 /// always present, zero when there is none, so alerts never see an absent series.
-public enum PrometheusMetrics {
+public enum PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     public static func render(_ s: MetricsSnapshot) -> String {
@@ -99,25 +55,17 @@ public enum PrometheusMetrics {
     }
 
     /// Label values: backslash, double quote and newline escaped.
-    public static func escapeLabelValue(_ v: String) -> String {
-        var out = ""
-        for c in v.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    public static func escapeLabelValue(_ v: String) -> String { escape(v, quotes: true) }
 
     /// HELP text: backslash and newline escaped.
-    public static func escapeHelp(_ v: String) -> String {
+    public static func escapeHelp(_ v: String) -> String { escape(v, quotes: false) }
+
+    private static func escape(_ v: String, quotes: Bool) -> String {
         var out = ""
         for c in v.unicodeScalars {
             switch c {
             case "\\": out += "\\\\"
+            case "\"" where quotes: out += "\\\""
             case "\n": out += "\\n"
             default: out.unicodeScalars.append(c)
             }
@@ -132,26 +80,5 @@ public enum PrometheusMetrics {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         let ms = (v * 1000).rounded() / 1000
         return String(ms)
-    }
-}
-
-extension MetricsSnapshot {
-    /// Reads the snapshot from an open store (read-only use: two queries, each served by an
-    /// index). The newest run per phase relies on SQLite's rule that bare columns of a
-    /// `MAX()` aggregate come from the row holding the maximum.
-    public static func collect(from store: GuardStore, now: Date) throws -> MetricsSnapshot {
-        try store.readTransaction {
-            let guards = try store.outstandingGuards().map {
-                Guard(kind: $0.kind, state: $0.state, lifetime: $0.lifetime, since: $0.updatedAt)
-            }
-            let runs = try store.database.rows("""
-                SELECT phase, MAX(started_at), finished_at, exit_code FROM runs WHERE dry_run = 0 GROUP BY phase
-                """) { row in
-                LastRun(phase: row.text(0), startedAt: Date(timeIntervalSince1970: Double(row.int64(1)) / 1000),
-                        finishedAt: row.int64OrNil(2).map { Date(timeIntervalSince1970: Double($0) / 1000) },
-                        exitCode: row.int64OrNil(3).map { Int32(truncatingIfNeeded: $0) })
-            }
-            return MetricsSnapshot(guards: guards, lastRuns: runs, now: now)
-        }
     }
 }

@@ -1,7 +1,8 @@
+import GuardHooks
 import Synchronization
 import SystemPackage
 
-/// An in-memory kernel for tests of the engine and of a Swift tool built on it:
+/// An in-memory kernel for the engine tests (a test target: never in the product):
 /// directories with inode flags, a stack of mounts per path, symlinks, and injectable
 /// errors, so every branch (unsupported filesystem, unknown mount state, EPERM) is reachable.
 public final class FakeKernel: KernelOperations, Sendable {

@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// RFC 3339 UTC timestamps with milliseconds (`2026-11-21T10:49:36.123Z`), written straight
 /// into a byte buffer: listings print two per row, and formatting through `gmtime_r` and

@@ -1,0 +1,305 @@
+import GuardStore
+
+/// One target of a batch, as gathered: the caller's word for it, the canonical path, its
+/// current row (reconciled against the kernel) and what the kernel shows there.
+struct BatchItem {
+    var target: String
+    var path: String?
+    var row: GuardRecord?
+    var probe: DirectoryProbe?
+    var facts: TargetFacts?
+    /// Set when reconciling found the row's guard already gone: the row as it was, and why.
+    var repairedAway: (row: GuardRecord, reason: String)?
+    /// The row's live claims, and whether each one's job still runs (same order).
+    var claims: [ClaimRecord] = []
+    var claimLiveness: [ClaimLiveness] = []
+}
+
+/// What a command decided for one item: the outcome to report, what to commit before the
+/// kernel is touched, and the kernel action. Decisions are pure; the batch carries them out.
+struct BatchStep {
+    /// What is written ahead, in the batch's one intent transaction.
+    enum WriteAhead {
+        /// A new `pending(applying)` row (or a `failed` row taken up again).
+        case newGuard(GuardIntent)
+        /// A transition of the item's row.
+        case transition(GuardTransition)
+    }
+
+    /// What the kernel is asked to do, after the write-ahead.
+    enum KernelAction: Equatable {
+        /// A bind guard and/or the immutable flag, as requested (`auto`: bind, then the flag).
+        case makeGuard(RequestedKind)
+        /// The flag is already there: record it, touch nothing.
+        case adoptFlag
+        /// Unmount the recorded bind guard, only if it is the topmost mount.
+        case removeBind(mountID: UInt64, mountIDIsUnique: Bool)
+        /// Clear `FS_IMMUTABLE_FL` on the item's fd.
+        case clearFlag
+    }
+
+    var outcome: Outcome
+    var reason: String?
+    /// The plan's wording in a dry run, where it differs from `reason`.
+    var dryRunReason: String?
+    var kind: GuardKind?
+    var lifetime: GuardLifetime?
+    var guardID: GuardID?
+    var writeAhead: WriteAhead?
+    var action: KernelAction?
+    /// The caller's claim, added with the write-ahead (released again if the guard fails).
+    var claimAdd: ClaimHolder?
+    /// Claims released with the write-ahead.
+    var claimReleases: [ClaimRelease] = []
+
+    /// Nothing to write or do: report this.
+    static func report(_ outcome: Outcome, _ reason: String?) -> BatchStep {
+        BatchStep(outcome: outcome, reason: reason)
+    }
+}
+
+/// The file descriptors of a batch, with one owner: each is closed exactly once, either
+/// when an action needs it closed (a bind guard cannot be unmounted while we hold an fd on
+/// it) or when the batch ends.
+final class BatchHandles {
+    private let kernel: any KernelOperations
+    private var handles: [DirectoryHandle?]
+
+    init(kernel: any KernelOperations, count: Int) {
+        self.kernel = kernel
+        self.handles = [DirectoryHandle?](repeating: nil, count: count)
+    }
+
+    subscript(_ index: Int) -> DirectoryHandle? { handles[index] }
+
+    func adopt(_ handle: DirectoryHandle, at index: Int) {
+        close(index)
+        handles[index] = handle
+    }
+
+    func close(_ index: Int) {
+        if let h = handles[index] { kernel.close(h); handles[index] = nil }
+    }
+
+    deinit { for h in handles { if let h { kernel.close(h) } } }
+}
+
+/// One pipeline for every command that changes guards (apply, seal, clear, unseal, import):
+/// gather → reconcile contradicted rows → decide (pure, per command) → write ahead (one
+/// transaction) → act on the kernel (on the fds opened while gathering) → settle (one
+/// transaction). A dry run stops after deciding and reports the plan.
+struct GuardBatch {
+    let engine: GuardEngine
+    let store: GuardStore?
+    var items: [BatchItem] = []
+    /// Outcomes already known while gathering (refusals, duplicates), by item index.
+    var early: [Int: TargetOutcome] = [:]
+    let handles: BatchHandles
+    let dryRun: Bool
+    /// This boot and mount namespace, read once for the batch.
+    let here: GuardEngine.Surroundings
+
+    init(engine: GuardEngine, store: GuardStore?, here: GuardEngine.Surroundings, capacity: Int, dryRun: Bool) {
+        self.engine = engine
+        self.store = store
+        self.here = here
+        self.dryRun = dryRun
+        self.handles = BatchHandles(kernel: engine.kernel, count: capacity)
+        items.reserveCapacity(capacity)  // sized once: batches reach 10,000 targets
+    }
+
+    /// Adds a prepared target with its current row (looked up when not given) and the row's
+    /// live claims.
+    mutating func add(_ target: String, _ prepared: PreparedTarget?, row given: GuardRecord? = nil) throws {
+        let i = items.count
+        let path = prepared?.path ?? given?.path
+        let row = try given ?? path.flatMap { try store?.currentGuard(path: $0) }
+        var item = BatchItem(target: target, path: path, row: row, probe: prepared?.probe)
+        if let row { item.claims = try store?.liveClaims(guardID: row.id) ?? [] }
+        items.append(item)
+        if let prepared { handles.adopt(prepared.handle, at: i) }
+    }
+
+    /// Adds an item whose outcome is already known.
+    mutating func add(_ target: String, outcome: TargetOutcome) {
+        early[items.count] = outcome
+        items.append(BatchItem(target: target, path: outcome.path))
+    }
+
+    /// Runs the batch: `decide` sees each item with its reconciled row, kernel facts and the
+    /// liveness of its claims.
+    mutating func run(decide: (BatchItem) -> BatchStep) throws -> [TargetOutcome] {
+        var repairs: [GuardTransition] = []
+        var steps: [BatchStep?] = []
+        steps.reserveCapacity(items.count)
+        var outcomes = TargetOutcome.unset(count: items.count)  // every slot is set below
+        for i in items.indices {
+            if let known = early[i] { outcomes[i] = known; steps.append(nil); continue }
+            // A row the kernel contradicts is reconciled first, so the decision sees the truth.
+            if let r = items[i].row,
+               let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: engine.observe(r, here)) {
+                repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
+                items[i].row?.status = to
+                if to == .cleared { items[i].row = nil; items[i].repairedAway = (r, reason) }
+            }
+            if let h = handles[i], let probe = items[i].probe {
+                items[i].facts = engine.facts(h, probe: probe, row: items[i].row)
+            }
+            items[i].claimLiveness = items[i].claims.map { engine.liveness(of: $0.holder, here: here) }
+            let step = decide(items[i])
+            steps.append(step)
+            outcomes[i] = outcome(i, step, dryRun: dryRun)
+        }
+        guard !dryRun, let store else { return outcomes }
+        let runID = engine.configuration.runID, actor = engine.actor
+
+        // 1. Write-ahead: the repairs and every intent of the batch in one transaction.
+        var transitions = repairs
+        var intents: [GuardIntent] = []
+        var intentOwner: [Int] = []  // item index of each intent, in order
+        for (i, step) in steps.enumerated() {
+            switch step?.writeAhead {
+            case .transition(let t)?: transitions.append(t)
+            case .newGuard(let intent)?: intents.append(intent); intentOwner.append(i)
+            case nil: break
+            }
+        }
+        let releases = steps.flatMap { $0?.claimReleases ?? [] }
+        let claimsToAdd = steps.indices.filter { steps[$0]?.claimAdd != nil }
+        var recorded: [RecordedIntent] = []
+        var rowIDs = [GuardID?](repeating: nil, count: items.count)
+        if !transitions.isEmpty || !intents.isEmpty || !releases.isEmpty || !claimsToAdd.isEmpty {
+            try store.writeTransaction {
+                if !transitions.isEmpty { try store.settle(transitions, runID: runID, actor: actor, returningRows: false) }
+                try store.releaseClaims(releases, runID: runID)
+                if !intents.isEmpty { recorded = try store.recordIntents(intents, runID: runID, actor: actor) }
+                for (n, i) in intentOwner.enumerated() where n < recorded.count {
+                    precondition(recorded[n].path == items[i].path, "recordIntents answered out of order")
+                    rowIDs[i] = recorded[n].id
+                }
+                for i in claimsToAdd {
+                    guard let holder = steps[i]?.claimAdd, let id = rowIDs[i] ?? steps[i]?.guardID else { continue }
+                    try store.addClaim(guardID: id, holder: holder, runID: runID, actor: actor)
+                }
+            }
+        }
+        for (i, id) in rowIDs.enumerated() where id != nil { outcomes[i].guardID = id }
+        engine.crashIfFaultPoint(.afterIntent)
+
+        // 2. The kernel, on the fds opened while gathering.
+        var settles: [GuardTransition] = []
+        settles.reserveCapacity(items.count)
+        var failedClaims: [(GuardID, ClaimHolder)] = []
+        for (i, step) in steps.enumerated() {
+            guard let step, let action = step.action else { continue }
+            let id = rowIDs[i] ?? step.guardID
+            let done = act(action, item: i, guardID: id)
+            if let id, let to = done.to {
+                settles.append(GuardTransition(guardID: id, to: to, reason: done.recordedReason, kind: done.kind,
+                                               mountID: done.mount?.mountID, mountIDIsUnique: done.mount?.mountIDIsUnique))
+                if to == .failed, let holder = step.claimAdd { failedClaims.append((id, holder)) }
+            }
+            if let o = done.outcome { outcomes[i].outcome = o }
+            if done.reportsReason { outcomes[i].reason = done.recordedReason }
+            if let k = done.kind { outcomes[i].kind = k }
+        }
+        engine.crashIfFaultPoint(.afterKernel)
+
+        // 3. Settle every outcome in one transaction; a claim on a guard that could not be
+        // made is released with it (nothing is there to rely on).
+        if !settles.isEmpty {
+            try store.writeTransaction {
+                try store.settle(settles, runID: runID, actor: actor, returningRows: false)
+                for (id, holder) in failedClaims {
+                    try store.releaseClaim(guardID: id, holder: holder, reason: "the guard could not be made", runID: runID)
+                }
+            }
+        }
+        return outcomes
+    }
+
+    private func outcome(_ i: Int, _ step: BatchStep, dryRun: Bool) -> TargetOutcome {
+        let item = items[i]
+        return TargetOutcome(target: item.target, path: item.path ?? item.target, outcome: step.outcome, dryRun: dryRun,
+                             kind: step.kind, lifetime: step.lifetime, guardID: step.guardID,
+                             reason: dryRun ? (step.dryRunReason ?? step.reason) : step.reason)
+    }
+
+    /// What one kernel action did: the status to settle, the reason, and any change of the
+    /// reported outcome.
+    struct Done {
+        var to: GuardStatus?
+        var recordedReason: String?
+        var reportsReason = false
+        var outcome: Outcome?
+        var kind: GuardKind?
+        var mount: BindGuardMount?
+    }
+
+    private func act(_ action: BatchStep.KernelAction, item i: Int, guardID: GuardID?) -> Done {
+        let kernel = engine.kernel
+        switch action {
+        case .adoptFlag:
+            return Done(to: .applied, recordedReason: "already immutable: adopted", reportsReason: true, kind: .immutable)
+        case .makeGuard(let requested):
+            guard let handle = handles[i] else { return Done(to: .failed, recordedReason: "no open directory", reportsReason: true, outcome: .failed) }
+            return engine.makeGuard(requested, on: handle, immutableSupported: items[i].facts?.immutableSupported ?? true)
+        case .removeBind(let mountID, let unique):
+            handles.close(i)  // our own fd on the guard would make the unmount fail with EBUSY
+            let path = items[i].path ?? items[i].target
+            do {
+                switch try kernel.removeBind(at: path, mountID: mountID, mountIDIsUnique: unique) {
+                case .removed: return Done(to: .cleared, recordedReason: "bind guard unmounted")
+                case .notTopmost:
+                    return Done(to: .clearDeferred, recordedReason: "shadowed: storage is mounted over the guard",
+                                reportsReason: true, outcome: .deferred)
+                case .notMounted: return Done(to: .cleared, recordedReason: "guard mount already gone")
+                }
+            } catch {
+                return Done(to: .applied, recordedReason: "unmount failed: \(error)", reportsReason: true, outcome: .failed)
+            }
+        case .clearFlag:
+            guard let handle = handles[i] else { return Done() }
+            do {
+                try kernel.setImmutable(handle, false)
+                return Done(to: guardID == nil ? nil : .cleared, recordedReason: "immutable flag cleared")
+            } catch {
+                return Done(to: guardID == nil ? nil : .applied, recordedReason: "clearing the flag failed: \(error)",
+                            reportsReason: true, outcome: .failed)
+            }
+        }
+    }
+}
+
+extension GuardEngine {
+    /// Makes one guard on its prepared fd: a read-only bind first unless the flag was asked
+    /// for, the immutable flag when `auto`'s bind cannot be made.
+    func makeGuard(_ requested: RequestedKind, on handle: DirectoryHandle, immutableSupported: Bool) -> GuardBatch.Done {
+        typealias Done = GuardBatch.Done
+        var bindError: KernelError?
+        if requested != .immutable {
+            do {
+                let m = try kernel.makeReadOnlyBind(handle)
+                let note = m.usedFallback ? "read-only bind (legacy bind+remount: briefly writable)" : "read-only bind"
+                return Done(to: .applied, recordedReason: note, reportsReason: true, kind: .bind, mount: m)
+            } catch {
+                bindError = error
+                if requested == .bind {
+                    return Done(to: .failed, recordedReason: "bind guard: \(error)", reportsReason: true, outcome: .failed)
+                }
+            }
+        }
+        guard immutableSupported else {
+            let why = "bind failed (\(bindError.map { "\($0.errno)" } ?? "-")) and the filesystem does not support the immutable flag"
+            return Done(to: .failed, recordedReason: why, reportsReason: true, outcome: .unsupported)
+        }
+        do {
+            try kernel.setImmutable(handle, true)
+            let note = bindError.map { "immutable flag (bind failed: \($0.errno))" } ?? "immutable flag"
+            return Done(to: .applied, recordedReason: note, reportsReason: true, kind: .immutable)
+        } catch {
+            return Done(to: .failed, recordedReason: "immutable guard: \(error)", reportsReason: true,
+                        outcome: error.isUnsupported ? .unsupported : .failed, kind: .immutable)
+        }
+    }
+}

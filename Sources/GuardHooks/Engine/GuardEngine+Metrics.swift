@@ -1,0 +1,21 @@
+import FoundationEssentials
+import GuardStore
+
+extension GuardEngine {
+    /// The store's state for the metrics, read-only like every query (no lock, no store
+    /// created): outstanding guards and the newest run of each phase, on one snapshot. No
+    /// store yet: a snapshot with nothing in it (`storeExists` false). A store that exists
+    /// but cannot be read throws.
+    public func metricsSnapshot(now: Date = Date()) throws -> MetricsSnapshot {
+        guard let store = try openSession(forWriting: false).store else {
+            return MetricsSnapshot(storeExists: false, now: now)
+        }
+        defer { store.close() }
+        return try store.readTransaction {
+            let guards = try store.outstandingGuards().map {
+                MetricsSnapshot.Guard(kind: $0.kind, state: $0.state, lifetime: $0.lifetime, since: $0.updatedAt)
+            }
+            return MetricsSnapshot(guards: guards, lastRuns: try store.lastRunPerPhase(), now: now)
+        }
+    }
+}

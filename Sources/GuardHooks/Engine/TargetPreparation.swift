@@ -1,0 +1,115 @@
+import FileIO
+import GuardStore
+import SystemPackage
+
+/// A validated, resolved target opened without following symlinks.
+struct PreparedTarget {
+    var path: String
+    var handle: DirectoryHandle
+    var probe: DirectoryProbe
+}
+
+/// Why a target could not be prepared. `description` is the one-line message operators see;
+/// callers decide what each case means for them (a missing directory is a refusal for
+/// `apply`, a skip for an import).
+enum PreparationFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    case policy(PathRefusal)
+    case missing
+    case cannotResolve(Errno)
+    case cannotCreate(Errno)
+    /// `--create` with a parent that is missing or outside the roots.
+    case parent(String)
+    case notDirectory
+    case symlinkAppeared
+    case cannotOpen(Errno)
+    case cannotStat(Errno)
+
+    var description: String {
+        switch self {
+        case .policy(let r): return r.description
+        case .missing: return "does not exist (use --create to make it)"
+        case .cannotResolve(let e): return "cannot resolve: \(e)"
+        case .cannotCreate(let e): return "cannot create: \(e)"
+        case .parent(let why): return why
+        case .notDirectory: return "not a directory"
+        case .symlinkAppeared: return "a symlink appeared in the path"
+        case .cannotOpen(let e): return "cannot open: \(e)"
+        case .cannotStat(let e): return "cannot stat: \(e)"
+        }
+    }
+}
+
+enum Preparation {
+    case ready(PreparedTarget)
+    /// The directory is missing and would be created (dry run of `--create`).
+    case wouldCreate(path: String)
+    /// `path`: how far the target was resolved before it was refused.
+    case refused(path: String?, PreparationFailure)
+}
+
+extension GuardEngine {
+    /// Validates, resolves and opens one target; with `createMissing`, makes a missing
+    /// directory whose parent resolves inside the allowed roots. The one place where a
+    /// caller's path becomes an fd, for every command.
+    func prepare(_ target: String, createMissing: Bool = false, dryRun: Bool = false) -> Preparation {
+        let normal: String
+        switch PathPolicy.normalize(target) {
+        case .failure(let r): return .refused(path: nil, .policy(r))
+        case .success(let p): normal = p
+        }
+        var resolved: String
+        do {
+            resolved = try kernel.resolve(normal)
+        } catch let e where e.errno == .noSuchFileOrDirectory && createMissing {
+            switch resolveMissing(normal) {
+            case .failure(let why): return .refused(path: normal, why)
+            case .success(let p):
+                if dryRun { return .wouldCreate(path: p) }
+                do throws(KernelError) { try kernel.createDirectory(p) } catch { return .refused(path: p, .cannotCreate(error.errno)) }
+                resolved = p
+            }
+        } catch {
+            return .refused(path: normal, error.errno == .noSuchFileOrDirectory ? .missing : .cannotResolve(error.errno))
+        }
+        switch policy.check(resolved: resolved) {
+        case .failure(let r): return .refused(path: resolved, .policy(r))
+        case .success(let p): resolved = p
+        }
+        let handle: DirectoryHandle
+        do { handle = try kernel.openDirectory(resolved) } catch {
+            switch error.errno {
+            case .notDirectory: return .refused(path: resolved, .notDirectory)
+            case .tooManySymbolicLinkLevels: return .refused(path: resolved, .symlinkAppeared)
+            default: return .refused(path: resolved, .cannotOpen(error.errno))
+            }
+        }
+        do {
+            return .ready(PreparedTarget(path: resolved, handle: handle, probe: try kernel.probe(handle)))
+        } catch {
+            kernel.close(handle)
+            return .refused(path: resolved, .cannotStat(error.errno))
+        }
+    }
+
+    /// A missing target is created only under a parent that itself resolves inside the roots.
+    private func resolveMissing(_ normal: String) -> Result<String, PreparationFailure> {
+        let parent = FileIO.parentDirectory(normal)
+        guard parent != "/", let name = FileIO.lastComponent(normal) else { return .failure(.parent("no parent")) }
+        do {
+            let candidate = try kernel.resolve(parent) + "/" + name
+            switch policy.check(resolved: candidate) {
+            case .failure(let r): return .failure(.policy(r))
+            case .success(let p): return .success(p)
+            }
+        } catch {
+            return .failure(.parent("parent \(parent) does not exist"))
+        }
+    }
+}
+
+extension TargetOutcome {
+    /// A target refused while being prepared.
+    init(target: String, refused path: String?, _ failure: PreparationFailure, dryRun: Bool) {
+        self.init(target: target, path: path, outcome: .refused, dryRun: dryRun, reason: failure.description)
+    }
+}

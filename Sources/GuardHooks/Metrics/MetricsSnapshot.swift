@@ -1,0 +1,35 @@
+import FoundationEssentials
+import GuardStore
+
+/// What the metrics say, gathered from the store (read-only) at one instant
+/// (`GuardEngine.metricsSnapshot(now:)`; GuardRender writes it as Prometheus text).
+public struct MetricsSnapshot: Sendable, Hashable {
+    /// One outstanding guard, reduced to what the metrics need.
+    public struct Guard: Sendable, Hashable {
+        public var kind: GuardKind
+        public var state: GuardState
+        public var lifetime: GuardLifetime
+        /// When the guard entered its current status (its last transition).
+        public var since: Date
+        public init(kind: GuardKind, state: GuardState, lifetime: GuardLifetime, since: Date) {
+            self.kind = kind; self.state = state; self.lifetime = lifetime; self.since = since
+        }
+    }
+
+    /// The newest run of one phase, as the store reads it.
+    public typealias LastRun = PhaseLastRun
+
+    /// false when a store exists but cannot be read.
+    public var storeUp: Bool
+    /// false when there is no store yet (nothing recorded: every value is zero).
+    public var storeExists: Bool
+    public var guards: [Guard]
+    public var lastRuns: [LastRun]
+    public var now: Date
+
+    public init(storeUp: Bool = true, storeExists: Bool = true, guards: [Guard] = [], lastRuns: [LastRun] = [],
+                now: Date) {
+        self.storeUp = storeUp; self.storeExists = storeExists; self.guards = guards
+        self.lastRuns = lastRuns; self.now = now
+    }
+}

@@ -1,0 +1,30 @@
+import FoundationEssentials
+
+/// Text and JSON output of the command line. JSON: one document, snake_case fields, RFC 3339
+/// UTC times. Every writer takes the file descriptor to write to (1, stdout, by default).
+public enum Render {
+    public static func json<T: Encodable>(_ value: T, fd: Int32 = 1) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, enc in
+            var c = enc.singleValueContainer()
+            try c.encode(Timestamp.rfc3339(date))
+        }
+        var data = try encoder.encode(value)
+        data.append(0x0A)
+        write(data, fd: fd)
+    }
+
+    /// Writes all of `data`, unbuffered.
+    public static func write(_ data: Data, fd: Int32 = 1) {
+        data.withUnsafeBytes { write($0, fd: fd) }
+    }
+
+    public static func write(_ buf: UnsafeRawBufferPointer, fd: Int32 = 1) {
+        guard let base = buf.baseAddress else { return }
+        OutputBuffer.writeAll(fd, base, buf.count)
+    }
+
+    public static func line(_ s: String, fd: Int32 = 1) { write(Data((s + "\n").utf8), fd: fd) }
+}
