@@ -20,6 +20,13 @@
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#include <sys/resource.h>
 
 int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd, int out_fd, int keep_fd) {
     sigset_t all, old, none;
@@ -29,6 +36,9 @@ int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd
     pthread_sigmask(SIG_BLOCK, &all, &old);
     volatile int child_errno = 0;
     pid_t parent = getpid();
+    // Without close_range (Linux < 5.11) the child marks descriptors one by one up to the limit.
+    struct rlimit files = {0};
+    int max_fd = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536 ? (int)files.rlim_cur : 65536;
     pid_t pid = vfork();
     if (pid == 0) {
         for (int s = 1; s < NSIG; s++) {
@@ -41,6 +51,12 @@ int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
         if (getppid() != parent) _exit(127);  // the runner died before the signal was armed
         if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) goto fail;
+        // The hook inherits 0-2 and the two descriptors it is given, nothing else: a
+        // descriptor another thread of the caller opened without O_CLOEXEC (a file it is
+        // writing, say) must not live on in the hook, where it would keep that file busy.
+        if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+            for (int fd = 3; fd < max_fd; fd++) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
         if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) < 0) goto fail;
         if (fcntl(exec_fd, F_SETFD, 0) < 0) goto fail;
         if (chdir("/") != 0) goto fail;

@@ -63,6 +63,8 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
         if let refusal = engine.targetRefusal(targets) { throw CLIError.badTarget(refusal) }
         // SIGINT/SIGTERM/SIGHUP end the running hook's group and record the run interrupted.
         RunInterruption.install()
+        // hook-runner spawns nothing but hooks: every child left after a hook is the hook's.
+        Descendants.becomeSubreaper()
         let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,
                                    timeout: .milliseconds(Int64(settings.timeout * 1000)), keepGoing: keepGoing,
                                    dryRun: dry.dryRun, binaryPath: ownBinaryPath())

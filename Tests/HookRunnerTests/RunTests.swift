@@ -165,7 +165,9 @@ extension HookRunnerTests {
             let cli = CLI(dir: dir)
             let hooks = try makeHooksDir(dir)
             let out = dir.sub("seen")
+            // Declares dry runs, so the dry run below executes it too.
             try writeHook(hooks, "50-env", """
+                # dry-run: yes
                 cat /proc/$$/environ > \(out).env
                 printf '%s\\n' "$0" "$@" > \(out).argv
                 pwd > \(out).cwd
@@ -203,9 +205,13 @@ extension HookRunnerTests {
                 "GUARD_HOOKS_ALLOW_ROOTS": cli.dir.path,
                 "GUARD_HOOKS_BIN": binary,
                 "GUARD_HOOKS_HOOK": "50-env",
+                "GUARD_HOOKS_HOOK_PATH": "\(hooks)/50-env",
                 "GUARD_HOOKS_JOB": job,
             ])
-            #expect(try seen(".argv") == "\(hooks)/50-env\npre-restore\n\(a)\n\(b)\n")
+            // Executed from the vetted directory fd: the interpreter names the script by its fd.
+            let argv = try seen(".argv").split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(argv.first?.hasPrefix("/dev/fd/") == true, "\(argv)")
+            #expect(argv.dropFirst() == ["pre-restore", a[...], b[...], ""])
             #expect(try seen(".cwd") == "/\n")
             #expect(try seen(".stdin") == "/dev/null\n")
 

@@ -3,17 +3,30 @@ import CGuardSys
 
 /// A hook's descendants that left its process group (`setsid`, `setpgid`): with hook-runner
 /// a child subreaper they become our children when their parent dies, so after each hook
-/// every child we still have is killed and reaped until none is left. hook-runner spawns
-/// nothing else while a phase runs, so every child at that point came from the hook.
-enum Descendants {
-    /// Makes this process a child subreaper (once; harmless to repeat).
-    static func becomeSubreaper() { _ = gs_become_subreaper() }
+/// every child we still have is killed and reaped until none is left.
+///
+/// That sweep kills *every* child of the process, so only a process that spawns nothing
+/// else while a phase runs may turn it on: hook-runner's `run` does (`becomeSubreaper`);
+/// a program that embeds the runner (and its tests, which run phases side by side) does
+/// not, and its hooks' escaped descendants are left alone as before.
+public enum Descendants {
+    /// Whether this process is a subreaper that sweeps after each hook.
+    nonisolated(unsafe) private(set) static var sweeping = false
+
+    /// Makes this process a child subreaper and turns the sweep on (once, before the first
+    /// phase; harmless to repeat). Returns whether the kernel agreed.
+    @discardableResult
+    public static func becomeSubreaper() -> Bool {
+        if !sweeping { sweeping = gs_become_subreaper() == 0 }
+        return sweeping
+    }
 
     /// Kills and reaps every child of this process. A child's pid cannot be reused before we
     /// reap it, so `kill` never hits a stranger. Returns how many were killed.
     @discardableResult
     static func killAll() -> Int {
         var killed = 0
+        guard sweeping else { return killed }
         while true {
             var info = siginfo_t()
             // Any child at all? (ECHILD: none; the common case costs one system call.)

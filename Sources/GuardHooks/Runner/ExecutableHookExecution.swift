@@ -16,8 +16,16 @@ enum ExecutableHookExecution {
         let startedAt = Date()
         var result = HookResult(name: hook.name, path: hook.path, kind: .executable, outcome: .failed,
                                 startedAt: startedAt)
-        let ending = await BlockingThread.run {
-            Self.spawnWatchAndReap(hook, phase: phase, targets: targets, context: context, collector: collector)
+        // The hook lives on a thread of its own; the calling task's cancellation reaches it
+        // through a pipe its watch polls.
+        let cancellation = CancellationPipe()
+        let ending = await withTaskCancellationHandler {
+            await BlockingThread.run {
+                Self.spawnWatchAndReap(hook, phase: phase, targets: targets, context: context,
+                                       collector: collector, cancelFD: cancellation?.readFD ?? -1)
+            }
+        } onCancel: {
+            cancellation?.signal()
         }
         switch ending {
         case .failure(let error):
@@ -44,6 +52,7 @@ enum ExecutableHookExecution {
     /// Maps how the process ended to the contract's outcome.
     static func judge(status: Status, watch: WatchOutcome, context: HookContext) -> (HookOutcome, String?) {
         if let signal = watch.interruptedBy { return (.failed, "interrupted: hook-runner got signal \(signal)") }
+        if watch.cancelled { return (.failed, "cancelled by the caller") }
         if watch.timedOut { return (.failed, "timed out after \(context.timeout.formatted)") }
         if let signal = status.signal { return (.failed, "killed by signal \(signal)") }
         switch status.exitCode {
@@ -58,7 +67,7 @@ enum ExecutableHookExecution {
     /// PR_SET_PDEATHSIG fires when the *thread* that spawned it exits, so spawning, watching
     /// and reaping happen here, never on a pool thread that could go away.
     private static func spawnWatchAndReap(_ hook: PlannedHook, phase: String, targets: [String],
-                                          context: HookContext, collector: OutputCollector)
+                                          context: HookContext, collector: OutputCollector, cancelFD: Int32)
         -> Result<(Status, WatchOutcome), Error>
     {
         do {
@@ -68,7 +77,7 @@ enum ExecutableHookExecution {
             let asFile = targets.reduce(0) { $0 + $1.utf8.count + 1 } > HookSpawner.inlineTargetsLimit
             let targetsFD = asFile ? try HookSpawner.targetsFile(targets) : -1
             defer { if targetsFD >= 0 { close(targetsFD) } }
-            let environment = context.environment(phase: phase, targets: targets, hook: hook.name,
+            let environment = context.environment(phase: phase, targets: targets, hook: hook.name, hookPath: hook.path,
                                                   targetsFile: asFile ? "/proc/self/fd/\(targetsFD)" : nil)
             // Our own pipe: the watch polls it with the pidfd and never buffers more than one
             // read. Close-on-exec from creation, so no other process inherits an end.
@@ -83,7 +92,7 @@ enum ExecutableHookExecution {
             defer { if spawned.pidfd >= 0 { close(spawned.pidfd) } }
             let watch = ProcessWatch(pid: spawned.pid, pidfd: spawned.pidfd, outputFD: readFD.rawValue,
                                      timeout: context.timeout, grace: context.gracePeriod, drain: drainAfterExit,
-                                     collector: collector).run()
+                                     collector: collector, cancelFD: cancelFD).run()
             let (code, signal) = HookSpawner.reap(spawned.pid)
             // What left the group (setsid) and survived its parent is ours now: end it too.
             Descendants.killAll()
@@ -101,5 +110,30 @@ extension Duration {
         if ms % 1000 == 0 { return "\(ms / 1000)s" }
         if ms < 1000 { return "\(ms)ms" }
         return "\(ms / 1000).\(String(ms % 1000 / 100))s"
+    }
+}
+
+/// A pipe that turns readable when the calling task is cancelled: `onCancel` handlers run
+/// on whatever thread cancels, and a write is all they may do. Closed when the last
+/// reference (the handler's or the watch's) goes.
+final class CancellationPipe: Sendable {
+    let readFD: Int32
+    private let writeFD: Int32
+
+    init?() {
+        guard let (readEnd, writeEnd) = try? FileDescriptor.pipe(options: .closeOnExec) else { return nil }
+        _ = fcntl(writeEnd.rawValue, F_SETFL, O_NONBLOCK)
+        readFD = readEnd.rawValue
+        writeFD = writeEnd.rawValue
+    }
+
+    func signal() {
+        var byte: UInt8 = 1
+        _ = write(writeFD, &byte, 1)
+    }
+
+    deinit {
+        close(readFD)
+        close(writeFD)
     }
 }

@@ -43,9 +43,11 @@ public struct HookContext: Sendable, Hashable {
     /// may run with `LD_PRELOAD`, proxies or credentials in its environment). No `LANG`
     /// either: hooks get the C locale, whose behaviour does not depend on which locales a
     /// host has generated; a hook that wants UTF-8 sets it itself.
+    /// `hookPath`: the vetted path of an executable hook (`GUARD_HOOKS_HOOK_PATH`); it is
+    /// executed from its directory fd, so a script's `$0` is `/dev/fd/N`, not this path.
     /// With `targetsFile` (long lists) `GUARD_HOOKS_TARGETS` is empty and
     /// `GUARD_HOOKS_TARGETS_FILE` names a file of the targets, one per line.
-    public func environment(phase: String, targets: [String], hook: String,
+    public func environment(phase: String, targets: [String], hook: String, hookPath: String? = nil,
                             targetsFile: String? = nil) -> [String: String] {
         var environment = [
             "PATH": Self.safePath,
@@ -58,6 +60,7 @@ public struct HookContext: Sendable, Hashable {
             "GUARD_HOOKS_BIN": binaryPath,
             "GUARD_HOOKS_HOOK": hook,
         ]
+        environment["GUARD_HOOKS_HOOK_PATH"] = hookPath
         environment["GUARD_HOOKS_TARGETS_FILE"] = targetsFile
         if let job { environment[JobIdentity.environmentVariable] = job }
         return environment

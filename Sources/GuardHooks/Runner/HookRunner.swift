@@ -23,7 +23,6 @@ public struct HookRunner: Sendable {
         let plan = Self.plan(phase: phase, hooks: hooks, swiftHooks: swiftHooks)
         var results: [HookResult] = []
         var stopReason: String? = nil
-        if plan.contains(where: { $0.1 == nil }) { Descendants.becomeSubreaper() }
 
         for (planned, swiftHook) in plan {
             let result: HookResult

@@ -18,6 +18,11 @@ enum HookSpawner {
     /// environment share the exec's limit, with room left for a hook's own calls.
     static let inlineTargetsLimit = 32 * 1024
 
+    /// How often, and how far apart (microseconds), a spawn that failed with ETXTBSY is
+    /// tried: about one second in all.
+    static let textBusyAttempts = 40
+    static let textBusyPause: UInt32 = 25_000
+
     struct Refusal: Error, CustomStringConvertible {
         var description: String
     }
@@ -75,10 +80,19 @@ enum HookSpawner {
         guard devNull >= 0 else { throw Errno(rawValue: errno) }
         defer { close(devNull) }
         let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let pid = withCStrings(argv) { cArgv in
-            withCStrings(env) { cEnv in
-                gs_spawn_hook(executable, cArgv, cEnv, devNull, outputFD, keepFD)
+        var pid: pid_t = 0
+        // ETXTBSY: some process has the file open for writing. Often that is a fork of
+        // another thread of ours that has not reached its exec yet and holds a copy of a
+        // descriptor that thread just wrote the file with (a program that writes hooks and
+        // runs them); the copy goes with that exec, so a short retry is all it takes.
+        for attempt in 0..<Self.textBusyAttempts {
+            if attempt > 0 { usleep(Self.textBusyPause) }
+            pid = withCStrings(argv) { cArgv in
+                withCStrings(env) { cEnv in
+                    gs_spawn_hook(executable, cArgv, cEnv, devNull, outputFD, keepFD)
+                }
             }
+            if pid != -ETXTBSY { break }
         }
         guard pid > 0 else { throw Errno(rawValue: -pid) }
         let pidfd = gs_pidfd_open(pid)
