@@ -13,20 +13,31 @@ extension GuardStore {
         return database.lastInsertRowID
     }
 
-    /// Marks `interrupted` (SIGKILL) every unfinished run whose process is gone: `isAlive`
-    /// gets its pid and start time. Returns the ids marked.
+    /// The unfinished runs whose process is gone (its hook-runner was SIGKILLed): `isAlive`
+    /// gets each one's pid and start time. A store older than v4 records no process: none.
+    public func abandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
+        guard schemaVersion >= 4 else { return [] }
+        return try database.rows("""
+            SELECT id, phase, pid, pid_start FROM runs WHERE finished_at IS NULL AND pid IS NOT NULL ORDER BY id
+            """, []) { row in
+            AbandonedRun(id: row.int64(0), phase: row.text(1), pid: Int32(truncatingIfNeeded: row.int64(2)),
+                         pidStart: UInt64(bitPattern: row.int64(3)))
+        }.filter { !isAlive($0.pid, $0.pidStart) }
+    }
+
+    /// Records every abandoned run (`abandonedRuns`) as interrupted by SIGKILL, exit 137.
+    /// Returns the runs marked.
     @discardableResult
-    public func markAbandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [RunID] {
+    public func markAbandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
         try requireWritable()
-        let open = try database.rows("""
-            SELECT id, pid, pid_start FROM runs WHERE finished_at IS NULL AND pid IS NOT NULL
-            """, []) { row in (row.int64(0), Int32(truncatingIfNeeded: row.int64(1)), UInt64(bitPattern: row.int64(2))) }
-        let gone = open.filter { !isAlive($0.1, $0.2) }.map(\.0)
-        for id in gone {
-            try database.execute("UPDATE runs SET finished_at = ?, exit_code = ?, interrupted_by = ? WHERE id = ?",
-                                 [nowMilliseconds, Int64(128 + 9), Int64(9), id])
+        return try database.writeTransaction {
+            let gone = try abandonedRuns(isAlive: isAlive)
+            for run in gone {
+                try database.execute("UPDATE runs SET finished_at = ?, exit_code = ?, interrupted_by = ? WHERE id = ?",
+                                     [nowMilliseconds, Int64(128 + 9), Int64(9), run.id])
+            }
+            return gone
         }
-        return gone
     }
 
     /// Records hook number `seq` (run order, from 0 or 1 as the runner likes) of run `runID`.

@@ -212,6 +212,15 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var pidStart: UInt64? = nil
 }
 
+/// A run left unfinished by a hook-runner that is gone (SIGKILL): `doctor` reports it,
+/// `reconcile` and the next `run` record it interrupted.
+public struct AbandonedRun: Sendable, Hashable {
+    public var id: RunID
+    public var phase: String
+    public var pid: Int32
+    public var pidStart: UInt64
+}
+
 /// How one hook ended.
 public enum HookOutcome: String, Sendable, Codable, CaseIterable {
     case ok            // exit 0

@@ -12,7 +12,7 @@ extension ReliabilityTests {
         static let attacker = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]
 
         static func script(_ path: String, _ body: String, mode: mode_t = 0o755) {
-            FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\n\(body)\n".utf8))
+            _ = FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\n\(body)\n".utf8))
             chmod(path, mode)
         }
 
@@ -103,8 +103,8 @@ extension ReliabilityTests {
             #expect(try cli.run(["apply", dir.sub("t")]).status == 0)
         }
 
-        /// SIGKILL to hook-runner: the hook dies with it (PDEATHSIG) and a later `runs`
-        /// says the run was interrupted once its process is gone.
+        /// SIGKILL to hook-runner: the hook dies with it (PDEATHSIG); once its process is
+        /// gone, `runs` says the run was interrupted, `doctor` warns, `reconcile` records it.
         @Test(sandboxed) func sigkillTakesTheHookAlong() throws {
             let dir = try Sandbox.make("trust-sigkill")
             defer { dir.cleanUp() }
@@ -119,7 +119,17 @@ extension ReliabilityTests {
             #expect(child.wait() == 128 + SIGKILL)
             #expect(Self.waitFor { !Self.processRunning(marker) }, "the hook outlived hook-runner's SIGKILL")
             let runs = try cli.run(["runs"])
-            #expect(runs.stdout.contains("interrupted"), "\(runs.stdout)")
+            #expect(runs.stdout.contains("interrupted (hook-runner gone)"), "\(runs.stdout)")
+            let doctor = try cli.run(["doctor"])
+            #expect(doctor.stdout.contains("run-interrupted"), "\(doctor.stdout)")
+            let dry = try cli.run(["reconcile", "--dry-run"])
+            #expect(dry.status == 0 && dry.stdout.contains("WOULD BE RECORDED"), "\(dry.stdout)\(dry.stderr)")
+            let reconcile = try cli.run(["reconcile", "--json"])
+            #expect(reconcile.status == 0 && reconcile.stdout.contains("\"interrupted_runs\":[{"), "\(reconcile.stdout)\(reconcile.stderr)")
+            let recorded = try cli.run(["runs", "--json"])
+            #expect(recorded.stdout.contains("\"interrupted_by\":9"), "\(recorded.stdout)")
+            #expect(!(try cli.run(["doctor"])).stdout.contains("run-interrupted"))
+            #expect(try cli.run(["reconcile"]).stdout.contains("nothing to change"))
         }
 
         // MARK: item 4: descendants escape supervision

@@ -87,12 +87,6 @@ extension GuardEngine {
         return nil
     }
 
-    /// Whether the process that began a run is still that run's process: same pid and
-    /// same start time (a reused pid has another).
-    public static func runProcessAlive(pid: Int32, start: UInt64) -> Bool {
-        ProcStat.read(pid).map { $0.startTime == start && $0.state != "Z" } ?? false
-    }
-
     /// Takes the writers' lock for one short write; `body` gets the store.
     func locked<T>(_ store: GuardStore, _ body: (GuardStore) throws -> T) throws -> T {
         try mappingStoreErrors {
