@@ -16,6 +16,12 @@ extension ReliabilityTests {
             chmod(path, mode)
         }
 
+        /// A sandbox, a CLI on its store and an empty hooks.d in it; the caller cleans up.
+        static func sandboxWithHooks(_ name: String) throws -> (SandboxDirectory, RelCLI, String) {
+            let dir = try Sandbox.make(name)
+            return (dir, RelCLI(dir: dir), try dir.mkdir("hooks.d"))
+        }
+
         static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
         /// Waits (up to `seconds`) until `condition` holds; a wait, not a timing assertion.
@@ -61,10 +67,8 @@ extension ReliabilityTests {
         /// A root-owned tree, swapped during the first hook (by root, standing in for any
         /// writer): the second hook runs from the vetted directory fd, not by path again.
         @Test(sandboxed) func hooksRunFromTheVettedDirectory() throws {
-            let dir = try Sandbox.make("trust-fd")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-fd")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             let original = dir.sub("original-ran"), swapped = dir.sub("swapped-ran")
             Self.script("\(hooks)/10-first", """
                 mv '\(hooks)' '\(dir.sub("moved"))' && mkdir '\(hooks)'
@@ -83,10 +87,8 @@ extension ReliabilityTests {
         /// run `interrupted`, release the lock and exit 128+N.
         @Test(sandboxed, arguments: [SIGTERM, SIGINT, SIGHUP])
         func signalEndsTheHookAndRecordsTheRun(signal: Int32) throws {
-            let dir = try Sandbox.make("trust-signal")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-signal")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             let started = dir.sub("started"), marker = "4243.\(signal)"
             Self.script("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
             try #require(try cli.run(["apply", try dir.mkdir("t")]).status == 0)  // creates the store
@@ -106,10 +108,8 @@ extension ReliabilityTests {
         /// SIGKILL to hook-runner: the hook dies with it (PDEATHSIG); once its process is
         /// gone, `runs` says the run was interrupted, `doctor` warns, `reconcile` records it.
         @Test(sandboxed) func sigkillTakesTheHookAlong() throws {
-            let dir = try Sandbox.make("trust-sigkill")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-sigkill")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             let started = dir.sub("started"), marker = "4243.9"
             Self.script("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
             try #require(try cli.run(["apply", try dir.mkdir("t")]).status == 0)
@@ -135,10 +135,8 @@ extension ReliabilityTests {
         // MARK: item 4: descendants escape supervision
 
         @Test(sandboxed) func setsidDescendantIsKilledWithItsHook() throws {
-            let dir = try Sandbox.make("trust-setsid")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-setsid")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             let pidFile = dir.sub("daemon-pid")
             // The hook waits until its descendant has left the session, then exits.
             Self.script("\(hooks)/10-daemon", """
@@ -156,10 +154,8 @@ extension ReliabilityTests {
         // MARK: item 5: run targets are validated, output escaped
 
         @Test(sandboxed) func runRefusesTargetsTheGuardPolicyRefuses() throws {
-            let dir = try Sandbox.make("trust-targets")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-targets")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             let ran = dir.sub("ran")
             Self.script("\(hooks)/10-hook", "touch '\(ran)'")
             for target in [dir.sub("a") + "\n/etc", dir.sub("a\u{1B}]2;title\u{07}"), "/etc/passwd", "relative"] {
@@ -171,10 +167,8 @@ extension ReliabilityTests {
         }
 
         @Test(sandboxed) func textOutputEscapesControlBytes() throws {
-            let dir = try Sandbox.make("trust-escape")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-escape")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             Self.script("\(hooks)/10-noisy", "printf 'hi \\033[2J there\\n'")
             try #require(try cli.run(["run", "post-mount", "--hooks-dir", hooks, try dir.mkdir("t")]).status == 0)
             // A run recorded by an older build (or by hand) with a hostile target.
@@ -194,10 +188,8 @@ extension ReliabilityTests {
         // MARK: item 6: large target lists reach the hooks
 
         @Test(sandboxed) func tenThousandTargetsReachEveryHook() throws {
-            let dir = try Sandbox.make("trust-many")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-many")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             let count = dir.sub("count")
             Self.script("\(hooks)/10-count", """
                 shift
@@ -214,10 +206,8 @@ extension ReliabilityTests {
         // MARK: item 8: dry runs execute only hooks that understand them
 
         @Test(sandboxed) func dryRunExecutesOnlyDeclaredHooks() throws {
-            let dir = try Sandbox.make("trust-dry")
+            let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-dry")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
-            let hooks = try dir.mkdir("hooks.d")
             let careless = dir.sub("careless-ran"), careful = dir.sub("careful-ran")
             Self.script("\(hooks)/10-careless", "touch '\(careless)'")
             Self.script("\(hooks)/20-careful", "# dry-run: yes\necho \"$GUARD_HOOKS_DRY_RUN\" > '\(careful)'")
