@@ -1,12 +1,43 @@
 /// Hook runs and their per-hook results.
 extension GuardStore {
     /// Records the start of a run; `targets` are stored newline-joined (paths hold no newlines).
-    public func beginRun(phase: String, targets: [String], dryRun: Bool, actor: Actor) throws -> RunID {
+    /// `process`: the pid running it and that process's start time, so a run left
+    /// unfinished by a SIGKILL can be told from one still going (`markAbandonedRuns`).
+    public func beginRun(phase: String, targets: [String], dryRun: Bool, actor: Actor,
+                         process: (pid: Int32, start: UInt64)? = nil) throws -> RunID {
         try requireWritable()
         try database.execute("""
-            INSERT INTO runs (phase, targets, dry_run, started_at, actor) VALUES (?, ?, ?, ?, ?)
-            """, [phase, targets.joined(separator: "\n"), dryRun, nowMilliseconds, actor.name])
+            INSERT INTO runs (phase, targets, dry_run, started_at, actor, pid, pid_start) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [phase, targets.joined(separator: "\n"), dryRun, nowMilliseconds, actor.name,
+                  process.map { Int64($0.pid) }, process.map { Int64(bitPattern: $0.start) }])
         return database.lastInsertRowID
+    }
+
+    /// The unfinished runs whose process is gone (its hook-runner was SIGKILLed): `isAlive`
+    /// gets each one's pid and start time. A store older than v4 records no process: none.
+    public func abandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
+        guard schemaVersion >= 4 else { return [] }
+        return try database.rows("""
+            SELECT id, phase, pid, pid_start FROM runs WHERE finished_at IS NULL AND pid IS NOT NULL ORDER BY id
+            """, []) { row in
+            AbandonedRun(id: row.int64(0), phase: row.text(1), pid: Int32(truncatingIfNeeded: row.int64(2)),
+                         pidStart: UInt64(bitPattern: row.int64(3)))
+        }.filter { !isAlive($0.pid, $0.pidStart) }
+    }
+
+    /// Records every abandoned run (`abandonedRuns`) as interrupted by SIGKILL, exit 137.
+    /// Returns the runs marked.
+    @discardableResult
+    public func markAbandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
+        try requireWritable()
+        return try database.writeTransaction {
+            let gone = try abandonedRuns(isAlive: isAlive)
+            for run in gone {
+                try database.execute("UPDATE runs SET finished_at = ?, exit_code = ?, interrupted_by = ? WHERE id = ?",
+                                     [nowMilliseconds, Int64(128 + 9), Int64(9), run.id])
+            }
+            return gone
+        }
     }
 
     /// Records hook number `seq` (run order, from 0 or 1 as the runner likes) of run `runID`.
@@ -26,16 +57,17 @@ extension GuardStore {
     }
 
     /// Stamps the run's end and exit code.
-    public func finishRun(runID: RunID, exitCode: Int32) throws {
+    /// `interruptedBy`: the signal that ended it early.
+    public func finishRun(runID: RunID, exitCode: Int32, interruptedBy: Int32? = nil) throws {
         try requireWritable()
-        try database.execute("UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?",
-                             [nowMilliseconds, exitCode, runID])
+        try database.execute("UPDATE runs SET finished_at = ?, exit_code = ?, interrupted_by = ? WHERE id = ?",
+                             [nowMilliseconds, exitCode, interruptedBy, runID])
         if sqlite3_changes64(database.handle) == 0 { throw StoreError.unknownRun(id: runID) }
     }
 
     public func run(id: RunID) throws -> RunRecord? {
         try database.readTransaction {
-            guard var run = try database.row("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [id], Self.decodeRun)
+            guard var run = try database.row("SELECT \(runColumns) FROM runs WHERE id = ?", [id], Self.decodeRun)
             else { return nil }
             run.hooks = try hookResults(runID: id)
             return run
@@ -49,13 +81,13 @@ extension GuardStore {
             var runs: [RunRecord]
             if let phase {
                 runs = try database.rows("""
-                    SELECT * FROM (SELECT \(Self.runColumns) FROM runs WHERE phase = ?
+                    SELECT * FROM (SELECT \(runColumns) FROM runs WHERE phase = ?
                                    ORDER BY started_at DESC, id DESC LIMIT ?)
                     ORDER BY started_at, id
                     """, [phase, limit ?? -1], Self.decodeRun)
             } else {
                 runs = try database.rows("""
-                    SELECT * FROM (SELECT \(Self.runColumns) FROM runs ORDER BY started_at DESC, id DESC LIMIT ?)
+                    SELECT * FROM (SELECT \(runColumns) FROM runs ORDER BY started_at DESC, id DESC LIMIT ?)
                     ORDER BY started_at, id
                     """, [limit ?? -1], Self.decodeRun)
             }
@@ -81,7 +113,12 @@ extension GuardStore {
         }
     }
 
-    static let runColumns = "id, phase, targets, dry_run, started_at, finished_at, exit_code, actor"
+    /// The columns `decodeRun` reads; a store older than v4 (read-only, not migrated) has no
+    /// interruption or process columns yet and reads NULLs.
+    var runColumns: String {
+        let base = "id, phase, targets, dry_run, started_at, finished_at, exit_code, actor"
+        return base + (schemaVersion >= 4 ? ", interrupted_by, pid, pid_start" : ", NULL, NULL, NULL")
+    }
 
     static func decodeRun(_ row: Row) -> RunRecord {
         let targets = row.text(2)
@@ -89,7 +126,10 @@ extension GuardStore {
             id: row.int64(0), phase: row.text(1),
             targets: targets.isEmpty ? [] : targets.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
             dryRun: row.bool(3), startedAt: date(row.int64(4)), finishedAt: row.int64OrNil(5).map(date),
-            exitCode: row.int64OrNil(6).map { Int32(truncatingIfNeeded: $0) }, actor: row.text(7), hooks: [])
+            exitCode: row.int64OrNil(6).map { Int32(truncatingIfNeeded: $0) }, actor: row.text(7), hooks: [],
+            interruptedBy: row.int64OrNil(8).map { Int32(truncatingIfNeeded: $0) },
+            pid: row.int64OrNil(9).map { Int32(truncatingIfNeeded: $0) },
+            pidStart: row.int64OrNil(10).map { UInt64(bitPattern: $0) })
     }
 }
 

@@ -204,6 +204,21 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var exitCode: Int32?
     public var actor: String
     public var hooks: [HookResultRecord]
+    /// The signal that ended the run early (hook-runner got SIGINT/SIGTERM/SIGHUP, or was
+    /// found gone: SIGKILL), or nil.
+    public var interruptedBy: Int32? = nil
+    /// The hook-runner process that ran it and its start time (`/proc/PID/stat` field 22).
+    public var pid: Int32? = nil
+    public var pidStart: UInt64? = nil
+}
+
+/// A run left unfinished by a hook-runner that is gone (SIGKILL): `doctor` reports it,
+/// `reconcile` and the next `run` record it interrupted.
+public struct AbandonedRun: Sendable, Hashable {
+    public var id: RunID
+    public var phase: String
+    public var pid: Int32
+    public var pidStart: UInt64
 }
 
 /// How one hook ended.

@@ -9,7 +9,7 @@ enum Schema {
     /// so `guards` and `history` keep working on a v1 store until the next write migrates it.
     static let oldestReadableVersion = 1
 
-    static let migrations: [String] = [version1, version2, version3]
+    static let migrations: [String] = [version1, version2, version3, version4]
 
     // STRICT tables: a wrong type is an error, not a silently stored string.
     // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
@@ -146,6 +146,16 @@ enum Schema {
         BEGIN SELECT RAISE(ABORT, 'a claim is released once and otherwise never changes'); END;
     CREATE TRIGGER claims_no_delete BEFORE DELETE ON claims
         BEGIN SELECT RAISE(ABORT, 'claims are kept as history'); END;
+    """
+
+    /// v4: a run ended by a signal is recorded as such (`interrupted_by`, the signal number),
+    /// and a run records the process that runs it (`pid` and its start time, field 22 of
+    /// `/proc/PID/stat`, against pid reuse), so a later command can tell a run whose
+    /// hook-runner was SIGKILLed from one still going. Readers of older stores see NULLs.
+    static let version4 = """
+    ALTER TABLE runs ADD COLUMN interrupted_by INTEGER;
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    ALTER TABLE runs ADD COLUMN pid_start INTEGER;
     """
 
     /// Brings the store from `current` to `knownVersion`, one transaction per step.

@@ -164,6 +164,8 @@ struct ReconcileCommand: ParsableCommand {
         discussion: """
             Interrupted applies and clears are settled by probing; bind guards from an earlier
             boot or an exited mount namespace become cleared; a guard removed by hand becomes failed.
+            Claims of jobs that are gone are released; runs whose hook-runner was killed
+            before finishing them are recorded interrupted.
 
             Example: hook-runner reconcile --dry-run
             """)
@@ -171,24 +173,26 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var dry: DryRunOption
 
-    struct Document: Encodable { var dryRun: Bool; var changes: [Change]; var releasedClaims: [Claim] }
+    struct Document: Encodable { var dryRun: Bool; var changes: [Change]; var releasedClaims: [Claim]; var interruptedRuns: [Run] }
     struct Change: Encodable { var guardId: Int64; var path: String; var from: String; var to: String; var reason: String }
     struct Claim: Encodable { var guardId: Int64; var path: String; var holder: String; var reason: String }
+    struct Run: Encodable { var runId: Int64; var phase: String; var pid: Int32 }
 
     func run() throws {
         let engine = try global.engine(actor: "hook-runner reconcile")
         try requireRoot("reconcile", dryRun: dry.dryRun)
         let changes = try engine.reconcile(dryRun: dry.dryRun)
         let claims = try engine.releaseStaleClaims(dryRun: dry.dryRun)
+        let runs = try engine.interruptAbandonedRuns(dryRun: dry.dryRun)
         if global.json {
             try Render.json(Document(dryRun: dry.dryRun, changes: changes.map {
                 Change(guardId: $0.guardID, path: $0.path, from: $0.from.description, to: $0.to.description, reason: $0.reason)
             }, releasedClaims: claims.map {
                 Claim(guardId: $0.guardID, path: $0.path, holder: $0.holder.summary, reason: $0.reason)
-            }))
+            }, interruptedRuns: runs.map { Run(runId: $0.id, phase: $0.phase, pid: $0.pid) }))
             return
         }
-        if changes.isEmpty && claims.isEmpty {
+        if changes.isEmpty && claims.isEmpty && runs.isEmpty {
             Render.line("store matches the kernel: nothing to change")
             return
         }
@@ -197,6 +201,9 @@ struct ReconcileCommand: ParsableCommand {
         })
         Render.table(["GUARD", "PATH", "CLAIM", (dry.dryRun ? "WOULD RELEASE: " : "RELEASED: ") + "REASON"], claims.map {
             ["#\($0.guardID)", $0.path, $0.holder.summary, $0.reason]
+        })
+        Render.table(["RUN", "PHASE", "HOOK-RUNNER", dry.dryRun ? "WOULD BE RECORDED" : "RECORDED"], runs.map {
+            ["#\($0.id)", $0.phase, "pid \($0.pid) gone", "interrupted (signal 9)"]
         })
     }
 }

@@ -68,6 +68,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
 }
 
 func printError(_ message: String) {
-    let line = Journal.errorPrefix + "hook-runner: " + message.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: "; ") + "\n"
+    let line = Journal.errorPrefix + "hook-runner: " + message.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: "; ")
+        .escapingControlCharacters + "\n"
     Render.write(Data(line.utf8), fd: 2)
 }

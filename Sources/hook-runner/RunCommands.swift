@@ -63,6 +63,11 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
         let engine = global.engine(settings, actor: "hook-runner run \(phase)", claimant: claimant)
         let json = global.json
         let targets = allTargets
+        if let refusal = engine.targetRefusal(targets) { throw CLIError.badTarget(refusal) }
+        // SIGINT/SIGTERM/SIGHUP end the running hook's group and record the run interrupted.
+        RunInterruption.install()
+        // hook-runner spawns nothing but hooks: every child left after a hook is the hook's.
+        Descendants.becomeSubreaper()
         var request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: settings.hooksDir,
                                    timeout: .milliseconds(Int64(settings.timeout * 1000)), keepGoing: keepGoing,
                                    dryRun: dry.dryRun, binaryPath: ownBinaryPath())
@@ -70,23 +75,26 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
         request.allowEmpty = allowEmpty
         let outcome = try await engine.runPhase(request) { line in
             // With --json, stdout carries only the document: hook output goes to stderr.
-            let text = "[\(line.hook)] \(line.text)\n"
+            let text = "[\(line.hook)] \(line.text.escapingControlCharacters)\n"
             Render.write(Data(text.utf8), fd: json ? 2 : 1)
         }
         let report = outcome.report
         if json {
             struct HookJSON: Encodable { var name: String, outcome: String, exitCode: Int32?, signal: Int32?, timedOut: Bool, reason: String? }
-            struct Document: Encodable { var runId: Int64?, phase: String, targets: [String], dryRun: Bool, exitCode: Int32, hooks: [HookJSON] }
+            struct Document: Encodable {
+                var runId: Int64?, phase: String, targets: [String], dryRun: Bool, exitCode: Int32, interruptedBy: Int32?, hooks: [HookJSON]
+            }
             try Render.json(Document(runId: outcome.runID, phase: phase, targets: targets, dryRun: dry.dryRun,
-                                     exitCode: report.exitStatus, hooks: report.results.map {
-                HookJSON(name: $0.name, outcome: $0.outcome.rawValue, exitCode: $0.exitCode, signal: $0.signal,
+                                     exitCode: report.exitStatus, interruptedBy: report.interruptedBy, hooks: report.results.map {
+                HookJSON(name: $0.name, outcome: $0.outcomeWord, exitCode: $0.exitCode, signal: $0.signal,
                          timedOut: $0.timedOut, reason: $0.reason)
             }))
         } else {
             let id = outcome.runID.map { "run #\($0)" } ?? "dry run"
-            Render.line("\(id) \(phase): \(report.exitStatus == 0 ? "ok" : "failed") (\(report.results.count) hooks)")
+            let verdict = report.interruptedBy.map { "interrupted by signal \($0)" } ?? (report.exitStatus == 0 ? "ok" : "failed")
+            Render.line("\(id) \(phase): \(verdict) (\(report.results.count) hooks)")
             Render.table(["HOOK", "OUTCOME", "EXIT", "DETAIL"], report.results.map { r in
-                [r.name, r.outcome.rawValue, r.signal.map { "signal \($0)" } ?? r.exitCode.map(String.init) ?? "-",
+                [r.name, r.outcomeWord, r.signal.map { "signal \($0)" } ?? r.exitCode.map(String.init) ?? "-",
                  hookDetail(timedOut: r.timedOut, reason: r.reason)]
             })
         }
@@ -122,16 +130,21 @@ struct HooksCommand: ParsableCommand {
             throw CLIError.usage(why)
         }
         if global.json {
-            struct HookJSON: Encodable { var name: String, path: String, decision: String, reason: String?, phases: [String]? }
+            struct HookJSON: Encodable {
+                var name: String, path: String, decision: String, reason: String?, phases: [String]?, dryRun: Bool
+            }
             struct Document: Encodable { var directory: String, phase: String?, hooks: [HookJSON] }
             try Render.json(Document(directory: directory, phase: phase, hooks: hooks.map {
-                HookJSON(name: $0.name, path: $0.path, decision: $0.decision.word, reason: $0.decision.reason, phases: $0.phases)
+                HookJSON(name: $0.name, path: $0.path, decision: $0.decision.word, reason: $0.decision.reason, phases: $0.phases,
+                         dryRun: $0.understandsDryRun)
             }))
         } else if hooks.isEmpty {
-            Render.line("no hooks in \(directory)")
+            Render.line("no hooks in \(directory.escapingControlCharacters)")
         } else {
-            Render.table(["HOOK", "DECISION", "PHASES"], hooks.map {
-                [$0.name, $0.decision.description, $0.phases?.joined(separator: " ") ?? "all"]
+            // DRY-RUN: "yes" when a dry run executes it (`# dry-run: yes`), else "would-run".
+            Render.table(["HOOK", "DECISION", "PHASES", "DRY-RUN"], hooks.map {
+                [$0.name, $0.decision.description, $0.phases?.joined(separator: " ") ?? "all",
+                 $0.understandsDryRun ? "yes" : "would-run"]
             })
         }
     }

@@ -32,13 +32,26 @@ struct RunsCommand: ParsableCommand {
 /// Each run as its line and its hooks' table (`runs`, `status`).
 func renderRuns(_ runs: [RunRecord]) {
     for r in runs {
-        let status = r.exitCode.map { "exit \($0)" } ?? "unfinished"
-        Render.line("run #\(r.id)  \(r.phase)  \(Timestamp.rfc3339(r.startedAt))  \(status)  \(r.targets.joined(separator: " "))")
+        let targets = r.targets.joined(separator: " ").escapingControlCharacters
+        Render.line("run #\(r.id)  \(r.phase)  \(Timestamp.rfc3339(r.startedAt))  \(status(of: r))  \(targets)")
         Render.table(["  HOOK", "OUTCOME", "EXIT", "DETAIL"], r.hooks.map { h in
             let exit = h.signal.map { "signal \($0)" } ?? h.exitCode.map(String.init) ?? "-"
             return ["  " + h.name, h.outcome.rawValue, exit, hookDetail(timedOut: h.timedOut, reason: h.reason)]
         })
     }
+}
+
+/// `exit N`, `interrupted by signal N`, `unfinished` (still running), or `interrupted`
+/// when its hook-runner is gone without finishing it (SIGKILL; the next `run` records it).
+func status(of r: RunRecord) -> String {
+    if let signal = r.interruptedBy { return "interrupted by signal \(signal) (exit \(r.exitCode ?? 128 + signal))" }
+    if let code = r.exitCode { return "exit \(code)" }
+    return isAbandoned(r) ? "interrupted (hook-runner gone)" : "unfinished"
+}
+
+func isAbandoned(_ r: RunRecord) -> Bool {
+    guard r.exitCode == nil, let pid = r.pid, let start = r.pidStart else { return false }
+    return !GuardEngine.runProcessAlive(pid: pid, start: start)
 }
 
 /// JSON shape of a run and its hook results.
@@ -65,6 +78,8 @@ func writeRun(_ r: RunRecord, to w: inout JSONWriter) {
             }
         }
         w.field("id", r.id)
+        w.field("interrupted", r.interruptedBy != nil || isAbandoned(r))
+        w.field("interrupted_by", r.interruptedBy)
         w.field("phase", r.phase)
         w.field("started_at", r.startedAt)
         w.field("targets", strings: r.targets)

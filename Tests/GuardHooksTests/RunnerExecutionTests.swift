@@ -11,6 +11,7 @@ extension RunnerTests {
             defer { dir.remove() }
             // /proc/$$/environ is the environment as exec'd, before the shell adds its own.
             try dir.script("10-probe", """
+                # dry-run: yes
                 cat /proc/$$/environ > '\(dir.sub("env"))'
                 printf '%s\\0' "$0" "$@" > '\(dir.sub("argv"))'
                 pwd -P > '\(dir.sub("cwd"))'
@@ -35,9 +36,13 @@ extension RunnerTests {
                 "GUARD_HOOKS_ALLOW_ROOTS": "/mnt:/media:/run/media",
                 "GUARD_HOOKS_BIN": "/usr/local/bin/hook-runner",
                 "GUARD_HOOKS_HOOK": "10-probe",
+                "GUARD_HOOKS_HOOK_PATH": dir.sub("10-probe"),
             ])
-            #expect(env.count == 9)
-            #expect(dir.read("argv") == "\(dir.sub("10-probe"))\0pre-restore\0/mnt/a b\0/mnt/c\0")
+            #expect(env.count == 10)
+            // Executed from the vetted directory fd: the interpreter names the script by its fd.
+            let argv = try #require(dir.read("argv")).split(separator: "\0", omittingEmptySubsequences: false)
+            #expect(argv.first?.hasPrefix("/dev/fd/") == true, "\(argv)")
+            #expect(argv.dropFirst() == ["pre-restore", "/mnt/a b", "/mnt/c", ""])
             #expect(dir.read("cwd") == "/\n")
             #expect(dir.read("stdin-link") == "/dev/null\n")
             #expect(dir.read("stdin-bytes")?.trimmingCharacters(in: .whitespacesAndNewlines) == "0")

@@ -62,7 +62,7 @@ extension RunnerTests {
             defer { dir.remove() }
             try dir.script("10-escape", "setsid sh -c 'echo $$ > \(dir.sub("escaped")); exec sleep 1000' &\nsleep 0.2")
             let report = try await runPhase("post-mount", in: dir)
-            #expect(report.results[0].outcome == .ok)
+            #expect(report.results[0].outcome == .ok, "\(report.results[0].reason ?? "") \(report.results[0].outputTail)")
             if let pid = Int32(dir.read("escaped")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") {
                 kill(pid, SIGKILL)
             }

@@ -139,9 +139,9 @@ struct SchemaTests {
         }
     }
 
-    /// A v1 store (the current schema without v3's claims table and with v2's dropped index
-    /// `guards_by_state`, both recreated here) is readable as is and migrated by the first
-    /// writer, its rows intact.
+    /// A v1 store (the current schema without v3's claims table and v4's run columns, and with
+    /// v2's dropped index `guards_by_state` recreated) is readable as is and migrated by the
+    /// first writer, its rows intact.
     @Test("a version 1 store is read as is and migrated to the current version by the first writer")
     func migrationFromVersion1() throws {
         try withTemporaryDirectory { dir in
@@ -149,10 +149,13 @@ struct SchemaTests {
             let store = try makeStore(dir)
             try makeGuard(store, path: "/mnt/a", at: .applied)
             try makeGuard(store, path: "/mnt/b", at: .cleared)
+            let run = try store.beginRun(phase: "post-backup", targets: ["/mnt/a"], dryRun: false, actor: testActor)
+            try store.finishRun(runID: run, exitCode: 0)
             store.close()
             let raw = try Database(path: path, mode: .readWrite)
             try raw.execute("CREATE INDEX guards_by_state ON guards(state)")
             try raw.execute("DROP TABLE claims")
+            for column in ["interrupted_by", "pid", "pid_start"] { try raw.execute("ALTER TABLE runs DROP COLUMN \(column)") }
             try raw.execute("PRAGMA user_version = 1")
             raw.close()
             func indexes(_ db: Database) throws -> [String] {
@@ -163,6 +166,8 @@ struct SchemaTests {
             #expect(try reader.database.int64("PRAGMA user_version") == 1)
             #expect(try reader.guards(state: .applied).map(\.path) == ["/mnt/a"])
             #expect(try reader.guards(state: .cleared).map(\.path) == ["/mnt/b"])
+            // v4's run columns read as NULL on an old store
+            #expect(try reader.runs().map { [$0.phase, "\($0.exitCode ?? -1)", "\($0.interruptedBy ?? -1)"] } == [["post-backup", "0", "-1"]])
             #expect(try reader.liveClaims().isEmpty)  // no claims table yet: read as none
             reader.close()
 
@@ -171,6 +176,7 @@ struct SchemaTests {
             #expect(try writer.database.int64("PRAGMA user_version") == Int64(GuardStoreVersion.schema))
             #expect(try indexes(writer.database) == ["guards_by_path", "guards_one_outstanding_per_path"])
             #expect(try writer.liveClaims().isEmpty)
+            #expect(try writer.runs().map(\.pid) == [nil])
             #expect(try writer.outstandingGuards().map(\.path) == ["/mnt/a"])
             #expect(try writer.history(path: "/mnt/b").count == stepsTo(.cleared).count + 1)
             #expect(try writer.database.rows("PRAGMA integrity_check") { $0.text(0) } == ["ok"])

@@ -28,7 +28,7 @@ extension HookRunnerTests {
             let hooks = try threeHooks(dir, middleExit: 3)
             let env: [String: String?] = ["GUARD_HOOKS_DIR": hooks]
 
-            var r = try cli.run(["run", "pre-restore", "/mnt/x"], env: env)
+            var r = try cli.run(["run", "pre-restore", dir.sub("x")], env: env)
             expectStatus(r, 1)
             #expect(r.stdout.contains("\nrun #1 pre-restore: failed (3 hooks)\n"), "\(r.stdout)")
             #expect(r.stdout.contains("[10-first] first\n") && r.stdout.contains("[20-middle] middle\n"))
@@ -39,19 +39,19 @@ extension HookRunnerTests {
             #expect(results.map { $0["outcome"] as? String } == ["ok", "failed", "skipped"])
             #expect(results[2]["reason"] as? String == "stopped after failure of 20-middle")
 
-            let (jr, doc) = try cli.json(["run", "pre-restore", "/mnt/x"], env: env)
+            let (jr, doc) = try cli.json(["run", "pre-restore", dir.sub("x")], env: env)
             expectStatus(jr, 1)
             #expect(doc["run_id"] as? Int == 2 && doc["exit_code"] as? Int == 1 && doc["phase"] as? String == "pre-restore")
             #expect(try objects(doc, "hooks").map { $0["outcome"] as? String } == ["ok", "failed", "skipped"])
             #expect(jr.stderr.contains("[20-middle] middle"), "with --json, hook output goes to stderr")
 
-            r = try cli.run(["run", "--keep-going", "pre-restore", "/mnt/x"], env: env)
+            r = try cli.run(["run", "--keep-going", "pre-restore", dir.sub("x")], env: env)
             expectStatus(r, 1)
             #expect(FileManager.default.fileExists(atPath: dir.sub("last-ran")), "--keep-going runs the rest")
             #expect(try lastRunHooks(cli).hooks.map { $0["outcome"] as? String } == ["ok", "failed", "ok"])
 
             unlink(dir.sub("last-ran"))
-            r = try cli.run(["run", "post-mount", "/mnt/x"], env: env)
+            r = try cli.run(["run", "post-mount", dir.sub("x")], env: env)
             expectStatus(r, 1)
             #expect(FileManager.default.fileExists(atPath: dir.sub("last-ran")), "post-* phases run every hook")
             (run, results) = try lastRunHooks(cli)
@@ -165,7 +165,9 @@ extension HookRunnerTests {
             let cli = CLI(dir: dir)
             let hooks = try makeHooksDir(dir)
             let out = dir.sub("seen")
+            // Declares dry runs, so the dry run below executes it too.
             try writeHook(hooks, "50-env", """
+                # dry-run: yes
                 cat /proc/$$/environ > \(out).env
                 printf '%s\\n' "$0" "$@" > \(out).argv
                 pwd > \(out).cwd
@@ -203,9 +205,13 @@ extension HookRunnerTests {
                 "GUARD_HOOKS_ALLOW_ROOTS": cli.dir.path,
                 "GUARD_HOOKS_BIN": binary,
                 "GUARD_HOOKS_HOOK": "50-env",
+                "GUARD_HOOKS_HOOK_PATH": "\(hooks)/50-env",
                 "GUARD_HOOKS_JOB": job,
             ])
-            #expect(try seen(".argv") == "\(hooks)/50-env\npre-restore\n\(a)\n\(b)\n")
+            // Executed from the vetted directory fd: the interpreter names the script by its fd.
+            let argv = try seen(".argv").split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(argv.first?.hasPrefix("/dev/fd/") == true, "\(argv)")
+            #expect(argv.dropFirst() == ["pre-restore", a[...], b[...], ""])
             #expect(try seen(".cwd") == "/\n")
             #expect(try seen(".stdin") == "/dev/null\n")
 

@@ -206,23 +206,41 @@ extension ReliabilityTests {
 
         static func hookCases() -> [Case] {
             /// A fresh hooks directory with one hook; the hook touches `<dir>/ran-<name>`.
+            /// `targets` come after the phase; `parent` (below the sandbox) holds the hooks
+            /// directory, made with `parentMode`; `prefix` wraps the command (`timeout`).
             func hooks(_ name: String, _ make: @escaping (World, String, String) throws -> Void,
-                       args: [String] = ["run", "pre-restore"]) -> (World) throws -> CommandResult {
+                       args: [String] = ["run", "pre-restore"], targets: @escaping (World) -> [String] = { _ in [] },
+                       parent: String? = nil, parentMode: mode_t = 0o755,
+                       prefix: [String] = []) -> (World) throws -> CommandResult {
                 { w in
-                    let d = w.dir.sub("hooks-\(abs(name.hashValue))")
+                    var base = w.dir.path
+                    if let parent {
+                        base = w.dir.sub(parent)
+                        try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: false)
+                        chmod(base, parentMode)
+                    }
+                    let d = "\(base)/hooks-\(abs(name.hashValue))"
                     try? FileManager.default.removeItem(atPath: d)
                     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: false)
                     chmod(d, 0o755)
                     try make(w, d, w.dir.sub("ran-\(abs(name.hashValue))"))
-                    return try w.cli.run(args + ["--hooks-dir", d])
+                    return try w.cli.run(args + targets(w) + ["--hooks-dir", d], prefix: prefix)
                 }
             }
             func script(_ d: String, _ name: String, _ body: String, mode: mode_t = 0o755) {
-                FileManager.default.createFile(atPath: "\(d)/\(name)", contents: Data("#!/bin/sh\n\(body)\n".utf8))
+                _ = FileManager.default.createFile(atPath: "\(d)/\(name)", contents: Data("#!/bin/sh\n\(body)\n".utf8))
                 chmod("\(d)/\(name)", mode)
             }
             func ran(_ name: String) -> (World, CommandResult) throws -> Void {
                 { w, r in #expect(FileManager.default.fileExists(atPath: w.dir.sub("ran-\(abs(name.hashValue))")), "\(name) did not run: \(r.stderr)") }
+            }
+            /// The hook ran, and its process started with `argument` is gone once the command returns.
+            func ranLeavingNothing(_ name: String, _ argument: String) -> (World, CommandResult) throws -> Void {
+                { w, r in
+                    try ran(name)(w, r)
+                    usleep(200_000)
+                    #expect(!processRunning(argument: argument), "\(name): a process the hook started survived")
+                }
             }
             func notRun(_ name: String) -> (World, CommandResult) throws -> Void {
                 { w, r in #expect(!FileManager.default.fileExists(atPath: w.dir.sub("ran-\(abs(name.hashValue))")), "\(name) ran: \(r.stdout)") }
@@ -279,21 +297,59 @@ extension ReliabilityTests {
                 Case(name: "hook forks a child and exits: the group is killed", status: 0, message: "",
                      run: hooks("forks") { _, d, marker in
                          script(d, "10-fork", "(exec sleep 4242.5) & touch '\(marker)'; exit 0")
-                     }, verify: { (w: World, r: CommandResult) throws in
-                         try ran("forks")(w, r)
-                         usleep(200_000)
-                         #expect(!processRunning(argument: "4242.5"), "the hook's background child survived")
-                     }),
+                     }, verify: ranLeavingNothing("forks", "4242.5")),
                 Case(name: "hook without a shebang (exec format error)", status: 1, message: "10-garbage",
                      run: hooks("garbage") { _, d, _ in
-                         FileManager.default.createFile(atPath: "\(d)/10-garbage", contents: Data([0x7F, 0x45, 0x00, 0xFF, 0x13]))
+                         _ = FileManager.default.createFile(atPath: "\(d)/10-garbage", contents: Data([0x7F, 0x45, 0x00, 0xFF, 0x13]))
                          chmod("\(d)/10-garbage", 0o755)
                      }),
+                // Issue 14: the hooks.d trust boundary and what reaches hooks and the terminal.
+                Case(name: "hooks directory in a world-writable parent: refused", status: 1, message: "is world-writable",
+                     run: hooks("open-parent", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                                parent: "open-parent", parentMode: 0o777),
+                     verify: notRun("open-parent")),
+                Case(name: "run target with a newline: 65 before any hook", status: 65, message: "control character",
+                     run: hooks("nl-target", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                                targets: { w in [w.dir.sub("a") + "\n/etc"] }),
+                     verify: notRun("nl-target")),
+                Case(name: "run target outside the allowed roots: 65 before any hook", status: 65, message: "allowed root",
+                     run: hooks("etc-target", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                                targets: { _ in ["/etc"] }),
+                     verify: notRun("etc-target")),
+                Case(name: "hook prints terminal escapes: shown escaped", status: 0, message: "\\u{1b}]2;owned",
+                     run: hooks("escapes") { _, d, marker in
+                         script(d, "10-esc", "printf '\\033]2;owned\\007\\033[2J\\n'; touch '\(marker)'")
+                     }, verify: { (w: World, r: CommandResult) throws in
+                         try ran("escapes")(w, r)
+                         #expect(!r.stdout.contains("\u{1B}") && !r.stderr.contains("\u{1B}"), "raw ESC reached the terminal")
+                     }),
+                Case(name: "7,000 targets reach the hook as GUARD_HOOKS_TARGETS_FILE", status: 0, message: "",
+                     run: hooks("many-targets", { _, d, marker in
+                         script(d, "10-count", "[ \"$(wc -l < \"$GUARD_HOOKS_TARGETS_FILE\")\" -eq 7000 ] && [ $# -eq 1 ] && touch '\(marker)'")
+                     }, targets: { w in (0..<7000).map { w.dir.sub("t-\($0)-0123456789") } }),
+                     verify: ran("many-targets")),
+                Case(name: "dry run: a hook without '# dry-run: yes' is listed, not run", status: 0, message: "would-run",
+                     run: hooks("dry-undeclared", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                                args: ["run", "--dry-run", "pre-restore"]),
+                     verify: notRun("dry-undeclared")),
+                Case(name: "dry run: a hook with '# dry-run: yes' runs", status: 0, message: "",
+                     run: hooks("dry-declared", { _, d, marker in script(d, "10-hook", "# dry-run: yes\ntouch '\(marker)'") },
+                                args: ["run", "--dry-run", "pre-restore"]),
+                     verify: ran("dry-declared")),
+                Case(name: "hook's setsid() descendant is killed with its hook", status: 0, message: "",
+                     run: hooks("setsid") { _, d, marker in
+                         script(d, "10-setsid", "setsid sh -c 'exec sleep 4242.7' >/dev/null 2>&1 </dev/null & touch '\(marker)'")
+                     }, verify: ranLeavingNothing("setsid", "4242.7")),
+                Case(name: "SIGTERM to hook-runner mid-hook: the hook ends, exit 143", status: 143,
+                     message: "interrupted by signal 15",
+                     run: hooks("sigterm", { _, d, marker in script(d, "10-slow", "touch '\(marker)'; exec sleep 4242.8") },
+                                prefix: ["timeout", "--preserve-status", "-s", "TERM", "2"]),
+                     verify: ranLeavingNothing("sigterm", "4242.8")),
                 Case(name: "missing hooks directory", status: 64, message: "cannot read hooks directory") { w in
                     try w.cli.run(["run", "pre-restore", "--hooks-dir", w.dir.sub("no-such-hooks")])
                 },
                 Case(name: "hooks directory is a file", status: 64, message: "hooks directory") { w in
-                    FileManager.default.createFile(atPath: w.dir.sub("hooks-file"), contents: Data())
+                    _ = FileManager.default.createFile(atPath: w.dir.sub("hooks-file"), contents: Data())
                     return try w.cli.run(["run", "pre-restore", "--hooks-dir", w.dir.sub("hooks-file")])
                 },
             ]

@@ -50,7 +50,7 @@ extension ReliabilityTests {
             let keys = Set(lines.dropLast().compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
             let allowed: Set<String> = ["PATH", "GUARD_HOOKS_PHASE", "GUARD_HOOKS_TARGETS", "GUARD_HOOKS_RUN_ID",
                                         "GUARD_HOOKS_DRY_RUN", "GUARD_HOOKS_DB", "GUARD_HOOKS_ALLOW_ROOTS", "GUARD_HOOKS_BIN",
-                                        "GUARD_HOOKS_HOOK", "GUARD_HOOKS_JOB", "PWD", "SHLVL", "_", "OLDPWD"]   // the last four: set by sh itself
+                                        "GUARD_HOOKS_HOOK", "GUARD_HOOKS_HOOK_PATH", "GUARD_HOOKS_JOB", "PWD", "SHLVL", "_", "OLDPWD"]   // the last four: set by sh itself
             #expect(keys.isSubset(of: allowed), "leaked: \(keys.subtracting(allowed))")
             #expect(lines.last == "/", "cwd is /")
             report("security: hook environment keys: \(keys.sorted().joined(separator: " "))")

@@ -135,4 +135,30 @@ long gs_readlinkat(int dirfd, const char *path, char *buf, unsigned long size);
 /// (-ENAMETOOLONG when `size` is too small).
 long gs_realpath(const char *path, char *out, unsigned long size);
 
+// Hook processes (hookspawn.c).
+
+/// Spawns a hook with vfork: the child joins a process group of its own, gets
+/// PR_SET_PDEATHSIG(SIGKILL) (it dies when the calling *thread* exits), stdin `in_fd`,
+/// stdout and stderr `out_fd`, cwd `/`, default signal dispositions and an empty mask, keeps
+/// `keep_fd` (-1: none) open, then execveat(exec_fd, "", AT_EMPTY_PATH). `exec_fd` stays
+/// open in the hook: a script's interpreter reads the script through /dev/fd/N.
+/// Returns the pid or -errno (of the child's failed step).
+int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd, int out_fd, int keep_fd);
+
+/// pidfd_open(2) returning the fd or -errno.
+int gs_pidfd_open(int pid);
+
+/// memfd_create(name, MFD_CLOEXEC) returning the fd or -errno.
+int gs_memfd_create(const char *name);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants become our children. 0 or -errno.
+int gs_become_subreaper(void);
+
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that remember the first signal and
+/// write one byte to `notify_fd` (non-blocking pipe write end). 0 or -errno.
+int gs_install_interrupt_handlers(int notify_fd);
+
+/// The first of SIGINT/SIGTERM/SIGHUP received since the handlers were installed, or 0.
+int gs_interrupt_signal(void);
+
 #endif

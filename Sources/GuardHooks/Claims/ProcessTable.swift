@@ -25,30 +25,12 @@ extension ProcessTable {
     }
 }
 
-/// /proc/PID/stat: field 6 is the session id, field 22 the start time (proc(5)). The command
-/// name (field 2) may hold spaces and parentheses, so fields are counted after its last `)`.
-struct ProcStat: Hashable {
-    var session: Int32
-    var startTime: UInt64
-    /// `Z` (zombie) or `X` (dead): the process has exited and only waits to be reaped.
-    var hasExited: Bool
-
-    init?(_ text: String) {
-        guard let close = text.utf8.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let rest = text.utf8[text.utf8.index(after: close)...].split(separator: UInt8(ascii: " "))
-        // rest[0] is field 3 (state): field N is rest[N - 3].
-        guard rest.count > 19, let sid = Int32(Substring(rest[3])), let start = UInt64(Substring(rest[19])) else { return nil }
-        session = sid; startTime = start
-        hasExited = rest[0].elementsEqual("Z".utf8) || rest[0].elementsEqual("X".utf8)
-    }
-}
-
 public struct LinuxProcessTable: ProcessTable {
     let kernel = LinuxKernel()
     public init() {}
 
     func stat(_ pid: Int32) throws(KernelError) -> ProcStat? {
-        ProcStat(try kernel.readFile("/proc/\(pid)/stat", limit: 64 << 10))
+        ProcStat(try kernel.readFile("/proc/\(pid)/stat", limit: 64 << 10).utf8)
     }
 
     public func lookup(_ pid: Int32) -> ProcessLookup {

@@ -57,6 +57,7 @@ extension GuardEngine {
                                                     liveness: claims.map { liveness(of: $0.holder, here: here) },
                                                     now: now, warnAfter: configuration.claimWarnAfter)
             }
+            findings += try abandonedRunFindings(store)
             let problems = try store.integrityProblems()
             if !problems.isEmpty {
                 findings.append(DoctorFinding(severity: .fail, path: configuration.storePath, code: "store-integrity",

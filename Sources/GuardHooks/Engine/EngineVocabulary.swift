@@ -7,6 +7,7 @@ import GuardStore
 @_exported import struct GuardStore.GuardStatus
 @_exported import struct GuardStore.RunRecord
 @_exported import struct GuardStore.HookResultRecord
+@_exported import struct GuardStore.AbandonedRun
 @_exported import struct GuardStore.ClaimHolder
 @_exported import struct GuardStore.ClaimRecord
 @_exported import enum GuardStore.GuardKind

@@ -28,6 +28,14 @@ public struct PhaseRequest: Sendable {
     }
 }
 
+/// A phase that cannot start (exit 65, before any hook runs).
+public enum PhaseRunError: Error, Sendable, CustomStringConvertible {
+    case badTarget(String)
+    public var description: String {
+        switch self { case .badTarget(let m): m }
+    }
+}
+
 /// The phase's report and the run id it was recorded under (nil for a dry run).
 public struct PhaseOutcome: Sendable {
     public var runID: RunID?
@@ -44,6 +52,7 @@ extension GuardEngine {
         guard PhasesHeader.isPhaseName(request.phase) else {
             throw GuardEngineError.usage("phase \(request.phase.debugDescription): use lower-case letters, digits and '-'")
         }
+        if let refusal = targetRefusal(request.targets) { throw PhaseRunError.badTarget(refusal) }
         var hooks: [DiscoveredHook] = []
         if let dir = request.hooksDirectory {
             do { hooks = try HookDiscovery.discover(directory: dir, phase: request.phase, policy: .current) } catch {
@@ -56,7 +65,7 @@ extension GuardEngine {
         let recorder: RunRecorder? = request.dryRun ? nil : try RunRecorder(engine: self, request: request)
         if case .empty(let why)? = problem {
             // Recorded as a failed run, so `runs` shows the phase that guarded nothing.
-            try recorder?.finish(exitCode: 1)
+            try recorder?.finish(exitCode: 1, interruptedBy: nil)
             throw GuardEngineError.failed(why)
         }
         var context = HookContext(runID: recorder.map { String($0.runID) } ?? "dry-run", dryRun: request.dryRun,
@@ -72,8 +81,22 @@ extension GuardEngine {
         if request.phase.hasPrefix("post-"), let recorder, let claimant = configuration.claimant {
             try recorder.releaseClaims(of: claimant, targets: request.targets)
         }
-        try recorder?.finish(exitCode: report.exitStatus)
+        try recorder?.finish(exitCode: report.exitStatus, interruptedBy: report.interruptedBy)
         return PhaseOutcome(runID: recorder?.runID, report: report)
+    }
+
+    /// The same target policy as `apply` (normalised, inside an allowed root, no control
+    /// bytes), before any hook runs: a newline in a target would reach hooks as two targets.
+    /// Returns why the first refused target is refused, or nil.
+    public func targetRefusal(_ targets: [String]) -> String? {
+        for target in targets {
+            if target.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                return "target \(target.debugDescription): contains a control character"
+            }
+            let checked = PathPolicy.normalize(target).flatMap { policy.check(resolved: $0) }
+            if case .failure(let refusal) = checked { return "target \(target.debugDescription): \(refusal)" }
+        }
+        return nil
     }
 
     /// Takes the writers' lock for one short write; `body` gets the store.
@@ -102,8 +125,12 @@ final class RunRecorder: HookRunObserver, @unchecked Sendable {
         defer { session.lock?.release() }
         guard let store = session.store else { throw GuardEngineError.store("no store") }
         self.store = store
+        let me = getpid()
         runID = try engine.mappingStoreErrors {
-            try store.beginRun(phase: request.phase, targets: request.targets, dryRun: false, actor: engine.actor)
+            // Runs whose hook-runner was SIGKILLed stay unfinished: say what became of them.
+            try store.markAbandonedRuns(isAlive: GuardEngine.runProcessAlive)
+            return try store.beginRun(phase: request.phase, targets: request.targets, dryRun: false, actor: engine.actor,
+                                      process: ProcStat.read(me).map { (me, $0.startTime) })
         }
         // Every run releases the claims whose jobs are provably gone (a job killed before its
         // post phase), so their guards can go with the next clear.
@@ -135,8 +162,8 @@ final class RunRecorder: HookRunObserver, @unchecked Sendable {
         }
     }
 
-    func finish(exitCode: Int32) throws {
-        try engine.locked(store) { try $0.finishRun(runID: runID, exitCode: exitCode) }
+    func finish(exitCode: Int32, interruptedBy: Int32?) throws {
+        try engine.locked(store) { try $0.finishRun(runID: runID, exitCode: exitCode, interruptedBy: interruptedBy) }
         if let failure { throw GuardEngineError.store("recording a hook result failed: \(failure)") }
     }
 }

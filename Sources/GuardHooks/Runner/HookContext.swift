@@ -4,9 +4,10 @@ import FoundationEssentials
 public struct HookContext: Sendable, Hashable {
     /// The run's id in the store (`GUARD_HOOKS_RUN_ID`).
     public var runID: String
-    /// Only exported to hooks as `GUARD_HOOKS_DRY_RUN=1`: the runner still runs every hook,
-    /// and each hook decides what a dry run means for it (the shipped guard hook calls
-    /// `hook-runner apply --dry-run`). Skipping hooks instead would hide what they would do.
+    /// A dry run executes only hooks that declare `# dry-run: yes` (they see
+    /// `GUARD_HOOKS_DRY_RUN=1` and change nothing; the shipped guard hook calls
+    /// `hook-runner apply --dry-run`); every other hook is listed as `would-run`, since a
+    /// hook that ignores the variable would change the system.
     public var dryRun: Bool
     /// The store hooks should use when they call hook-runner back (`GUARD_HOOKS_DB`).
     public var databasePath: String
@@ -42,11 +43,16 @@ public struct HookContext: Sendable, Hashable {
     /// may run with `LD_PRELOAD`, proxies or credentials in its environment). No `LANG`
     /// either: hooks get the C locale, whose behaviour does not depend on which locales a
     /// host has generated; a hook that wants UTF-8 sets it itself.
-    public func environment(phase: String, targets: [String], hook: String) -> [String: String] {
-        var env = [
+    /// `hookPath`: the vetted path of an executable hook (`GUARD_HOOKS_HOOK_PATH`); it is
+    /// executed from its directory fd, so a script's `$0` is `/dev/fd/N`, not this path.
+    /// With `targetsFile` (long lists) `GUARD_HOOKS_TARGETS` is empty and
+    /// `GUARD_HOOKS_TARGETS_FILE` names a file of the targets, one per line.
+    public func environment(phase: String, targets: [String], hook: String, hookPath: String? = nil,
+                            targetsFile: String? = nil) -> [String: String] {
+        var environment = [
             "PATH": Self.safePath,
             "GUARD_HOOKS_PHASE": phase,
-            "GUARD_HOOKS_TARGETS": targets.joined(separator: "\n"),
+            "GUARD_HOOKS_TARGETS": targetsFile == nil ? targets.joined(separator: "\n") : "",
             "GUARD_HOOKS_RUN_ID": runID,
             "GUARD_HOOKS_DRY_RUN": dryRun ? "1" : "0",
             "GUARD_HOOKS_DB": databasePath,
@@ -54,8 +60,10 @@ public struct HookContext: Sendable, Hashable {
             "GUARD_HOOKS_BIN": binaryPath,
             "GUARD_HOOKS_HOOK": hook,
         ]
-        if let job { env[JobIdentity.environmentVariable] = job }
-        return env
+        environment["GUARD_HOOKS_HOOK_PATH"] = hookPath
+        environment["GUARD_HOOKS_TARGETS_FILE"] = targetsFile
+        if let job { environment[JobIdentity.environmentVariable] = job }
+        return environment
     }
 
     /// Whether a phase stops at its first failure: `pre-*` phases gate the operation that

@@ -37,9 +37,16 @@ public struct DiscoveredHook: Sendable, Hashable {
     /// The phases its `# phases:` header lists; nil when it has none (runs for every phase)
     /// or when discovery did not get far enough to read it.
     public var phases: [String]?
+    /// Whether its first lines say `# dry-run: yes`: only such hooks run in a dry run.
+    public var understandsDryRun: Bool
+    /// Where it is executed from: the vetted directory fd, the entry to open in it and the
+    /// file discovery judged. nil for hooks described by path only (then opened by path).
+    public var origin: HookOrigin?
 
-    public init(name: String, path: String, decision: HookDecision, phases: [String]? = nil) {
+    public init(name: String, path: String, decision: HookDecision, phases: [String]? = nil,
+                understandsDryRun: Bool = false, origin: HookOrigin? = nil) {
         self.name = name; self.path = path; self.decision = decision; self.phases = phases
+        self.understandsDryRun = understandsDryRun; self.origin = origin
     }
 
     /// Whether the hook is meant for `phase` by its header (true without a header).
@@ -80,11 +87,12 @@ public struct HookDiscoveryError: Error, Sendable, Hashable, CustomStringConvert
 /// why each file does not run.
 public enum HookDiscovery {
     public static func discover(directory: String, phase: String?, policy: HookPolicy) throws -> [DiscoveredHook] {
-        let names = try entryNames(of: directory)
         // Hooks run with cwd `/`, so their paths must not depend on ours.
         let absolute = directory.hasPrefix("/") ? directory : (currentDirectory() ?? "") + "/" + directory
         let base = absolute.hasSuffix("/") && absolute.count > 1 ? String(absolute.dropLast()) : absolute
-        let directoryRefusal = policy.enforceOwnership ? HookSecurity.directoryRefusal(base) : nil
+        let handle = try HooksDirectory.open(base, enforceOwnership: policy.enforceOwnership)
+        let names = try entryNames(of: handle)
+        let directoryRefusal = policy.enforceOwnership ? HookSecurity.directoryRefusal(handle) : nil
         let resolvedDirectory = policy.enforceOwnership ? HookSecurity.realPath(base) : nil
         return names.map { raw in
             let name = String(decoding: raw, as: UTF8.self)
@@ -92,7 +100,7 @@ public enum HookDiscovery {
             guard isHookName(raw) else {
                 return DiscoveredHook(name: name, path: path, decision: .skip("name does not match ^[a-zA-Z0-9_-]+$"))
             }
-            return classify(name: name, path: path, phase: phase, policy: policy,
+            return classify(name: name, path: path, in: handle, phase: phase, policy: policy,
                             directoryRefusal: directoryRefusal, resolvedDirectory: resolvedDirectory)
         }
     }
@@ -109,30 +117,46 @@ public enum HookDiscovery {
         return any
     }
 
-    static func classify(name: String, path: String, phase: String?, policy: HookPolicy,
+    static func classify(name: String, path: String, in directory: HooksDirectory, phase: String?, policy: HookPolicy,
                          directoryRefusal: String?, resolvedDirectory: String?) -> DiscoveredHook {
-        func hook(_ decision: HookDecision, _ phases: [String]? = nil) -> DiscoveredHook {
-            DiscoveredHook(name: name, path: path, decision: decision, phases: phases)
+        func hook(_ decision: HookDecision, _ header: [UInt8] = [], origin: HookOrigin? = nil) -> DiscoveredHook {
+            DiscoveredHook(name: name, path: path, decision: decision, phases: header.isEmpty ? nil : PhasesHeader.parse(header),
+                           understandsDryRun: DryRunHeader.declared(in: header), origin: origin)
         }
+        // Everything relative to the directory fd: the entries judged are those of the
+        // directory that was vetted, whatever is renamed meanwhile.
+        let fd = directory.fd
         var linkInfo = stat()
-        guard lstat(path, &linkInfo) == 0 else { return hook(.skip("cannot stat: \(Errno(rawValue: errno))")) }
+        guard fstatat(fd, name, &linkInfo, AT_SYMLINK_NOFOLLOW) == 0 else {
+            return hook(.skip("cannot stat: \(Errno(rawValue: errno))"))
+        }
         let isSymlink = (linkInfo.st_mode & S_IFMT) == S_IFLNK
         var info = linkInfo
-        if isSymlink, stat(path, &info) != 0 { return hook(.skip("dangling symlink")) }
+        if isSymlink, fstatat(fd, name, &info, 0) != 0 { return hook(.skip("dangling symlink")) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return hook(.skip("not a regular file")) }
-        guard access(path, X_OK) == 0 else { return hook(.skip("not executable")) }
+        guard faccessat(fd, name, X_OK, 0) == 0 else { return hook(.skip("not executable")) }
 
-        let phases = PhasesHeader.parse(HookSecurity.readPrefix(path, upTo: PhasesHeader.maxBytes))
+        let header = HookSecurity.readPrefix(fd, name, upTo: PhasesHeader.maxBytes)
+        // A symlink is opened by its target's name: it resolves directly inside the directory.
+        var entry = name
         if policy.enforceOwnership {
-            if isSymlink, !HookSecurity.resolvesDirectlyInside(path, directory: resolvedDirectory) {
-                return hook(.refuse("refused: symlink leaves the hooks directory"), phases)
+            if isSymlink {
+                guard let target = HookSecurity.resolvedEntryName(path, directory: resolvedDirectory) else {
+                    return hook(.refuse("refused: symlink leaves the hooks directory"), header)
+                }
+                entry = target
             }
             if let refusal = HookSecurity.fileRefusal(info) ?? directoryRefusal {
-                return hook(.refuse(refusal), phases)
+                return hook(.refuse(refusal), header)
             }
         }
-        if let phase, let phases, !phases.contains(phase) { return hook(.skip("not for phase \(phase)"), phases) }
-        return hook(.run, phases)
+        let origin = HookOrigin(directory: directory, entry: entry, device: UInt64(info.st_dev),
+                                inode: UInt64(info.st_ino), enforceOwnership: policy.enforceOwnership)
+        let discovered = hook(.run, header, origin: origin)
+        if let phase, let phases = discovered.phases, !phases.contains(phase) {
+            return hook(.skip("not for phase \(phase)"), header)
+        }
+        return discovered
     }
 
     static func currentDirectory() -> String? {
@@ -142,16 +166,18 @@ public enum HookDiscovery {
     }
 
     /// Every entry name but `.` and `..`, as raw bytes, in byte order.
-    static func entryNames(of directory: String) throws -> [[UInt8]] {
-        guard let dir = opendir(directory) else {
-            throw HookDiscoveryError(path: directory, errno: Errno(rawValue: errno))
+    static func entryNames(of directory: HooksDirectory) throws -> [[UInt8]] {
+        let copy = dup(directory.fd)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            throw HookDiscoveryError(path: directory.path, errno: Errno(rawValue: errno))
         }
         defer { closedir(dir) }
         var names: [[UInt8]] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
-                if errno != 0 { throw HookDiscoveryError(path: directory, errno: Errno(rawValue: errno)) }
+                if errno != 0 { throw HookDiscoveryError(path: directory.path, errno: Errno(rawValue: errno)) }
                 break
             }
             let raw = withUnsafeBytes(of: entry.pointee.d_name) { buffer -> [UInt8] in

@@ -16,6 +16,13 @@ public struct HookResult: Sendable, Hashable {
     /// failed or was skipped (nil for `ok` and `soft-skip`).
     public var record: HookResultRecord
     public var kind: Kind
+    /// The signal to hook-runner (SIGINT/SIGTERM/SIGHUP) that ended this hook early.
+    public var interruptedBy: Int32? = nil
+    /// A dry run did not execute it (no `# dry-run: yes` header): it would run for real.
+    public var wouldRun = false
+
+    /// The outcome word shown to people: `would-run` for hooks a dry run only lists.
+    public var outcomeWord: String { wouldRun ? "would-run" : record.outcome.rawValue }
 
     public subscript<T>(dynamicMember keyPath: WritableKeyPath<HookResultRecord, T>) -> T {
         get { record[keyPath: keyPath] }
@@ -40,6 +47,12 @@ public struct HookResult: Sendable, Hashable {
     static func skipped(_ hook: PlannedHook, reason: String) -> HookResult {
         HookResult(name: hook.name, path: hook.path, kind: hook.kind, outcome: .skipped, reason: reason)
     }
+
+    static func wouldRun(_ hook: PlannedHook) -> HookResult {
+        var result = skipped(hook, reason: "dry run: not executed, it lacks a '# dry-run: yes' header")
+        result.wouldRun = true
+        return result
+    }
 }
 
 /// The results of one phase, in run order.
@@ -57,10 +70,13 @@ public struct PhaseReport: Sendable, Hashable {
 
     public var failures: [HookResult] { results.filter { $0.outcome == .failed } }
 
+    /// The signal that interrupted the run (hook-runner then exits 128+N), if one did.
+    public var interruptedBy: Int32?
+
     /// The phase's exit status in sysexits terms: 0 when no hook failed, 1 otherwise.
     /// A soft skip (75) of a hook is a success of the run, and so are hooks skipped after
     /// it; a refused (insecure) hook is a failure.
-    public var exitStatus: Int32 { failures.isEmpty ? 0 : 1 }
+    public var exitStatus: Int32 { interruptedBy.map { 128 + $0 } ?? (failures.isEmpty ? 0 : 1) }
 
     public var records: [HookResultRecord] { results.map(\.record) }
 }

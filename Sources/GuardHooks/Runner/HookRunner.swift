@@ -34,6 +34,10 @@ public struct HookRunner: Sendable {
             } else if Task.isCancelled {
                 // The caller gave up (its own deadline, SIGINT): start nothing new.
                 result = .skipped(planned, reason: "run cancelled")
+            } else if let signal = RunInterruption.signal {
+                result = .skipped(planned, reason: "run interrupted by signal \(signal)")
+            } else if context.dryRun, !planned.understandsDryRun {
+                result = .wouldRun(planned)
             } else {
                 await observer?.hookStarted(planned)
                 let collector = OutputCollector(hook: planned.name, limits: context.outputLimits, sink: output)
@@ -53,7 +57,9 @@ public struct HookRunner: Sendable {
             results.append(result)
             await observer?.hookFinished(result)
         }
-        return PhaseReport(phase: phase, targets: targets, startedAt: startedAt, finishedAt: Date(), results: results)
+        var report = PhaseReport(phase: phase, targets: targets, startedAt: startedAt, finishedAt: Date(), results: results)
+        report.interruptedBy = RunInterruption.signal
+        return report
     }
 
     /// The hooks considered for `phase`, in run order; a Swift hook rides along with its entry.
@@ -63,7 +69,9 @@ public struct HookRunner: Sendable {
         var entries: [(PlannedHook, (any SwiftHook)?)] = []
         for hook in hooks where hook.isFor(phase: phase) {
             switch hook.decision {
-            case .run: entries.append((PlannedHook(name: hook.name, path: hook.path, kind: .executable), nil))
+            case .run:
+                entries.append((PlannedHook(name: hook.name, path: hook.path, kind: .executable, origin: hook.origin,
+                                            understandsDryRun: hook.understandsDryRun), nil))
             case .refuse(let reason):
                 entries.append((PlannedHook(name: hook.name, path: hook.path, kind: .executable, refusal: reason), nil))
             case .skip: continue

@@ -12,23 +12,39 @@ enum HookSecurity {
         return nil
     }
 
-    /// Why every hook of `directory` is refused, or nil.
-    static func directoryRefusal(_ directory: String) -> String? {
+    /// Why every hook of `directory` is refused, or nil: the directory itself (by its fd)
+    /// and every ancestor, since whoever can write an ancestor can swap the directory.
+    static func directoryRefusal(_ directory: HooksDirectory) -> String? {
         var info = stat()
-        guard stat(directory, &info) == 0 else { return "refused: cannot stat directory \(directory)" }
-        if info.st_uid != 0 { return "refused: directory \(directory) is owned by uid \(info.st_uid)" }
-        if info.st_mode & S_IWOTH != 0 { return "refused: directory \(directory) is world-writable" }
-        if info.st_mode & S_IWGRP != 0 { return "refused: directory \(directory) is group-writable" }
+        guard fstat(directory.fd, &info) == 0 else { return "refused: cannot stat directory \(directory.path)" }
+        if let why = ownershipProblem(info) { return "refused: directory \(directory.path) \(why)" }
+        for ancestor in directory.ancestors {
+            guard lstat(ancestor, &info) == 0 else { return "refused: cannot stat ancestor \(ancestor)" }
+            // A root-owned sticky directory (/tmp) lets nobody else rename what root owns in
+            // it, and the next component is checked to be root's: safe as an ancestor.
+            let rootSticky = info.st_uid == 0 && info.st_mode & S_ISVTX != 0
+            if !rootSticky, let why = ownershipProblem(info) {
+                return "refused: ancestor \(ancestor) of the hooks directory \(why)"
+            }
+        }
         return nil
     }
 
-    /// Whether the symlink at `path` resolves to an entry directly inside `directory`
-    /// (itself already resolved). Only then did the directory check above vouch for it.
-    static func resolvesDirectlyInside(_ path: String, directory: String?) -> Bool {
+    private static func ownershipProblem(_ info: stat) -> String? {
+        if info.st_uid != 0 { return "is owned by uid \(info.st_uid)" }
+        if info.st_mode & S_IWOTH != 0 { return "is world-writable" }
+        if info.st_mode & S_IWGRP != 0 { return "is group-writable" }
+        return nil
+    }
+
+    /// The name, inside `directory` (already resolved), of the file the symlink at `path`
+    /// resolves to; nil when it resolves anywhere else. Only then did the directory check
+    /// vouch for it.
+    static func resolvedEntryName(_ path: String, directory: String?) -> String? {
         guard let directory, let target = realPath(path),
-              let slash = target.utf8.lastIndex(of: UInt8(ascii: "/")) else { return false }
+              let slash = target.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
         let parent = slash == target.utf8.startIndex ? "/" : String(target[..<slash])
-        return parent == directory
+        return parent == directory ? String(target[target.utf8.index(after: slash)...]) : nil
     }
 
     static func realPath(_ path: String) -> String? {
@@ -37,9 +53,10 @@ enum HookSecurity {
         return String(cString: resolved)
     }
 
-    /// The first `limit` bytes of a file (empty when it cannot be read: no header then).
-    static func readPrefix(_ path: String, upTo limit: Int) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    /// The first `limit` bytes of entry `name` of a directory fd (empty when it cannot be
+    /// read: no header then).
+    static func readPrefix(_ directory: Int32, _ name: String, upTo limit: Int) -> [UInt8] {
+        let fd = openat(directory, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: limit)

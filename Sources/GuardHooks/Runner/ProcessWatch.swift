@@ -3,6 +3,10 @@ import Glibc
 /// What happened while a hook's process group was watched.
 struct WatchOutcome: Sendable, Hashable {
     var timedOut = false
+    /// The signal (SIGINT/SIGTERM/SIGHUP to hook-runner) that ended the hook early.
+    var interruptedBy: Int32? = nil
+    /// The calling task was cancelled, which ended the hook early.
+    var cancelled = false
 }
 
 /// Watches one spawned hook until it and its output are done: reads the merged
@@ -11,8 +15,10 @@ struct WatchOutcome: Sendable, Hashable {
 ///
 /// One `poll` loop on a dedicated thread over the pipe and the pidfd. The pidfd turns
 /// readable when the hook exits but stays a zombie (swift-subprocess reaps it only after
-/// the body closure returns), so its pid, which is the group id, cannot be reused
-/// while the group is killed: `kill(-pgid)` cannot hit a stranger.
+/// after the watch returns), so its pid, which is the group id, cannot be reused
+/// while the group is killed: `kill(-pgid)` cannot hit a stranger. An interruption of
+/// hook-runner (RunInterruption) or the cancellation of the calling task (`cancelFD`
+/// turns readable) ends the group like a timeout: TERM, grace, KILL.
 struct ProcessWatch {
     let pid: pid_t
     /// The hook's pidfd, or -1 (old kernels): then exit is polled with `waitid(WNOWAIT)`.
@@ -24,6 +30,8 @@ struct ProcessWatch {
     /// group (`setsid`) can still hold the pipe then; the runner must not wait for it.
     let drain: Duration
     let collector: OutputCollector
+    /// Readable once the calling task is cancelled, or -1.
+    var cancelFD: Int32 = -1
 
     func run() -> WatchOutcome {
         var outcome = WatchOutcome()
@@ -38,9 +46,18 @@ struct ProcessWatch {
             if let exitedAt, !pipeOpen || now >= exitedAt + Self.nanoseconds(drain) { break }
 
             var fds: [pollfd] = []
-            if pipeOpen { fds.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
-            let watchingPidfd = exitedAt == nil && pidfd >= 0
-            if watchingPidfd { fds.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
+            func watch(_ fd: Int32, if wanted: Bool) -> Int? {
+                guard wanted, fd >= 0 else { return nil }
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                return fds.count - 1
+            }
+            let pipeIndex = watch(outputFD, if: pipeOpen)
+            let pidfdIndex = watch(pidfd, if: exitedAt == nil)
+            // The interruption and cancellation pipes stay readable once written: watched
+            // only until the group is being ended, or poll would spin.
+            let stopRequestable = exitedAt == nil && killAt == nil
+            _ = watch(RunInterruption.notifyFD, if: stopRequestable)  // wakes the poll; the signal is read below
+            let cancelIndex = watch(cancelFD, if: stopRequestable)
             let wake = nextWake(now: now, deadline: deadline, killAt: killAt, exitedAt: exitedAt)
             let waitMS = wake.map { Int32(clamping: max(0, ($0 - now + 999_999) / 1_000_000)) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), waitMS)
@@ -49,8 +66,9 @@ struct ProcessWatch {
                 killGroup(SIGKILL)
                 break
             }
+            func isReady(_ index: Int?) -> Bool { ready > 0 && index.map { fds[$0].revents != 0 } ?? false }
 
-            if pipeOpen, fds[0].revents != 0 {
+            if isReady(pipeIndex) {
                 let n = buffer.withUnsafeMutableBytes { read(outputFD, $0.baseAddress, $0.count) }
                 if n > 0 {
                     buffer.withUnsafeBytes { collector.consume(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
@@ -58,14 +76,22 @@ struct ProcessWatch {
                     pipeOpen = false
                 }
             }
-            if exitedAt == nil, hasExited(pidfdReady: watchingPidfd && fds[fds.count - 1].revents != 0) {
+            if exitedAt == nil, hasExited(pidfdReady: isReady(pidfdIndex)) {
                 exitedAt = Self.now()
                 killGroup(SIGKILL)  // what the hook left behind in its group goes with it
                 continue
             }
             if exitedAt == nil {
                 let t = Self.now()
-                if killAt == nil, t >= deadline {
+                if killAt == nil, let signal = RunInterruption.signal {
+                    outcome.interruptedBy = signal
+                    killGroup(SIGTERM)
+                    killAt = t + Self.nanoseconds(grace)
+                } else if killAt == nil, isReady(cancelIndex) {
+                    outcome.cancelled = true
+                    killGroup(SIGTERM)
+                    killAt = t + Self.nanoseconds(grace)
+                } else if killAt == nil, t >= deadline {
                     outcome.timedOut = true
                     killGroup(SIGTERM)
                     killAt = t + Self.nanoseconds(grace)

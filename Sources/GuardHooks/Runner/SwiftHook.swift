@@ -52,4 +52,8 @@ public struct PlannedHook: Sendable, Hashable {
     public var kind: HookResult.Kind
     /// Set when discovery refused it: it does not run and is recorded failed with this reason.
     public var refusal: String?
+    /// Where an executable is run from (nil: by path).
+    public var origin: HookOrigin? = nil
+    /// Executed in a dry run: it declares `# dry-run: yes` (Swift hooks see `dryRun`).
+    public var understandsDryRun = true
 }

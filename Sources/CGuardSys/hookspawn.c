@@ -1,0 +1,118 @@
+// The hook spawner: what swift-subprocess cannot do (exec from a vetted fd, a parent-death
+// signal, keeping one extra fd). The vfork child only makes system calls before exec or
+// _exit, so it is async-signal-safe in a multi-threaded process.
+#define _GNU_SOURCE
+#include "CGuardSys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#include <sys/resource.h>
+
+int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd, int out_fd, int keep_fd) {
+    sigset_t all, old, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    // No handler of ours may run in the child (it shares our memory until exec).
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    volatile int child_errno = 0;
+    pid_t parent = getpid();
+    // Without close_range (Linux < 5.11) the child marks descriptors one by one up to the limit.
+    struct rlimit files = {0};
+    int max_fd = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536 ? (int)files.rlim_cur : 65536;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        for (int s = 1; s < NSIG; s++) {
+            if (s == SIGKILL || s == SIGSTOP) continue;
+            struct sigaction sa = {0};
+            sa.sa_handler = SIG_DFL;
+            sigaction(s, &sa, NULL);
+        }
+        if (setpgid(0, 0) != 0) goto fail;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
+        if (getppid() != parent) _exit(127);  // the runner died before the signal was armed
+        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) goto fail;
+        // The hook inherits 0-2 and the two descriptors it is given, nothing else: a
+        // descriptor another thread of the caller opened without O_CLOEXEC (a file it is
+        // writing, say) must not live on in the hook, where it would keep that file busy.
+        if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+            for (int fd = 3; fd < max_fd; fd++) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) < 0) goto fail;
+        if (fcntl(exec_fd, F_SETFD, 0) < 0) goto fail;
+        if (chdir("/") != 0) goto fail;
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        syscall(SYS_execveat, exec_fd, "", argv, envp, AT_EMPTY_PATH);
+    fail:
+        child_errno = errno ? errno : ENOEXEC;
+        _exit(127);
+    }
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) return -saved;
+    if (child_errno != 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        return -child_errno;
+    }
+    return pid;
+}
+
+int gs_pidfd_open(int pid) {
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int gs_memfd_create(const char *name) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int gs_become_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : -errno;
+}
+
+static volatile sig_atomic_t interrupt_signal = 0;
+static int interrupt_fd = -1;
+
+static void on_interrupt(int sig) {
+    int saved = errno;
+    if (interrupt_signal == 0) interrupt_signal = sig;
+    char byte = (char)sig;
+    if (interrupt_fd >= 0) (void)!write(interrupt_fd, &byte, 1);
+    errno = saved;
+}
+
+int gs_install_interrupt_handlers(int notify_fd) {
+    interrupt_fd = notify_fd;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    for (unsigned i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        if (sigaction(signals[i], &sa, NULL) != 0) return -errno;
+    }
+    return 0;
+}
+
+int gs_interrupt_signal(void) { return interrupt_signal; }

@@ -1,0 +1,63 @@
+import Glibc
+import CGuardSys
+
+/// A hook's descendants that left its process group (`setsid`, `setpgid`): with hook-runner
+/// a child subreaper they become our children when their parent dies, so after each hook
+/// every child we still have is killed and reaped until none is left.
+///
+/// That sweep kills *every* child of the process, so only a process that spawns nothing
+/// else while a phase runs may turn it on: hook-runner's `run` does (`becomeSubreaper`);
+/// a program that embeds the runner (and its tests, which run phases side by side) does
+/// not, and its hooks' escaped descendants are left alone as before.
+public enum Descendants {
+    /// Whether this process is a subreaper that sweeps after each hook.
+    nonisolated(unsafe) private(set) static var sweeping = false
+
+    /// Makes this process a child subreaper and turns the sweep on (once, before the first
+    /// phase; harmless to repeat). Returns whether the kernel agreed.
+    @discardableResult
+    public static func becomeSubreaper() -> Bool {
+        if !sweeping { sweeping = gs_become_subreaper() == 0 }
+        return sweeping
+    }
+
+    /// Kills and reaps every child of this process. A child's pid cannot be reused before we
+    /// reap it, so `kill` never hits a stranger. Returns how many were killed.
+    @discardableResult
+    static func killAll() -> Int {
+        var killed = 0
+        guard sweeping else { return killed }
+        while true {
+            var info = siginfo_t()
+            // Any child at all? (ECHILD: none; the common case costs one system call.)
+            if waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 { return killed }
+            let children = childPIDs()
+            if children.isEmpty {
+                // Only zombies (or a child that just exited): reap what is there and stop.
+                var status: Int32 = 0
+                while waitpid(-1, &status, WNOHANG) > 0 {}
+                return killed
+            }
+            for pid in children {
+                kill(pid, SIGKILL)
+                killed += 1
+            }
+            var status: Int32 = 0
+            for pid in children { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
+        }
+    }
+
+    /// Our live children, from `/proc/PID/stat`'s ppid field.
+    static func childPIDs() -> [pid_t] {
+        let me = getpid()
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var result: [pid_t] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = pid_t(name), let fields = ProcStat.read(pid), fields.ppid == me, fields.state != "Z" else { continue }
+            result.append(pid)
+        }
+        return result
+    }
+}
