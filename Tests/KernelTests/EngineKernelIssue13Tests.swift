@@ -52,7 +52,7 @@ extension EngineKernelTests {
 
     // MARK: item 3
 
-    @Test(sandboxed, .disabled("issue 13 item 3: doctor part not fixed yet")) func aTargetWithMountsBelowIsRefusedAndDoctorFlagsSuchAGuard() throws {
+    @Test(sandboxed) func aTargetWithMountsBelowIsRefusedAndDoctorFlagsSuchAGuard() throws {
         let dir = try Sandbox.make("ek-below")
         defer { dir.cleanUp() }
         let w = EngineKernelWorld(dir)
@@ -158,7 +158,7 @@ extension EngineKernelTests {
         try w.legalHistory(nfs1)
     }
 
-    @Test(sandboxed, .disabled("issue 13 item 7: not fixed yet")) func reconcileDoesNotAcceptAWritableBindAsTheGuard() throws {
+    @Test(sandboxed) func reconcileDoesNotAcceptAWritableBindAsTheGuard() throws {
         let dir = try Sandbox.make("ek-writable-bind")
         defer { dir.cleanUp() }
         let w = EngineKernelWorld(dir)
@@ -171,7 +171,7 @@ extension EngineKernelTests {
 
     // MARK: item 8
 
-    @Test(sandboxed, .disabled("issue 13 item 8: not fixed yet")) func aSealOnAFilesystemWithoutTheFlagIsAFinding() throws {
+    @Test(sandboxed) func aSealOnAFilesystemWithoutTheFlagIsAFinding() throws {
         let dir = try Sandbox.make("ek-ramfs")
         defer { dir.cleanUp() }
         let w = EngineKernelWorld(dir)
