@@ -43,6 +43,7 @@ _Static_assert(GS_AT_FDCWD == AT_FDCWD, "AT_FDCWD");
 _Static_assert(GS_MS_BIND == MS_BIND && GS_MS_REMOUNT == MS_REMOUNT && GS_MS_RDONLY == MS_RDONLY
                && GS_MS_NOSUID == MS_NOSUID && GS_MS_NODEV == MS_NODEV && GS_MS_NOEXEC == MS_NOEXEC, "MS_*");
 _Static_assert(GS_UMOUNT_NOFOLLOW == UMOUNT_NOFOLLOW, "UMOUNT_NOFOLLOW");
+_Static_assert(GS_MNT_DETACH == MNT_DETACH, "MNT_DETACH");
 _Static_assert(GS_FS_IMMUTABLE_FL == FS_IMMUTABLE_FL, "FS_IMMUTABLE_FL");
 
 static inline int neg_errno(long rc) { return rc < 0 ? -errno : (int)rc; }

@@ -83,6 +83,8 @@ public enum GuardStateMachine {
         // failed
         Edge(.failed, .applying),           // retry
         Edge(.failed, .cleared),
+        Edge(.failed, .clearing),           // clear of a failed row whose guard is back (chattr -i, +i)
+        Edge(.failed, .clearDeferred),      // …or whose target is mounted now
         Edge(.applied, .failed),            // reconcile: removed outside hook-runner
     ]
 

@@ -107,7 +107,7 @@ extension GuardEngineError {
     var exitCode: SysExitCode {
         switch self {
         case .busy: return .tryAgainLater
-        case .store: return .internalError
+        case .store, .resources: return .internalError
         case .usage: return .usage
         case .failed: return .actionFailed
         }

@@ -25,6 +25,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
 
     /// Every error becomes one line on stderr and its documented exit code.
     static func main() async {
+        raiseDescriptorLimit()
         do {
             let given = GlobalArgumentOrder.reorder(Array(CommandLine.arguments.dropFirst()), root: Self.self)
             let (ours, passed) = ExecCommand.splitCommand(given)
@@ -43,6 +44,15 @@ struct HookRunnerCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// A batch holds one fd per target until it ends: under systemd's default soft limit
+    /// of 1024, a large batch ran out (issue 13, item 5). The hard limit is ours to take.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     static func exit(withError error: Error) -> Never {

@@ -234,3 +234,83 @@ private func facts(_ base: TargetFacts, immutable: Bool? = false, supported: Boo
         #expect(findings.map(\.code) == c.expected.map(\.1))
     }
 }
+
+/// Every status × mount state × flag state × kind × lifetime (issue 13, item 4): whatever a
+/// decision table answers, the transition it implies for the row is one the state machine
+/// allows, so no batch ever writes an illegal transition.
+@Suite struct DecisionTablesAreTotal {
+    struct World: Sendable, CustomTestStringConvertible {
+        var kind: GuardKind
+        var lifetime: GuardLifetime
+        var status: GuardStatus
+        var facts: TargetFacts
+        var testDescription: String {
+            "\(kind.rawValue) \(lifetime.rawValue) \(status) \(facts.mountState.rawValue) top=\(facts.topMountID.map(String.init) ?? "-") "
+                + "flag=\(facts.immutable.map(String.init) ?? "?") supported=\(facts.immutableSupported) "
+                + "recorded=\(facts.recordedMountExists.map(String.init) ?? "?")"
+        }
+    }
+
+    static let statuses: [GuardStatus] = [.applying, .clearing, .clearDeferred, .applied, .failed]
+
+    /// 2 kinds × 2 lifetimes × 5 statuses × 3 mount states × 2 tops × 3 flags × 2 supports × 3 recorded.
+    static let worlds: [World] = {
+        var out: [World] = []
+        for kind in GuardKind.allCases { for lifetime in GuardLifetime.allCases { for status in statuses {
+            for mount in [MountState.mounted, .notMounted, .unknown] { for top: UInt64 in [5, 77] {
+                for flag in [true, false, nil] as [Bool?] { for supported in [true, false] {
+                    for recorded in [true, false, nil] as [Bool?] {
+                        out.append(World(kind: kind, lifetime: lifetime, status: status, facts: TargetFacts(
+                            mountState: mount, topMountID: top, immutable: flag, immutableSupported: supported,
+                            recordedMountExists: recorded)))
+                    }
+                } }
+            } }
+        } } }
+        return out
+    }()
+
+    private func row(_ w: World) -> GuardSummary {
+        GuardSummary(id: 7, kind: w.kind, lifetime: w.lifetime, status: w.status, mountID: w.kind == .bind ? 5 : nil)
+    }
+
+    @Test(arguments: worlds)
+    func clearImpliesALegalTransition(_ w: World) {
+        for unseal in [false, true] {
+            for facts in [w.facts, nil] as [TargetFacts?] {
+                let implied: GuardStatus?
+                switch GuardDecisions.clear(row: row(w), facts: facts, operatorUnseal: unseal) {
+                case .removeBind, .clearFlag: implied = .clearing
+                case .markCleared: implied = .cleared
+                case .postpone: implied = w.status == .clearDeferred ? nil : .clearDeferred
+                case .alreadyClear, .refuse, .wait: implied = nil
+                }
+                if let implied {
+                    #expect(GuardStateMachine.isLegal(from: w.status, to: implied),
+                            "clear (unseal \(unseal)) implies \(w.status) → \(implied)")
+                    // and whatever the kernel then does, the settle is legal too
+                    if implied == .clearing {
+                        for settled in [GuardStatus.cleared, .applied, .clearDeferred, .failed] {
+                            #expect(GuardStateMachine.isLegal(from: .clearing, to: settled))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: worlds)
+    func applyImpliesALegalTransition(_ w: World) {
+        for requested in RequestedKind.allCases { for lifetime in GuardLifetime.allCases {
+            switch GuardDecisions.apply(requested: requested, lifetime: lifetime, facts: w.facts, existing: row(w)) {
+            case .guardNew, .adoptImmutable:
+                Issue.record("a new guard is planned although row #7 (\(w.status)) exists")
+            case .retry:
+                #expect(GuardStateMachine.isLegal(from: w.status, to: .applying), "retry from \(w.status)")
+            case .withdrawClear:
+                #expect(GuardStateMachine.isLegal(from: w.status, to: .applied), "withdraw from \(w.status)")
+            case .alreadyApplied, .skipMounted, .postpone, .refuse, .unsupported: break
+            }
+        } }
+    }
+}

@@ -61,6 +61,8 @@
 
 // umount2(2): do not follow a symlink in the last component.
 #define GS_UMOUNT_NOFOLLOW 8
+// umount2(2): detach now, even while our own fd holds the mount (undoing a fresh guard).
+#define GS_MNT_DETACH 2
 
 // Inode flags (FS_IOC_GETFLAGS / FS_IOC_SETFLAGS).
 #define GS_FS_IMMUTABLE_FL 0x00000010

@@ -115,7 +115,7 @@ extension GuardEngine {
                 func result(_ verdict: ProxsaveImport.Verdict, _ reason: String, _ path: String?) {
                     results.append(R(line: line.number, text: line.text, path: path ?? normal, verdict: verdict, reason: reason))
                 }
-                switch prepare(normal) {
+                switch try prepare(normal) {
                 case .refused(let path, .missing): result(.skipped, "does not exist", path)
                 case .refused(let path, .cannotStat(let e)): result(.failed, "cannot stat: \(e)", path)
                 case .refused(let path, let why): result(.refused, why.description, path)

@@ -18,7 +18,7 @@ extension GuardEngine {
             var seen: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
             seen.reserveCapacity(targets.count)
             for (i, target) in targets.enumerated() {
-                switch prepare(target, createMissing: createMissing, dryRun: dryRun) {
+                switch try prepare(target, createMissing: createMissing, dryRun: dryRun) {
                 case .refused(let path, let why):
                     batch.add(target, outcome: TargetOutcome(target: target, refused: path, why, dryRun: dryRun))
                 case .wouldCreate(let path):

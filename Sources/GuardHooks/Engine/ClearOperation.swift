@@ -31,13 +31,13 @@ extension GuardEngine {
                 batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: rows.count, dryRun: dryRun)
                 for row in rows {
                     // A guard whose directory cannot be opened now is decided without facts (postponed).
-                    if case .ready(let p) = prepare(row.path) { try batch.add(row.path, p, row: row) } else { try batch.add(row.path, nil, row: row) }
+                    if case .ready(let p) = try prepare(row.path) { try batch.add(row.path, p, row: row) } else { try batch.add(row.path, nil, row: row) }
                 }
             case .targets(let targets):
                 batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: targets.count, dryRun: dryRun)
                 var seen = Set<PathKey>()  // by bytes: canonically equal names are other directories
                 for target in targets {
-                    switch prepare(target, dryRun: dryRun) {
+                    switch try prepare(target, dryRun: dryRun) {
                     case .ready(let p):
                         if !seen.insert(PathKey(p.path)).inserted { kernel.close(p.handle); continue }
                         try batch.add(target, p)
@@ -81,6 +81,7 @@ extension GuardEngine {
         switch decision {
         case .alreadyClear(let reason): return report(.alreadyClear, reason)
         case .refuse(let reason): return report(.refused, reason)
+        case .wait(let reason): return report(.deferred, reason)
         case .postpone(let id, let reason):
             if row?.status != .clearDeferred {
                 step.writeAhead = .transition(GuardTransition(guardID: id, to: .clearDeferred, reason: reason))

@@ -40,10 +40,12 @@ extension GuardEngine {
         let now = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
         var findings: [DoctorFinding] = []
         let here = surroundings()
+        let below = MountsBelowIndex(mounts)
         for path in paths {
             let row = rowByPath[PathKey(path)]
             var o = observePath(path, row: row, mounts: mounts, here: here)
             o.sealWanted = sealedSet.contains(PathKey(path)) || row?.lifetime == .persistent
+            o.mountsBelow = below.mounts(below: path)
             if let row {
                 o.rowAgeSeconds = now - row.updatedAt.timeIntervalSince1970
                 o.rowReason = row.reason
@@ -85,7 +87,7 @@ extension GuardEngine {
         } ?? false
         switch p.mountState {
         case .notMounted:
-            o.bareImmutable = try? kernel.isImmutable(h)
+            do { o.bareImmutable = try kernel.isImmutable(h) } catch { o.immutableUnsupported = error.isUnsupported }
             o.bareHasEntries = try? kernel.hasEntries(h)
         case .mounted:
             if o.topIsOwnGuard || o.topIsReadOnlySelfBind {

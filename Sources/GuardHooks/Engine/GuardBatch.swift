@@ -98,6 +98,8 @@ struct GuardBatch {
     let dryRun: Bool
     /// This boot and mount namespace, read once for the batch.
     let here: GuardEngine.Surroundings
+    /// Which directories have mounts below them, from one read of the mount table.
+    let mountsBelow: MountsBelowIndex
 
     init(engine: GuardEngine, store: GuardStore?, here: GuardEngine.Surroundings, capacity: Int, dryRun: Bool) {
         self.engine = engine
@@ -105,6 +107,7 @@ struct GuardBatch {
         self.here = here
         self.dryRun = dryRun
         self.handles = BatchHandles(kernel: engine.kernel, count: capacity)
+        self.mountsBelow = MountsBelowIndex((try? engine.kernel.mountInfo()) ?? [])
         items.reserveCapacity(capacity)  // sized once: batches reach 10,000 targets
     }
 
@@ -144,9 +147,10 @@ struct GuardBatch {
             }
             if let h = handles[i], let probe = items[i].probe {
                 items[i].facts = engine.facts(h, probe: probe, row: items[i].row)
+                if let path = items[i].path { items[i].facts?.mountsBelow = mountsBelow.mounts(below: path) }
             }
             items[i].claimLiveness = items[i].claims.map { engine.liveness(of: $0.holder, here: here) }
-            let step = decide(items[i])
+            let step = Self.legal(decide(items[i]), from: items[i].row?.status)
             steps.append(step)
             outcomes[i] = outcome(i, step, dryRun: dryRun)
         }
@@ -218,6 +222,16 @@ struct GuardBatch {
         return outcomes
     }
 
+    /// A step whose write-ahead the state machine forbids becomes that target's `failed`
+    /// outcome, checked before the batch's one intent transaction: one target's problem
+    /// never aborts the others (issue 13).
+    static func legal(_ step: BatchStep, from status: GuardStatus?) -> BatchStep {
+        guard case .transition(let t)? = step.writeAhead, !GuardStateMachine.isLegal(from: status, to: t.to) else { return step }
+        var failed = BatchStep.report(.failed, "internal: no legal transition \(status?.description ?? "∅") → \(t.to); nothing was done")
+        failed.kind = step.kind; failed.lifetime = step.lifetime; failed.guardID = step.guardID
+        return failed
+    }
+
     private func outcome(_ i: Int, _ step: BatchStep, dryRun: Bool) -> TargetOutcome {
         let item = items[i]
         return TargetOutcome(target: item.target, path: item.path ?? item.target, outcome: step.outcome, dryRun: dryRun,
@@ -255,6 +269,10 @@ struct GuardBatch {
                                 reportsReason: true, outcome: .deferred)
                 case .notMounted: return Done(to: .cleared, recordedReason: "guard mount already gone")
                 }
+            } catch where error.errno == .resourceBusy {
+                // A submount inside the guard, or the guard in use: unsafe now, not failed.
+                return Done(to: .clearDeferred, recordedReason: "busy: \(error.operation)", reportsReason: true,
+                            outcome: .deferred)
             } catch {
                 return Done(to: .applied, recordedReason: "unmount failed: \(error)", reportsReason: true, outcome: .failed)
             }
@@ -282,6 +300,13 @@ extension GuardEngine {
                 let m = try kernel.makeReadOnlyBind(handle)
                 let note = m.usedFallback ? "read-only bind (legacy bind+remount: briefly writable)" : "read-only bind"
                 return Done(to: .applied, recordedReason: note, reportsReason: true, kind: .bind, mount: m)
+            } catch where error.isMountedMeanwhile {
+                // Storage was mounted on the target after the probe; the guard was undone.
+                return Done(to: .cleared, recordedReason: "storage mounted meanwhile: guard undone", reportsReason: true,
+                            outcome: .skippedMounted, kind: .bind)
+            } catch where error.isResourceExhaustion {
+                // Out of descriptors or memory says nothing about the target: never fall back.
+                return Done(to: .failed, recordedReason: "bind guard: \(error)", reportsReason: true, outcome: .failed)
             } catch {
                 bindError = error
                 if requested == .bind {

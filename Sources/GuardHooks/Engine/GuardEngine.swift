@@ -59,10 +59,12 @@ public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
     case usage(String)
     /// The command could not do what it is for, e.g. a pre-* phase with no hook (exit 1).
     case failed(String)
+    /// Out of descriptors or memory (exit 70): says nothing about any target.
+    case resources(String)
 
     public var description: String {
         switch self {
-        case .busy(let m), .store(let m), .usage(let m), .failed(let m): return m
+        case .busy(let m), .store(let m), .usage(let m), .failed(let m), .resources(let m): return m
         }
     }
 }
@@ -85,7 +87,28 @@ public final class GuardEngine: Sendable {
         self.processes = processes
         self.configuration = configuration
         self.policy = PathPolicy(allowedRoots: configuration.allowedRoots,
-                                 protectedPaths: [configuration.storeDirectory])
+                                 protectedPaths: Self.spellings(ofDirectory: configuration.storeDirectory, kernel: kernel))
+    }
+
+    /// The store's (and its lock's) directory as typed, with `//`, `/./` and `..` folded,
+    /// and as the kernel resolves it (symlinks followed, up to the deepest existing
+    /// ancestor): a guard overlapping any of them would make the store read-only, so
+    /// another spelling must not get round the check (issue 13, item 6).
+    static func spellings(ofDirectory dir: String, kernel: any KernelOperations) -> [String] {
+        var parts: [Substring] = []
+        for part in dir.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        let folded = "/" + parts.joined(separator: "/")
+        var resolved = folded
+        for keep in stride(from: parts.count, through: 0, by: -1) {
+            guard let base = try? kernel.resolve("/" + parts.prefix(keep).joined(separator: "/")) else { continue }
+            let rest = parts.dropFirst(keep).joined(separator: "/")
+            resolved = rest.isEmpty ? base : (base == "/" ? "/" : base + "/") + rest
+            break
+        }
+        var seen = Set<PathKey>()
+        return [dir, folded, resolved].filter { seen.insert(PathKey($0)).inserted }
     }
 
     var actor: Actor { Actor(configuration.actor) }

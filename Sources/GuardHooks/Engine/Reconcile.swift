@@ -36,6 +36,15 @@ extension GuardEngine {
         return changes
     }
 
+    /// Whether the topmost mount at `path` carries a guard's attributes (mountinfo's
+    /// per-mount options); nil when the mount table cannot be read.
+    func hasGuardAttributes(topmostAt path: String) -> Bool? {
+        guard let entries = try? kernel.mountInfo() else { return nil }
+        guard let top = entries.last(where: { $0.mountPoint.utf8.elementsEqual(path.utf8) }) else { return false }
+        let options = Set(top.options.split(separator: ","))
+        return ["ro", "nosuid", "nodev", "noexec"].allSatisfy { options.contains(Substring($0)) }
+    }
+
     /// This boot and this mount namespace, read once per command rather than per guard.
     struct Surroundings {
         var bootID: String?
@@ -68,7 +77,9 @@ extension GuardEngine {
                 guard let h = try? kernel.openDirectory(row.path) else { return o }
                 defer { kernel.close(h) }
                 guard let p = try? kernel.probe(h) else { return o }
+                // …and read-only with nosuid,nodev,noexec: any writable bind is not the guard.
                 let ours = p.mountState == .mounted && p.device == row.device && p.inode == row.inode
+                    && hasGuardAttributes(topmostAt: row.path) == true
                 o.guardPresent = p.mountState == .unknown ? nil : ours
                 if ours { o.foundMountID = p.mountID }
             }

@@ -50,8 +50,9 @@ enum Preparation {
 extension GuardEngine {
     /// Validates, resolves and opens one target; with `createMissing`, makes a missing
     /// directory whose parent resolves inside the allowed roots. The one place where a
-    /// caller's path becomes an fd, for every command.
-    func prepare(_ target: String, createMissing: Bool = false, dryRun: Bool = false) -> Preparation {
+    /// caller's path becomes an fd, for every command. Throws only when out of descriptors
+    /// or memory (`GuardEngineError.resources`).
+    func prepare(_ target: String, createMissing: Bool = false, dryRun: Bool = false) throws(GuardEngineError) -> Preparation {
         let normal: String
         switch PathPolicy.normalize(target) {
         case .failure(let r): return .refused(path: nil, .policy(r))
@@ -80,6 +81,9 @@ extension GuardEngine {
             switch error.errno {
             case .notDirectory: return .refused(path: resolved, .notDirectory)
             case .tooManySymbolicLinkLevels: return .refused(path: resolved, .symlinkAppeared)
+            case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .noMemory:
+                // No verdict on the target: the command stops (exit 70), nothing was written yet.
+                throw GuardEngineError.resources("\(error): out of resources (raise the descriptor limit)")
             default: return .refused(path: resolved, .cannotOpen(error.errno))
             }
         }

@@ -51,6 +51,18 @@ public struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(operation) \(path): \(errno)" }
+
+    /// The operation of the error a bind guard reports when it landed on a mount that
+    /// appeared after the probe, and was undone (`makeReadOnlyBind`).
+    public static let attachedOnAMount = "attach guard (storage was mounted on the target meanwhile; undone)"
+
+    public var isMountedMeanwhile: Bool { operation == Self.attachedOnAMount }
+
+    /// Out of descriptors or memory: nothing about the target, never a reason to change
+    /// the guard kind (issue 13, item 5).
+    public var isResourceExhaustion: Bool {
+        errno == .tooManyOpenFiles || errno == .tooManyOpenFilesInSystem || errno == .noMemory
+    }
 }
 
 /// A read-only self-bind guard that was attached.

@@ -27,14 +27,23 @@ extension LinuxKernel {
         }
         // Closing a tree fd that was never attached dissolves the clone: nothing leaks on error.
         defer { closeFD(tree) }
+        // The mount the bare directory lives on: the guard's parent once attached.
+        let bare = try mountIDs(handle.fd, handle.path)
         try sys("mount_setattr", handle.path) {
             gs_mount_setattr(tree, "", UInt32(GS_AT_EMPTY_PATH), Self.guardAttributes, 0)
         }
         try sys("move_mount", handle.path) {
             gs_move_mount(tree, "", handle.fd, "", GS_MOVE_MOUNT_F_EMPTY_PATH | GS_MOVE_MOUNT_T_EMPTY_PATH)
         }
-        // The tree fd now refers to the attached guard's root.
+        // The tree fd now refers to the attached guard's root. move_mount attaches on top
+        // of whatever is mounted at the directory by now: storage mounted since the probe
+        // would be hidden. Verify the guard hangs on the bare directory's mount, else
+        // undo it at once through its own fd.
         let st = try statx(tree, handle.path, mask: Self.idMask)
+        if isAttached(try mountIDs(tree, handle.path), to: bare) == false {
+            try sys("umount2(guard fd, MNT_DETACH)", handle.path) { gs_umount2(procFDPath(tree), Int32(GS_MNT_DETACH)) }
+            throw KernelError(.resourceBusy, KernelError.attachedOnAMount, handle.path)
+        }
         return BindGuardMount(mountID: st.mnt_id, mountIDIsUnique: st.mask & GS_STATX_MNT_ID_UNIQUE != 0,
                               usedFallback: false)
     }
@@ -67,6 +76,13 @@ extension LinuxKernel {
             throw KernelError(.resourceBusy, "find new bind (left mounted, not read-only)", handle.path)
         }
         let unique = st.mask & GS_STATX_MNT_ID_UNIQUE != 0
+        if isAttached(try mountIDs(bind, handle.path), to: try mountIDs(handle.fd, handle.path)) == false {
+            closeFD(bind)
+            if (try? removeBind(at: handle.path, mountID: st.mnt_id, mountIDIsUnique: unique)) == .removed {
+                throw KernelError(.resourceBusy, KernelError.attachedOnAMount, handle.path)
+            }
+            throw KernelError(.resourceBusy, "bind landed on a mount (left mounted, not read-only)", handle.path)
+        }
         let remount = GS_MS_REMOUNT | GS_MS_BIND | GS_MS_RDONLY | GS_MS_NOSUID | GS_MS_NODEV | GS_MS_NOEXEC
         do throws(KernelError) {
             try sys("mount(MS_REMOUNT|MS_BIND|MS_RDONLY)", handle.path) {
@@ -119,6 +135,26 @@ extension LinuxKernel {
             throw KernelError(.resourceBusy, "umount2 (a mount raced in on top of the guard and was unmounted instead)", path)
         }
         return .removed
+    }
+
+    /// The unique (when the kernel has it) and the reusable id of the mount `fd` lives on.
+    private func mountIDs(_ fd: Int32, _ path: String) throws(KernelError) -> (unique: UInt64?, old: UInt64?) {
+        let u = try statx(fd, path, mask: GS_STATX_MNT_ID_UNIQUE)
+        let o = try statx(fd, path, mask: GS_STATX_MNT_ID)
+        return (u.mask & GS_STATX_MNT_ID_UNIQUE != 0 ? u.mnt_id : nil, o.mask & GS_STATX_MNT_ID != 0 ? o.mnt_id : nil)
+    }
+
+    /// Whether `mount` hangs directly on `parent`: statmount when the kernel has it (it
+    /// does not touch either filesystem), else the mountinfo parent ids; nil when neither
+    /// can tell (the guard is then kept: it was attached on the fd as probed).
+    private func isAttached(_ mount: (unique: UInt64?, old: UInt64?), to parent: (unique: UInt64?, old: UInt64?)) -> Bool? {
+        if let id = mount.unique, let p = parent.unique {
+            var info = gs_mount_info()
+            if gs_statmount(id, &info) == 0 { return info.mnt_parent_id == p }
+        }
+        guard let id = mount.old, let p = parent.old,
+              let entry = (try? mountInfo())?.first(where: { $0.mountID == id }) else { return nil }
+        return entry.parentID == p
     }
 
     private enum Topmost { case notMounted, other(UInt64?), ours(oldID: UInt64?) }

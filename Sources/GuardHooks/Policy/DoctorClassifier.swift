@@ -40,6 +40,10 @@ public struct PathObservation: Sendable, Hashable {
     public var rowReason: String?
     public var rowAgeSeconds: Double?
     public var rowGuardPresent: Bool?
+    /// The bare directory's filesystem cannot hold the immutable flag (ramfs, …).
+    public var immutableUnsupported = false
+    /// Mount points strictly below the path (mount table): a guard here hides them.
+    public var mountsBelow: [String] = []
 
     public init(path: String, exists: Bool = true, mountState: MountState? = .notMounted, topIsOwnGuard: Bool = false,
                 topIsReadOnlySelfBind: Bool = false, bareImmutable: Bool? = false, mountedRootImmutable: Bool? = nil,
@@ -72,6 +76,12 @@ public enum DoctorClassifier {
 
         if storageOnline, o.mountedRootImmutable == true {
             add(.fail, "mounted-root-immutable", "the mounted storage's root is immutable: writes to the storage fail")
+        }
+        if guardOnTop, !o.mountsBelow.isEmpty {
+            add(.fail, "hides-mounts", "the guard hides live storage: " + GuardDecisions.mountsBelowReason(o.mountsBelow))
+        }
+        if offline, o.sealWanted, o.immutableUnsupported {
+            add(.warn, "seal-unsupported", "configured to be sealed but the filesystem cannot hold the immutable flag")
         }
         if offline, o.sealWanted, o.bareImmutable == false {
             add(.warn, "offline-unsealed", "offline and not sealed: run hook-runner seal")

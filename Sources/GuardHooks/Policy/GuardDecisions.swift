@@ -17,6 +17,8 @@ public struct TargetFacts: Sendable, Hashable {
     public var immutableSupported: Bool
     /// For a recorded bind guard: whether its mount still exists (statmount); nil: unknown.
     public var recordedMountExists: Bool?
+    /// Mount points strictly below the target (from the mount table): a guard would hide them.
+    public var mountsBelow: [String] = []
 
     public init(mountState: MountState, topMountID: UInt64? = nil, immutable: Bool? = false,
                 immutableSupported: Bool = true, recordedMountExists: Bool? = nil) {
@@ -75,6 +77,8 @@ public enum ClearDecision: Sendable, Hashable {
     case markCleared(GuardID, String)
     /// Unsafe now: leave (or put) the row in pending(clear-deferred).
     case postpone(GuardID, String)
+    /// An interrupted apply must be reconciled first: report deferred, write nothing.
+    case wait(String)
     case alreadyClear(String?)
     case refuse(String)
 }
@@ -111,6 +115,9 @@ public enum GuardDecisions {
         if facts.mountState == .mounted {
             return .skipMounted(existing.map { "storage is mounted over guard #\($0.id)" } ?? "storage is mounted")
         }
+        if !facts.mountsBelow.isEmpty {
+            return .refuse(mountsBelowReason(facts.mountsBelow))
+        }
         // Offline from here on.
         if let row = existing {
             switch (row.kind, row.status.state) {
@@ -131,6 +138,12 @@ public enum GuardDecisions {
             return .unsupported("the filesystem does not support the immutable flag")
         }
         return .guardNew(requested)
+    }
+
+    /// Names the mounts a guard would hide (the first few of many).
+    public static func mountsBelowReason(_ mounts: [String]) -> String {
+        let shown = mounts.prefix(3).joined(separator: ", ")
+        return "mounts below it would be hidden by a guard: \(shown)" + (mounts.count > 3 ? " and \(mounts.count - 3) more" : "")
     }
 
     private static func retryOrUnsupported(_ id: GuardID, _ requested: RequestedKind, _ facts: TargetFacts) -> ApplyDecision {
@@ -158,7 +171,10 @@ public enum GuardDecisions {
         if operatorUnseal && row.lifetime == .transient {
             return .refuse("guard #\(row.id) is transient: use clear")
         }
-        if row.status == .applying || row.status == .clearing {
+        if row.status == .applying {
+            return .wait("guard #\(row.id) is \(row.status): an earlier run was interrupted; run reconcile")
+        }
+        if row.status == .clearing {
             return .postpone(row.id, "guard #\(row.id) is \(row.status): an earlier run was interrupted; run reconcile")
         }
         guard let facts else { return .postpone(row.id, "cannot probe the target now") }
