@@ -37,6 +37,11 @@
 #else
 #define GS_O_DIRECTORY 0200000
 #define GS_O_NOFOLLOW  0400000
+/// renameat2(2) through syscall(2), returning -errno. `GS_RENAME_NOREPLACE`: fail with
+/// EEXIST rather than replace what is at the new name.
+#define GS_RENAME_NOREPLACE 1U
+int gs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
 #endif
 #define GS_O_CLOEXEC   02000000
 
@@ -134,5 +139,10 @@ long gs_readlinkat(int dirfd, const char *path, char *buf, unsigned long size);
 /// realpath(3) into `out` (NUL-terminated); returns the length or -errno
 /// (-ENAMETOOLONG when `size` is too small).
 long gs_realpath(const char *path, char *out, unsigned long size);
+
+/// renameat2(2) through syscall(2), returning -errno. `GS_RENAME_NOREPLACE`: fail with
+/// EEXIST rather than replace what is at the new name.
+#define GS_RENAME_NOREPLACE 1U
+int gs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 
 #endif

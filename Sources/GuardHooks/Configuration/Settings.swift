@@ -14,6 +14,11 @@ public struct Settings: Sendable, Hashable {
     public var lockTimeout: Double
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
+    /// The storage expected at each configured mountpoint (`[storage."PATH"]`, file only).
+    public var storage: [String: ExpectedStorage] = [:]
+    /// Proxmox VE's storage list and the UUID link directory (file only, for tests and odd hosts).
+    public var pveStorageConfig = Default.pveStorageConfig
+    public var diskByUUID = Default.diskByUUID
     public var sources: [String: Source]
 
     /// The environment variables of each setting.
@@ -34,6 +39,8 @@ public struct Settings: Sendable, Hashable {
         public static let timeout = 300.0
         public static let lockTimeout = 10.0
         public static let sealed: [String] = []
+        public static let pveStorageConfig = "/etc/pve/storage.cfg"
+        public static let diskByUUID = "/dev/disk/by-uuid"
     }
 
     /// What the command line said; nil or empty: not given.
@@ -105,7 +112,7 @@ public struct Settings: Sendable, Hashable {
         }
         let envTimeout = try seconds(Variable.timeout, positive: true)
         let envLock = try seconds(Variable.lockTimeout, positive: false)
-        return Settings(
+        var settings = Settings(
             storePath: pick("store", flags.store, env(Variable.store), file?.store, Default.store),
             allowedRoots: pick("allowed_roots", flagRoots, envRoots, file?.allowedRoots, Default.allowedRoots),
             hooksDir: pick("hooks_dir", flags.hooksDir, env(Variable.hooksDir), file?.hooksDir, Default.hooksDir),
@@ -113,6 +120,10 @@ public struct Settings: Sendable, Hashable {
             lockTimeout: pick("lock_timeout", nil, envLock, file?.lockTimeout, Default.lockTimeout),
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
             sources: sources)
+        settings.storage = file?.storage ?? [:]
+        settings.pveStorageConfig = file?.pveStorageConfig ?? Default.pveStorageConfig
+        settings.diskByUUID = file?.diskByUUID ?? Default.diskByUUID
+        return settings
     }
 }
 
