@@ -50,6 +50,7 @@ extension GuardEngine {
             }
             findings += DoctorClassifier.classify(o, pendingWarnAfter: configuration.pendingWarnAfter)
         }
+        findings += hostCheckFindings(mounts: mounts, rows: rows)
         if let store = session.store {
             let problems = try store.integrityProblems()
             if !problems.isEmpty {
