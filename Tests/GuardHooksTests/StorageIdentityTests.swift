@@ -1,4 +1,5 @@
 @testable import GuardHooks
+import Glibc
 import Testing
 
 /// The pure parts of storage identity and of the Proxmox VE storage list.
@@ -35,6 +36,16 @@ import Testing
         let found = try #require(StorageIdentity.topmost(at: "/mnt/store", in: MountInfo.parse(Self.mountinfo)))
         let why = StorageIdentity.mismatch(found, expected, diskByUUID: "/nonexistent/by-uuid")
         if let fragment { #expect(why?.contains(fragment) == true, "\(why ?? "nil")") } else { #expect(why == nil) }
+    }
+
+    /// `check`'s bounded call: a call that returns gives its value; one that never returns
+    /// (a dead filesystem) is abandoned at the deadline and gives nil.
+    @Test func boundedCallAbandonsACallThatNeverReturns() {
+        #expect(BoundedCall.run(seconds: 30) { 42 } == 42)
+        final class Never: @unchecked Sendable { var s = sem_t(); init() { sem_init(&s, 0, 0) } }
+        let never = Never()
+        let r: Int? = BoundedCall.run(seconds: 0.2) { sem_wait(&never.s); return 1 }
+        #expect(r == nil)
     }
 
     @Test func deviceNumbersRoundTrip() {

@@ -114,6 +114,7 @@ extension HookRunnerTests {
             try mountTmpfs(elsewhere, source: "otherfs")
             defer { _ = try? runCommand(["umount", elsewhere]) }
 
+            expectError(try cli.run(["rescue", store, "--to", store]), 65, "lies inside")
             let refused = try cli.run(["rescue", store, "--to", elsewhere])
             expectError(refused, 65, "another filesystem", "--copy")
             #expect(entries(elsewhere).isEmpty)
