@@ -146,6 +146,41 @@ extension HookRunnerTests {
             #expect((try result(doc)["reason"] as? String)?.contains("no such filesystem is attached") == true)
         }
 
+        /// A FUSE mount nobody serves: the connection's fd is held here and never read, so
+        /// every lookup in it waits forever for an answer. `check` gives up at its deadline.
+        @Test(sandboxed) func deadFUSEIsUnreachable() throws {
+            let dir = try Sandbox.make("check-fuse")
+            defer { dir.cleanUp() }
+            let cli = CLI(dir: dir)
+            let target = try dir.mkdir("dead")
+            try #require(FileManager.default.createFile(atPath: "\(target)/lost", contents: Data(count: 10)))
+            let fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC)
+            try #require(fuse >= 0, "no /dev/fuse")
+            let options = "fd=\(fuse),rootmode=40000,user_id=0,group_id=0"
+            guard mount("deadfuse", target, "fuse.dead", 0, options) == 0 else {
+                close(fuse)
+                Issue.record("mount fuse: \(String(cString: strerror(errno)))")
+                return
+            }
+            defer {
+                close(fuse)  // aborts the connection: waiting lookups fail with ENOTCONN
+                umount2(target, Int32(MNT_DETACH))
+            }
+            let (r, doc) = try cli.json(["check", "--deadline", "1", target])
+            expectStatus(r, 75)
+            let c = try result(doc)
+            #expect(c["state"] as? String == "unreachable")
+            #expect((c["mounted"] as? [String: Any])?["fstype"] as? String == "fuse.dead")
+            #expect((c["reason"] as? String)?.contains("no answer within 1") == true, "\(c)")
+            // hidden and the metric look under it without entering it.
+            let cfg = try config(dir, [(target, "fstype = \"ext4\"")])
+            let (h, hidden) = try cli.json(["hidden", target])
+            expectStatus(h, 1)
+            #expect(try objects(hidden, "results").first?["bytes"] as? Int == 10)
+            let metrics = try cli.run(["metrics"], env: ["GUARD_HOOKS_CONFIG": cfg])
+            #expect(metrics.stdout.contains("guard_hooks_hidden_bytes{mountpoint=\"\(target)\"} 10\n"), "\(metrics.stdout)")
+        }
+
         @Test(sandboxed) func doctorWarnsWhereABindGuardFoolsProxmoxVE() throws {
             let dir = try Sandbox.make("check-pve")
             defer { dir.cleanUp() }

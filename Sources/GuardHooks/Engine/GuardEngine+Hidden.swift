@@ -1,3 +1,4 @@
+import FileIO
 import GuardStore
 
 /// What `hidden` found at one target.
@@ -50,22 +51,50 @@ extension GuardEngine {
         var reason: String
     }
 
-    /// The target's bare directory: the path itself when nothing is mounted there, else the
-    /// directory in a clone of the parent mount.
+    /// The target's bare directory, found without entering whatever is mounted on it (a
+    /// dead NFS or FUSE mount must not hang `hidden` or a metrics scrape): the parent is
+    /// resolved, never the target, the mount table says whether something is mounted, and
+    /// the directory is opened in a clone of the parent mount. Without the privilege for the
+    /// clone, an offline target is opened directly (no symlink followed).
     func openBare(_ target: String) throws(HiddenFailure) -> (path: String, bare: DirectoryHandle, mounted: Bool) {
-        switch prepare(target) {
-        case .refused(let path, let why): throw HiddenFailure(path: path, reason: why.description)
-        case .wouldCreate(let path): throw HiddenFailure(path: path, reason: "does not exist")
-        case .ready(let p):
-            if p.probe.mountState == .notMounted { return (p.path, p.handle, false) }
-            kernel.close(p.handle)
-            do {
-                return (p.path, try kernel.openShadowed(p.path), true)
-            } catch {
-                let why = error.errno == .notPermitted
-                    ? "looking under the mounted storage needs root (open_tree): \(error)" : "\(error)"
-                throw HiddenFailure(path: p.path, reason: why)
+        let normal: String
+        switch PathPolicy.normalize(target) {
+        case .failure(let why): throw HiddenFailure(path: nil, reason: why.description)
+        case .success(let p): normal = p
+        }
+        guard let name = FileIO.lastComponent(normal), normal != "/" else { throw HiddenFailure(path: normal, reason: "not a mountpoint") }
+        var path: String
+        do {
+            let parent = try kernel.resolve(FileIO.parentDirectory(normal))
+            path = (parent == "/" ? "" : parent) + "/" + name
+        } catch {
+            throw HiddenFailure(path: normal, reason: error.errno == .noSuchFileOrDirectory ? "does not exist" : "\(error)")
+        }
+        switch policy.check(resolved: path) {
+        case .failure(let why): throw HiddenFailure(path: path, reason: why.description)
+        case .success(let p): path = p
+        }
+        let mounted = ((try? kernel.mountInfo()).flatMap { StorageIdentity.topmost(at: path, in: $0) }) != nil
+        do {
+            return (path, try kernel.openShadowed(path), mounted)
+        } catch let shadow {
+            if shadow.errno == .notPermitted && !mounted {
+                do { return (path, try kernel.openDirectory(path), false) } catch {
+                    throw HiddenFailure(path: path, reason: describe(error))
+                }
             }
+            let why = shadow.errno == .notPermitted
+                ? "looking under the mounted storage needs root (open_tree): \(shadow)" : describe(shadow)
+            throw HiddenFailure(path: path, reason: why)
+        }
+    }
+
+    private func describe(_ error: KernelError) -> String {
+        switch error.errno {
+        case .noSuchFileOrDirectory: return "does not exist"
+        case .notDirectory: return "not a directory"
+        case .tooManySymbolicLinkLevels: return "a symlink (not followed)"
+        default: return "\(error)"
         }
     }
 }
