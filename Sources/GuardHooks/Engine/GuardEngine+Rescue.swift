@@ -14,14 +14,13 @@ public struct RescueResult: Sendable, Hashable {
     /// The entries moved (or that would move).
     public var moved: [RescueRecord.Entry]
     /// Entries that stay in the bare directory, and why (open for writing, a failed move).
-    public var leftBehind: [(name: String, reason: String)]
+    public var leftBehind: [LeftBehind]
     public var rescueID: Int64?
 
-    public static func == (a: RescueResult, b: RescueResult) -> Bool {
-        a.path == b.path && a.destination == b.destination && a.moved == b.moved && a.rescueID == b.rescueID
-            && a.leftBehind.map(\.name) == b.leftBehind.map(\.name)
+    public struct LeftBehind: Sendable, Hashable {
+        public var name: String
+        public var reason: String
     }
-    public func hash(into h: inout Hasher) { h.combine(path); h.combine(destination); h.combine(moved) }
 }
 
 /// A rescue that cannot start: a bad target, or a destination a rename cannot reach (exit 65).
@@ -38,11 +37,16 @@ extension GuardEngine {
     /// on top is never touched. Recorded in the store before anything moves and settled after.
     public func rescue(_ target: String, to dir: String, stamp: String, copy: Bool,
                        dryRun: Bool) throws -> RescueResult {
-        let (path, bare, _) : (String, DirectoryHandle, Bool)
-        do throws(HiddenFailure) { (path, bare, _) = try openBare(target) } catch {
+        // The same checks as `hidden` (policy, the parent resolved, the bare directory there);
+        // the moves themselves happen in `RescueView`'s clone.
+        let path: String
+        do throws(HiddenFailure) {
+            let found = try openBare(target)
+            kernel.close(found.bare)
+            path = found.path
+        } catch {
             throw RescueRefusal(description: "\(error.path ?? target): \(error.reason)")
         }
-        kernel.close(bare)
         let destinationParent: String
         do { destinationParent = try kernel.resolve(dir) } catch { throw RescueRefusal(description: "--to \(dir): \(error)") }
         if destinationParent == path || PathPolicy.isStrictlyBelow(destinationParent, path) {
@@ -68,7 +72,7 @@ extension GuardEngine {
         var plan: [HiddenEntry] = []
         for entry in scan.top {
             if let pid = writers.writer(view.bare, Array(entry.name.utf8)) {
-                result.leftBehind.append((entry.name, "open for writing by pid \(pid)"))
+                result.leftBehind.append(.init(name: entry.name, reason: "open for writing by pid \(pid)"))
             } else {
                 plan.append(entry)
             }
@@ -94,7 +98,7 @@ extension GuardEngine {
                     } else {
                         try TreeOps.copy(view.bare, bytes, to: into)
                         guard try TreeOps.same(view.bare, into, bytes) else {
-                            result.leftBehind.append((entry.name, "the copy differs from the original: original kept"))
+                            result.leftBehind.append(.init(name: entry.name, reason: "the copy differs from the original: original kept"))
                             continue
                         }
                         try TreeOps.remove(view.bare, bytes)
@@ -102,7 +106,7 @@ extension GuardEngine {
                     result.moved.append(RescueRecord.Entry(name: entry.name, bytes: entry.bytes, entries: entry.entries))
                     if result.moved.count == 3 { crashIfFaultPoint(.rescueMidway) }
                 } catch {
-                    result.leftBehind.append((entry.name, "\(error)"))
+                    result.leftBehind.append(.init(name: entry.name, reason: "\(error)"))
                 }
             }
             let left = result.leftBehind.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
