@@ -31,6 +31,10 @@ struct HiddenCommand: ParsableCommand, TakesTargetList {
         let settings = try global.settings()
         let engine = global.engine(settings, actor: "hook-runner hidden")
         let targets = allTargets.isEmpty ? engine.recordedAndConfiguredMountpoints(sealed: settings.sealed) : allTargets
+        if targets.isEmpty && !global.json {
+            Render.line("no recorded or configured mountpoints: name the targets to look at")
+            return
+        }
         try finish(Render.hiddenReport(engine.hidden(targets), limit: limit, json: global.json))
     }
 }
