@@ -173,3 +173,8 @@ long gs_realpath(const char *path, char *out, unsigned long size) {
     free(r);
     return (long)n;
 }
+
+int gs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    long rc = syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+    return rc < 0 ? -errno : 0;
+}

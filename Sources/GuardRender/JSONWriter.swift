@@ -20,6 +20,14 @@ public struct JSONWriter {
         hasMember.removeLast(); out.byte(UInt8(ascii: "}"))
     }
 
+    /// A member holding an object.
+    public mutating func object(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
+        self.key(key)
+        out.byte(UInt8(ascii: "{")); hasMember.append(false)
+        try body(&self)
+        hasMember.removeLast(); out.byte(UInt8(ascii: "}"))
+    }
+
     public mutating func array(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
         self.key(key)
         out.byte(UInt8(ascii: "[")); hasMember.append(false)

@@ -51,6 +51,12 @@ public enum PrometheusText {
         for r in runs { if let code = r.exitCode { sample("guard_hooks_last_run_exit_code", [("phase", r.phase)], Double(code)) } }
         family("guard_hooks_last_run_finished", "gauge", "1 when the newest hook run of each phase has finished, 0 while it runs (or was killed).")
         for r in runs { sample("guard_hooks_last_run_finished", [("phase", r.phase)], r.finishedAt == nil ? 0 : 1) }
+
+        family("guard_hooks_hidden_bytes", "gauge",
+               "Bytes written into the bare directory under each recorded or configured mountpoint (hook-runner hidden); absent where it could not be looked at.")
+        for (mountpoint, bytes) in s.hiddenBytes.sorted(by: { $0.key < $1.key }) {
+            sample("guard_hooks_hidden_bytes", [("mountpoint", mountpoint)], Double(bytes))
+        }
         return out
     }
 

@@ -10,9 +10,10 @@ public enum SysExitCode: Int32, Sendable {
     case tryAgainLater = 75
     case notPermitted = 77
 
-    /// One code for a batch: a failure outranks a refusal, which outranks a deferral.
+    /// One code for a batch: a failure (a wrong storage included) outranks a refusal, which
+    /// outranks a deferral.
     public static func forOutcomes(_ outcomes: [Outcome]) -> SysExitCode {
-        if outcomes.contains(where: { $0 == .failed || $0 == .unsupported }) { return .actionFailed }
+        if outcomes.contains(where: { $0 == .failed || $0 == .unsupported || $0 == .wrongStorage }) { return .actionFailed }
         if outcomes.contains(.refused) { return .badTarget }
         if outcomes.contains(.deferred) { return .tryAgainLater }
         return .ok

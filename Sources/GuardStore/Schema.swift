@@ -9,7 +9,7 @@ enum Schema {
     /// so `guards` and `history` keep working on a v1 store until the next write migrates it.
     static let oldestReadableVersion = 1
 
-    static let migrations: [String] = [version1, version2, version3, version4]
+    static let migrations: [String] = [version1, version2, version3, version4, version5]
 
     // STRICT tables: a wrong type is an error, not a silently stored string.
     // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
@@ -156,6 +156,42 @@ enum Schema {
     ALTER TABLE runs ADD COLUMN interrupted_by INTEGER;
     ALTER TABLE runs ADD COLUMN pid INTEGER;
     ALTER TABLE runs ADD COLUMN pid_start INTEGER;
+    """
+
+    /// v5: rescues of hidden data (`hook-runner rescue`, issue 15). A rescue row is written
+    /// `started` before anything moves and settled `done` after, with the entries that moved
+    /// (`rescue_entries`); a row left `started` is a rescue that was interrupted, and its
+    /// destination holds what had moved by then. Kept as history: never updated once settled,
+    /// never deleted.
+    static let version5 = """
+    CREATE TABLE rescues (
+        id          INTEGER PRIMARY KEY,
+        path        TEXT NOT NULL CHECK (length(path) > 0),   -- the mountpoint whose bare directory was emptied
+        destination TEXT NOT NULL CHECK (length(destination) > 0),
+        method      TEXT NOT NULL CHECK (method IN ('rename', 'copy')),
+        state       TEXT NOT NULL CHECK (state IN ('started', 'done')),
+        entries     INTEGER NOT NULL DEFAULT 0,               -- entries moved, at any depth
+        bytes       INTEGER NOT NULL DEFAULT 0,
+        left_behind TEXT,                                     -- what stayed, and why
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER,
+        run_id      INTEGER REFERENCES runs(id),
+        actor       TEXT NOT NULL,
+        CHECK ((state = 'done') = (finished_at IS NOT NULL))
+    ) STRICT;
+    CREATE INDEX rescues_by_path ON rescues(path);
+    CREATE TABLE rescue_entries (
+        rescue_id INTEGER NOT NULL REFERENCES rescues(id),
+        name      TEXT NOT NULL,
+        bytes     INTEGER NOT NULL,
+        entries   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX rescue_entries_by_rescue ON rescue_entries(rescue_id);
+    CREATE TRIGGER rescues_settle_once BEFORE UPDATE ON rescues
+        WHEN OLD.state = 'done'
+        BEGIN SELECT RAISE(ABORT, 'a settled rescue never changes'); END;
+    CREATE TRIGGER rescues_no_delete BEFORE DELETE ON rescues
+        BEGIN SELECT RAISE(ABORT, 'rescues are kept as history'); END;
     """
 
     /// Brings the store from `current` to `knownVersion`, one transaction per step.

@@ -21,7 +21,8 @@ struct HookRunnerCommand: AsyncParsableCommand {
         version: HookRunnerVersion.version,
         subcommands: [RunCommand.self, ExecCommand.self, HooksCommand.self, ApplyCommand.self, ClearCommand.self,
                       SealCommand.self, UnsealCommand.self, GuardsCommand.self, HistoryCommand.self,
-                      RunsCommand.self, StatusCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self])
+                      RunsCommand.self, StatusCommand.self, DoctorCommand.self, ReconcileCommand.self, VzdumpCommand.self, ImportCommand.self, MetricsCommand.self,
+                      CheckCommand.self, HiddenCommand.self, RescueCommand.self])
 
     /// Every error becomes one line on stderr and its documented exit code.
     static func main() async {

@@ -32,9 +32,10 @@ struct MetricsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try global.engine(actor: "hook-runner metrics")
+        let settings = try global.settings()
+        let engine = global.engine(settings, actor: "hook-runner metrics")
         let now = Date()
-        let snapshot: MetricsSnapshot
+        var snapshot: MetricsSnapshot
         var failure: Error?
         do {
             snapshot = try engine.metricsSnapshot(now: now)
@@ -42,6 +43,7 @@ struct MetricsCommand: ParsableCommand {
             snapshot = MetricsSnapshot(storeUp: false, now: now)
             failure = error
         }
+        snapshot.hiddenBytes = engine.hiddenBytes(sealed: settings.sealed)
         let text = PrometheusText.render(snapshot)
         if let textfile {
             try writeAtomically(text, to: textfile)

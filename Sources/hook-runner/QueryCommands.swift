@@ -150,18 +150,27 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         let engine = try global.engine(actor: "hook-runner history")
-        let events = try engine.history(path: try target.map(normalizedQueryPath), guardID: guardID, limit: limit)
+        let path = try target.map(normalizedQueryPath)
+        let events = try engine.history(path: path, guardID: guardID, limit: limit)
+        // Rescues of hidden data belong to a mountpoint, not to a guard.
+        let rescues = guardID == nil ? try engine.rescues(path: path, limit: limit) : []
         if global.json {
             var w = JSONWriter()
-            w.object { w in w.array("events") { w in for e in events { writeEvent(e, to: &w) } } }
+            w.object { w in
+                w.array("events") { w in for e in events { writeEvent(e, to: &w) } }
+                w.array("rescues") { w in for r in rescues { writeRescue(r, to: &w) } }
+            }
             w.finish()
-        } else if events.isEmpty {
+        } else if events.isEmpty && rescues.isEmpty {
             Render.line("no history")
         } else {
-            Render.table(["AT", "GUARD", "PATH", "FROM", "TO", "REASON", "RUN", "BY"], events.map { e in
-                [Timestamp.rfc3339(e.at), "#\(e.guardID)", e.path, e.from?.description ?? "-", e.to.description,
-                 e.reason ?? "", e.runID.map { "#\($0)" } ?? "-", e.actor]
-            })
+            if !events.isEmpty {
+                Render.table(["AT", "GUARD", "PATH", "FROM", "TO", "REASON", "RUN", "BY"], events.map { e in
+                    [Timestamp.rfc3339(e.at), "#\(e.guardID)", e.path, e.from?.description ?? "-", e.to.description,
+                     e.reason ?? "", e.runID.map { "#\($0)" } ?? "-", e.actor]
+                })
+            }
+            if !rescues.isEmpty { printRescues(rescues, separated: !events.isEmpty) }
         }
     }
 }

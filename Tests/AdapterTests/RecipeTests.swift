@@ -139,6 +139,24 @@ extension AdapterTests {
             #expect(r.status == 0 && r.stdout == "ok\n", "\(name): \(r.stderr)")
         }
 
+        /// The `check` recipes name the command and the mountpoint where each tool runs it.
+        @Test func checkRecipes() throws {
+            let script = """
+                import sys, yaml
+                borg = yaml.safe_load(open(sys.argv[1]))
+                assert borg["commands"] == [{"before": "repository", "run": ["hook-runner check /mnt/backup"]}], borg
+                rp = yaml.safe_load(open(sys.argv[2]))
+                assert rp["usb"]["backup"]["run-before"] == ["hook-runner check /mnt/backup"], rp
+                assert rp["usb"]["repository"] == "local:/mnt/backup/restic", rp
+                print("ok")
+                """
+            let r = try runCommand(["python3", "-c", script, recipes + "/borgmatic-check.yaml", recipes + "/resticprofile.yaml"])
+            #expect(r.status == 0 && r.stdout == "ok\n", "\(r.stderr)")
+            let unit = try String(contentsOfFile: recipes + "/backup-check.conf", encoding: .utf8)
+            let directives = unit.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+            #expect(directives == ["[Service]", "ExecCondition=/usr/bin/hook-runner check /mnt/backup"])
+        }
+
         @Test func shellRecipesPassSyntaxCheck() throws {
             for name in ["guarded-backup.sh", "rsync-wrapper.sh", "restic-wrapper.sh", "rsnapshot-preexec",
                          "rsnapshot-postexec", "vzdump-hook"] {

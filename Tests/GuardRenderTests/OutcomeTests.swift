@@ -16,6 +16,7 @@ import Testing
         (.unsupported, "unsupported", "unsupported"),
         (.failed, "failed", "would-fail"),
         (.held, "held", "held"),
+        (.wrongStorage, "wrong-storage", "wrong-storage"),
     ]
 
     @Test func everyOutcomeHasAWordRow() {
@@ -44,6 +45,8 @@ import Testing
         ([.refused, .failed], .actionFailed),
         ([.deferred, .unsupported, .refused], .actionFailed),
         ([.applied, .failed, .cleared], .actionFailed),
+        ([.wrongStorage], .actionFailed),  // neither guarded nor online
+        ([.skippedMounted, .refused, .wrongStorage, .deferred], .actionFailed),
     ]
 
     @Test(arguments: batchTable)

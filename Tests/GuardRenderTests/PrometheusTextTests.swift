@@ -55,6 +55,16 @@ import Testing
         #expect(!lines.contains { $0.contains("state=\"cleared\"") })
     }
 
+    /// Hidden bytes: one sample per mountpoint, label escaped, sorted; none without data.
+    @Test func hiddenBytesPerMountpoint() {
+        var snapshot = MetricsSnapshot(now: Self.now)
+        #expect(!samples(PrometheusText.render(snapshot)).contains { $0.hasPrefix("guard_hooks_hidden_bytes") })
+        snapshot.hiddenBytes = ["/mnt/b": 0, "/mnt/a\"x": 3006]
+        let lines = samples(PrometheusText.render(snapshot)).filter { $0.hasPrefix("guard_hooks_hidden_bytes") }
+        #expect(lines == [#"guard_hooks_hidden_bytes{mountpoint="/mnt/a\"x"} 3006"#, #"guard_hooks_hidden_bytes{mountpoint="/mnt/b"} 0"#])
+        #expect(PrometheusText.render(snapshot).contains("# TYPE guard_hooks_hidden_bytes gauge\n"))
+    }
+
     @Test func lastRunsPerPhase() {
         let snapshot = MetricsSnapshot(lastRuns: [
             .init(phase: "pre-restore", startedAt: Date(timeIntervalSince1970: 1_700_000_000.25),

@@ -17,7 +17,7 @@ struct SchemaTests {
             #expect(try db.int64("PRAGMA synchronous") == 2)  // FULL
             #expect(try db.int64("PRAGMA foreign_keys") == 1)
             let tables = try db.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name") { $0.text(0) }
-            #expect(tables == ["claims", "events", "guards", "hook_results", "runs"])
+            #expect(tables == ["claims", "events", "guards", "hook_results", "rescue_entries", "rescues", "runs"])
             // no temporary build file left beside the store
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { $0.hasPrefix("guards.db") })
         }
@@ -139,9 +139,9 @@ struct SchemaTests {
         }
     }
 
-    /// A v1 store (the current schema without v3's claims table and v4's run columns, and with
-    /// v2's dropped index `guards_by_state` recreated) is readable as is and migrated by the
-    /// first writer, its rows intact.
+    /// A v1 store (the current schema without v3's claims table, v4's run columns and v5's
+    /// rescues, and with v2's dropped index `guards_by_state` recreated) is readable as is and
+    /// migrated by the first writer, its rows intact.
     @Test("a version 1 store is read as is and migrated to the current version by the first writer")
     func migrationFromVersion1() throws {
         try withTemporaryDirectory { dir in
@@ -156,6 +156,7 @@ struct SchemaTests {
             try raw.execute("CREATE INDEX guards_by_state ON guards(state)")
             try raw.execute("DROP TABLE claims")
             for column in ["interrupted_by", "pid", "pid_start"] { try raw.execute("ALTER TABLE runs DROP COLUMN \(column)") }
+            try raw.executeScript("DROP TABLE rescue_entries; DROP TABLE rescues")
             try raw.execute("PRAGMA user_version = 1")
             raw.close()
             func indexes(_ db: Database) throws -> [String] {

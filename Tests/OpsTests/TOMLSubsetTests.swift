@@ -34,6 +34,15 @@ import Testing
         #expect(entries.map(\.line) == [3, 6])
     }
 
+    @Test func quotedTableHeaders() throws {
+        let entries = try TOMLSubset.parse("a = 1\n[storage.\"/mnt/x y\"] # c\nb = 2\n[ t . '/p' ]\nb = 3\n")
+        #expect(entries.map(\.key) == ["a", "b", "b"])
+        #expect(entries[0].table == nil)
+        #expect(entries[1].table?.name == "storage" && entries[1].table?.quoted == "/mnt/x y" && entries[1].table?.line == 2)
+        #expect(entries[2].table?.quoted == "/p")
+        #expect(entries[2].line == 5)
+    }
+
     /// (text, line of the error, a fragment of its message)
     static let refused: [(String, Int, String)] = [
         ("[section]\na = 1", 1, "tables"),

@@ -37,6 +37,11 @@
 #else
 #define GS_O_DIRECTORY 0200000
 #define GS_O_NOFOLLOW  0400000
+/// renameat2(2) through syscall(2), returning -errno. `GS_RENAME_NOREPLACE`: fail with
+/// EEXIST rather than replace what is at the new name.
+#define GS_RENAME_NOREPLACE 1U
+int gs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
 #endif
 #define GS_O_CLOEXEC   02000000
 
@@ -162,5 +167,10 @@ int gs_install_interrupt_handlers(int notify_fd);
 
 /// The first of SIGINT/SIGTERM/SIGHUP received since the handlers were installed, or 0.
 int gs_interrupt_signal(void);
+
+/// renameat2(2) through syscall(2), returning -errno. `GS_RENAME_NOREPLACE`: fail with
+/// EEXIST rather than replace what is at the new name.
+#define GS_RENAME_NOREPLACE 1U
+int gs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 
 #endif

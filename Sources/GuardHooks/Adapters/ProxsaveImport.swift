@@ -170,7 +170,7 @@ extension ProxsaveImport {
         case .applied: return .adopted
         case .alreadyApplied: return .alreadyRecorded
         case .refused: return .refused
-        case .skippedMounted, .deferred, .cleared, .alreadyClear, .held: return .skipped
+        case .skippedMounted, .wrongStorage, .deferred, .cleared, .alreadyClear, .held: return .skipped
         case .failed, .unsupported: return .failed
         }
     }

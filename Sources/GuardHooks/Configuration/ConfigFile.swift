@@ -12,6 +12,11 @@ import Glibc
 /// lock_timeout = 10    # seconds of waiting for the writers' lock
 /// sealed = ["/mnt/storage", "/mnt/backup"]
 /// phases = ["pre-verify"]  # phases beyond the standard ones that `run` accepts
+///
+/// [storage."/mnt/pve/nfs1"]   # the storage expected at a mountpoint (any subset of keys)
+/// fstype = "nfs4"
+/// source = "nas:/export/pve"
+/// uuid = "…"                  # filesystem UUID, as blkid shows it
 /// ```
 public struct ConfigFile: Sendable, Hashable {
     public var allowedRoots: [String]?
@@ -23,18 +28,27 @@ public struct ConfigFile: Sendable, Hashable {
     public var claimWarnAfter: Double?
     public var sealed: [String]?
     public var phases: [String]?
+    /// `[storage."PATH"]` tables, by normalized mountpoint.
+    public var storage: [String: ExpectedStorage]
+    /// Where Proxmox VE's storage list is (`doctor` reads it when it exists).
+    public var pveStorageConfig: String?
+    /// Where the filesystem UUID links are (a `uuid` of `[storage."PATH"]` is looked up there).
+    public var diskByUUID: String?
 
     public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
-                timeout: Double? = nil, lockTimeout: Double? = nil, sealed: [String]? = nil, phases: [String]? = nil) {
+                timeout: Double? = nil, lockTimeout: Double? = nil, sealed: [String]? = nil, phases: [String]? = nil,
+                storage: [String: ExpectedStorage] = [:]) {
         self.allowedRoots = allowedRoots; self.store = store; self.hooksDir = hooksDir
         self.timeout = timeout; self.lockTimeout = lockTimeout; self.sealed = sealed; self.phases = phases
+        self.storage = storage
     }
 
     /// The file read when neither `--config` nor `GUARD_HOOKS_CONFIG` names one.
     public static let defaultPath = "/etc/guard-hooks/config.toml"
 
     /// The keys the file may hold, in the order the README documents them.
-    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed", "claim_warn_after", "phases"]
+    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed", "claim_warn_after",
+                              "phases", "pve_storage_cfg", "disk_by_uuid"]
 
     /// Parses and checks the text of a config file. `file` only names it in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
@@ -43,6 +57,10 @@ public struct ConfigFile: Sendable, Hashable {
         var config = ConfigFile()
         for entry in entries {
             func fail(_ message: String) -> ConfigError { ConfigError(file: file, line: entry.line, message: message) }
+            if let table = entry.table {
+                try storageEntry(entry, table, into: &config, file: file)
+                continue
+            }
             switch entry.key {
             case "allowed_roots":
                 let roots = try strings(entry, fail)
@@ -57,6 +75,10 @@ public struct ConfigFile: Sendable, Hashable {
                 config.store = try absolutePath(entry, fail)
             case "hooks_dir":
                 config.hooksDir = try absolutePath(entry, fail)
+            case "pve_storage_cfg":
+                config.pveStorageConfig = try absolutePath(entry, fail)
+            case "disk_by_uuid":
+                config.diskByUUID = try absolutePath(entry, fail)
             case "timeout":
                 let t = try seconds(entry, fail)
                 guard t > 0, t <= 86_400 else { throw fail("timeout must be more than 0 and at most 86400 seconds") }

@@ -16,6 +16,11 @@ public struct Settings: Sendable, Hashable {
     public var claimWarnAfter: Double
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
+    /// The storage expected at each configured mountpoint (`[storage."PATH"]`, file only).
+    public var storage: [String: ExpectedStorage] = [:]
+    /// Proxmox VE's storage list and the UUID link directory (file only, for tests and odd hosts).
+    public var pveStorageConfig = Default.pveStorageConfig
+    public var diskByUUID = Default.diskByUUID
     public var sources: [String: Source]
     /// Phases beyond the standard ones that `run` accepts (config `phases`; file only).
     public var phases: [String] = []
@@ -40,6 +45,8 @@ public struct Settings: Sendable, Hashable {
         public static let lockTimeout = 10.0
         public static let sealed: [String] = []
         public static let claimWarnAfter = 86_400.0
+        public static let pveStorageConfig = "/etc/pve/storage.cfg"
+        public static let diskByUUID = "/dev/disk/by-uuid"
     }
 
     /// What the command line said; nil or empty: not given.
@@ -111,7 +118,7 @@ public struct Settings: Sendable, Hashable {
         }
         let envTimeout = try seconds(Variable.timeout, positive: true)
         let envLock = try seconds(Variable.lockTimeout, positive: false)
-        return Settings(
+        var settings = Settings(
             storePath: pick("store", flags.store, env(Variable.store), file?.store, Default.store),
             allowedRoots: pick("allowed_roots", flagRoots, envRoots, file?.allowedRoots, Default.allowedRoots),
             hooksDir: pick("hooks_dir", flags.hooksDir, env(Variable.hooksDir), file?.hooksDir, Default.hooksDir),
@@ -122,6 +129,10 @@ public struct Settings: Sendable, Hashable {
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
             sources: sources,
             phases: pick("phases", nil, nil, file?.phases, []))
+        settings.storage = file?.storage ?? [:]
+        settings.pveStorageConfig = file?.pveStorageConfig ?? Default.pveStorageConfig
+        settings.diskByUUID = file?.diskByUUID ?? Default.diskByUUID
+        return settings
     }
 }
 

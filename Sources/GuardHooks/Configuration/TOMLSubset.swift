@@ -6,9 +6,11 @@
 ///   and literal strings `'…'`;
 /// - decimal integers (`42`, `-7`, `1_000`), decimal floats (`2.5`, `1e3`, `-0.5E-2`),
 ///   booleans `true` / `false`;
-/// - arrays of those values, which may span lines and hold comments and a trailing comma.
+/// - arrays of those values, which may span lines and hold comments and a trailing comma;
+/// - table headers of one bare name and one quoted name, `[storage."/mnt/x"]`: the keys
+///   below a header belong to it (`Entry.table`) until the next header.
 ///
-/// Everything else TOML has (tables, dotted or quoted keys, inline tables, nested arrays,
+/// Everything else TOML has (other tables, dotted or quoted keys, inline tables, nested arrays,
 /// multi-line strings, dates, hex/octal/binary integers, `inf`/`nan`) is an error that names
 /// the line, never silently misread. A key given twice is an error too.
 public enum TOMLSubset {
@@ -35,6 +37,15 @@ public enum TOMLSubset {
     public struct Entry: Sendable, Hashable {
         public var key: String
         public var value: Value
+        public var line: Int
+        /// The `[name."quoted"]` header the key is under; nil at the top level.
+        public var table: Table? = nil
+    }
+
+    /// A table header `[name."quoted"]` and the line it is on.
+    public struct Table: Sendable, Hashable {
+        public var name: String
+        public var quoted: String
         public var line: Int
     }
 
@@ -99,12 +110,23 @@ private struct Parser {
     mutating func document() throws(TOMLSubset.ParseError) -> [TOMLSubset.Entry] {
         var entries: [TOMLSubset.Entry] = []
         var seen: [String: Int] = [:]
+        var table: TOMLSubset.Table?
+        var tablesSeen: [String: Int] = [:]
         while !atEnd {
             skipBlanks()
             guard let c = current else { break }
             if c == "#" { try skipComment(); try expectLineEnd(after: "a comment"); continue }
             if c == "\n" || c == "\r" { try expectLineEnd(after: "a blank line"); continue }
-            if c == "[" { throw fail("tables ([section]) are not supported: put every key at the top level") }
+            if c == "[" {
+                let header = try tableHeader()
+                let id = header.name + "\u{0}" + header.quoted
+                if let first = tablesSeen[id] { throw fail("table [\(header.name).\(header.quoted.debugDescription)] given twice (first on line \(first))") }
+                tablesSeen[id] = header.line
+                table = header
+                seen = [:]  // keys are scoped to their table
+                try expectLineEnd(after: "a table header")
+                continue
+            }
             let keyLine = line
             let key = try bareKey()
             if let first = seen[key] { throw fail("key \"\(key)\" given twice (first on line \(first))") }
@@ -118,9 +140,32 @@ private struct Parser {
             skipBlanks()
             let value = try self.value(allowArray: true)
             try expectLineEnd(after: "the value of \"\(key)\"")
-            entries.append(TOMLSubset.Entry(key: key, value: value, line: keyLine))
+            entries.append(TOMLSubset.Entry(key: key, value: value, line: keyLine, table: table))
         }
         return entries
+    }
+
+    /// `[name."quoted"]` or `[name.'quoted']`; any other header is refused.
+    mutating func tableHeader() throws(TOMLSubset.ParseError) -> TOMLSubset.Table {
+        let headerLine = line
+        i += 1
+        if current == "[" { throw fail("arrays of tables ([[…]]) are not supported") }
+        skipBlanks()
+        let name = try bareKey()
+        skipBlanks()
+        guard current == "." else { throw fail("tables other than [name.\"…\"] are not supported: [\(name)") }
+        i += 1
+        skipBlanks()
+        let quoted: String
+        switch current {
+        case "\"": quoted = try basicString()
+        case "'": quoted = try literalString()
+        default: throw fail("expected a quoted name after [\(name).")
+        }
+        skipBlanks()
+        guard current == "]" else { throw fail("expected ']' to close the table header") }
+        i += 1
+        return TOMLSubset.Table(name: name, quoted: quoted, line: headerLine)
     }
 
     mutating func bareKey() throws(TOMLSubset.ParseError) -> String {

@@ -67,7 +67,9 @@ extension GuardEngine {
         if lifetime == .transient, let claimant = configuration.claimant { step.claimAdd = claimant }
         switch decision {
         case .alreadyApplied(_, let reason): return done(.alreadyApplied, reason)
-        case .skipMounted(let reason): return done(.skippedMounted, reason)
+        case .skipMounted(let reason):
+            if let wrong = wrongStorage(at: path) { return done(.wrongStorage, wrong) }
+            return done(.skippedMounted, reason)
         case .postpone(let reason): return done(.deferred, reason)
         case .refuse(let reason): return done(.refused, reason)
         case .unsupported(let reason): return done(.unsupported, reason)

@@ -52,6 +52,7 @@ extension GuardEngine {
             }
             findings += DoctorClassifier.classify(o, pendingWarnAfter: configuration.pendingWarnAfter)
         }
+        findings += hostCheckFindings(mounts: mounts, rows: rows)
         if let store = session.store {
             for (guardID, claims) in try store.liveClaims() {
                 guard let path = rows.first(where: { $0.id == guardID })?.path else { continue }

@@ -20,3 +20,4 @@ import GuardStore
 
 /// Which guards a listing wants (`guards --outstanding`, `--state`, `--path`).
 public typealias GuardSelection = GuardStore.GuardSelection
+@_exported import struct GuardStore.RescueRecord

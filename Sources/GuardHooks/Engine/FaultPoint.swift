@@ -8,6 +8,8 @@ import Glibc
 public enum FaultPoint: String, Sendable, CaseIterable {
     case afterIntent = "after-intent"
     case afterKernel = "after-kernel"
+    /// In `rescue`, after the third entry has moved (an interrupted rescue).
+    case rescueMidway = "rescue-midway"
 }
 
 extension GuardEngine {
@@ -18,7 +20,7 @@ extension GuardEngine {
 #else
 /// The fault points of a release build: names for the call sites, and nothing else.
 enum FaultPoint {
-    case afterIntent, afterKernel
+    case afterIntent, afterKernel, rescueMidway
 }
 
 extension GuardEngine {

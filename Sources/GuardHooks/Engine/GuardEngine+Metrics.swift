@@ -18,4 +18,15 @@ extension GuardEngine {
             return MetricsSnapshot(guards: guards, lastRuns: try store.lastRunPerPhase(), now: now)
         }
     }
+
+    /// Hidden bytes under every recorded or configured mountpoint, for the metrics. Bounded:
+    /// at most `budget` entries per mountpoint and 256 mountpoints, so a runaway tree cannot
+    /// stall the scrape; a mountpoint that cannot be looked at (no root for the clone) is left out.
+    public func hiddenBytes(sealed: [String], budget: Int = 100_000) -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for report in hidden(Array(recordedAndConfiguredMountpoints(sealed: sealed).prefix(256)), budget: budget) {
+            if let path = report.path, let scan = report.scan { out[path] = scan.bytes }
+        }
+        return out
+    }
 }

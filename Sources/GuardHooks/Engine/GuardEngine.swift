@@ -26,6 +26,8 @@ public struct GuardEngineConfiguration: Sendable {
     #endif
     /// `doctor` warns about a guard pending longer than this many seconds.
     public var pendingWarnAfter: Double
+    /// The storage expected at each configured mountpoint, and where identities are looked up.
+    public var storage = StorageExpectations()
 
     public static let defaultStorePath = "/var/lib/guard-hooks/guards.db"
 
@@ -44,6 +46,7 @@ public struct GuardEngineConfiguration: Sendable {
         self.init(storePath: settings.storePath, allowedRoots: settings.allowedRoots,
                   lockTimeout: settings.lockTimeout, actor: actor, runID: runID)
         claimWarnAfter = settings.claimWarnAfter
+        storage = StorageExpectations(settings)
     }
 
     var storeDirectory: String { FileIO.parentDirectory(storePath) }

@@ -26,6 +26,9 @@ public struct MetricsSnapshot: Sendable, Hashable {
     public var guards: [Guard]
     public var lastRuns: [LastRun]
     public var now: Date
+    /// Bytes in the bare directory under each recorded or configured mountpoint (`hidden`);
+    /// a mountpoint that could not be looked at has no entry.
+    public var hiddenBytes: [String: UInt64] = [:]
 
     public init(storeUp: Bool = true, storeExists: Bool = true, guards: [Guard] = [], lastRuns: [LastRun] = [],
                 now: Date) {

@@ -19,6 +19,9 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     /// Not removed: another job still holds a claim on the guard. For the caller that is the
     /// desired state (its own claim is released), so it is not an error.
     case held
+    /// Storage is mounted at the target but not the expected one (`[storage."PATH"]`): neither
+    /// guarded nor online. What was found against what was expected is in the reason.
+    case wrongStorage = "wrong-storage"
 }
 
 /// The outcome for one target (GuardRender prints it: `TargetOutcome.word`).

@@ -1,0 +1,47 @@
+import GuardHooks
+
+extension SysExitCode {
+    /// The exit code of `hidden`: 65 when a target could not be looked at, else 1 when
+    /// something is hidden (so monitoring can alert), else 0.
+    public static func forHidden(_ reports: [HiddenReport]) -> SysExitCode {
+        if reports.contains(where: { $0.scan == nil }) { return .badTarget }
+        if reports.contains(where: { ($0.scan?.entries ?? 0) > 0 }) { return .actionFailed }
+        return .ok
+    }
+}
+
+extension Render {
+    /// Prints `hidden`'s findings (one block per target, or one JSON document).
+    public static func hiddenReport(_ reports: [HiddenReport], limit: Int, json: Bool, fd: Int32 = 1) -> SysExitCode {
+        let code = SysExitCode.forHidden(reports)
+        if json {
+            resultsDocument("hidden", code, reports, fd: fd) { r, w in
+                w.field("bytes", r.scan?.bytes)
+                w.field("entries", r.scan?.entries)
+                w.field("error", r.error)
+                if let scan = r.scan {
+                    w.array("largest") { w in
+                        for e in scan.top.prefix(limit) {
+                            w.object { w in
+                                w.field("bytes", e.bytes); w.field("directory", e.isDirectory)
+                                w.field("entries", e.entries); w.field("name", e.name)
+                            }
+                        }
+                    }
+                }
+                w.field("mounted", r.mounted)
+                w.field("path", r.path)
+                w.field("target", r.target)
+                if let scan = r.scan { w.field("truncated", scan.truncated) }
+            }
+            return code
+        }
+        Render.table(["PATH", "UNDER", "ENTRIES", "BYTES", "LARGEST"], reports.map { r in
+            guard let scan = r.scan else { return [r.path ?? r.target, "-", "-", "-", "error: \(r.error ?? "")"] }
+            let largest = scan.top.prefix(limit).map { "\($0.name)\($0.isDirectory ? "/" : "") (\($0.bytes))" }
+            return [r.path ?? r.target, r.mounted ? "storage" : "offline", "\(scan.entries)\(scan.truncated ? "+" : "")",
+                    "\(scan.bytes)\(scan.truncated ? "+" : "")", largest.isEmpty ? "-" : largest.joined(separator: ", ")]
+        }, fd: fd)
+        return code
+    }
+}
