@@ -10,11 +10,12 @@ public enum SysExitCode: Int32, Sendable {
     case tryAgainLater = 75
     case notPermitted = 77
 
-    /// One code for a batch: a failure outranks a refusal, which outranks a deferral.
+    /// One code for a batch: a failure outranks a refusal, which outranks a deferral or a
+    /// storage that did not answer (both: try later).
     public static func forOutcomes(_ outcomes: [Outcome]) -> SysExitCode {
         if outcomes.contains(where: { $0 == .failed || $0 == .unsupported }) { return .actionFailed }
         if outcomes.contains(.refused) { return .badTarget }
-        if outcomes.contains(.deferred) { return .tryAgainLater }
+        if outcomes.contains(where: { $0 == .deferred || $0 == .unreachable }) { return .tryAgainLater }
         return .ok
     }
 

@@ -4,7 +4,7 @@
 Usage: dead_fuse.py MOUNTPOINT TRIGGER
 
 It serves an empty root directory until the file TRIGGER exists; from then on every
-request blocks forever (like a hard NFS mount whose server is gone). Killing the daemon
+request blocks forever, and TRIGGER.blocked exists once one has (like a hard NFS mount whose server is gone). Killing the daemon
 aborts the connection, which releases every process blocked in it.
 """
 import errno
@@ -28,6 +28,7 @@ class DeadWhenTriggered(Operations):
 
     def __call__(self, op, *args):
         if op not in ("init", "destroy") and os.path.exists(self.trigger):
+            open(self.trigger + ".blocked", "a").close()  # tests wait for a caller to be stuck
             NEVER.wait()  # never set: the request is never answered
         return super().__call__(op, *args)
 

@@ -16,6 +16,7 @@ import Testing
         (.unsupported, "unsupported", "unsupported"),
         (.failed, "failed", "would-fail"),
         (.held, "held", "held"),
+        (.unreachable, "unreachable", "unreachable"),
     ]
 
     @Test func everyOutcomeHasAWordRow() {
@@ -35,6 +36,10 @@ import Testing
         ([.applied, .alreadyApplied, .skippedMounted, .cleared, .alreadyClear], .ok),
         ([.held, .cleared], .ok),  // held by another job: the caller's desired state
         ([.deferred], .tryAgainLater),
+        ([.unreachable], .tryAgainLater),  // a storage that did not answer: try later
+        ([.applied, .unreachable, .deferred], .tryAgainLater),
+        ([.unreachable, .refused], .badTarget),
+        ([.unreachable, .failed], .actionFailed),
         ([.applied, .deferred], .tryAgainLater),
         ([.refused], .badTarget),
         ([.deferred, .refused], .badTarget),

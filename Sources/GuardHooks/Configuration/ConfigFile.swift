@@ -10,6 +10,7 @@ import Glibc
 /// hooks_dir = "/etc/guard-hooks/hooks.d"
 /// timeout = 300        # seconds per hook
 /// lock_timeout = 10    # seconds of waiting for the writers' lock
+/// probe_timeout = 5    # seconds a call into a mounted storage may take (else: unreachable)
 /// sealed = ["/mnt/storage", "/mnt/backup"]
 /// ```
 public struct ConfigFile: Sendable, Hashable {
@@ -18,19 +19,21 @@ public struct ConfigFile: Sendable, Hashable {
     public var hooksDir: String?
     public var timeout: Double?
     public var lockTimeout: Double?
+    public var probeTimeout: Double?
     public var sealed: [String]?
 
     public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
-                timeout: Double? = nil, lockTimeout: Double? = nil, sealed: [String]? = nil) {
+                timeout: Double? = nil, lockTimeout: Double? = nil, probeTimeout: Double? = nil, sealed: [String]? = nil) {
         self.allowedRoots = allowedRoots; self.store = store; self.hooksDir = hooksDir
-        self.timeout = timeout; self.lockTimeout = lockTimeout; self.sealed = sealed
+        self.timeout = timeout; self.lockTimeout = lockTimeout
+        self.probeTimeout = probeTimeout; self.sealed = sealed
     }
 
     /// The file read when neither `--config` nor `GUARD_HOOKS_CONFIG` names one.
     public static let defaultPath = "/etc/guard-hooks/config.toml"
 
     /// The keys the file may hold, in the order the README documents them.
-    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed"]
+    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "probe_timeout", "sealed"]
 
     /// Parses and checks the text of a config file. `file` only names it in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
@@ -61,6 +64,10 @@ public struct ConfigFile: Sendable, Hashable {
                 let t = try seconds(entry, fail)
                 guard t >= 0, t <= 86_400 else { throw fail("lock_timeout must be between 0 and 86400 seconds") }
                 config.lockTimeout = t
+            case "probe_timeout":
+                let t = try seconds(entry, fail)
+                guard t > 0, t <= 86_400 else { throw fail("probe_timeout must be more than 0 and at most 86400 seconds") }
+                config.probeTimeout = t
             case "sealed":
                 let paths = try strings(entry, fail)
                 for p in paths {

@@ -12,6 +12,8 @@ public struct Settings: Sendable, Hashable {
     public var timeout: Double
     /// Seconds of waiting for the writers' lock.
     public var lockTimeout: Double
+    /// Seconds a call into a possibly dead storage may take before its target is `unreachable`.
+    public var probeTimeout: Double
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
     public var sources: [String: Source]
@@ -25,6 +27,7 @@ public struct Settings: Sendable, Hashable {
         public static let timeout = "GUARD_HOOKS_TIMEOUT"
         public static let lockTimeout = "GUARD_HOOKS_LOCK_TIMEOUT"
         public static let sealed = "GUARD_HOOKS_SEAL"
+        public static let probeTimeout = "GUARD_HOOKS_PROBE_TIMEOUT"
     }
 
     public enum Default {
@@ -34,6 +37,7 @@ public struct Settings: Sendable, Hashable {
         public static let timeout = 300.0
         public static let lockTimeout = 10.0
         public static let sealed: [String] = []
+        public static let probeTimeout = 5.0
     }
 
     /// What the command line said; nil or empty: not given.
@@ -105,12 +109,14 @@ public struct Settings: Sendable, Hashable {
         }
         let envTimeout = try seconds(Variable.timeout, positive: true)
         let envLock = try seconds(Variable.lockTimeout, positive: false)
+        let envProbe = try seconds(Variable.probeTimeout, positive: true)
         return Settings(
             storePath: pick("store", flags.store, env(Variable.store), file?.store, Default.store),
             allowedRoots: pick("allowed_roots", flagRoots, envRoots, file?.allowedRoots, Default.allowedRoots),
             hooksDir: pick("hooks_dir", flags.hooksDir, env(Variable.hooksDir), file?.hooksDir, Default.hooksDir),
             timeout: pick("timeout", flags.timeout, envTimeout, file?.timeout, Default.timeout),
             lockTimeout: pick("lock_timeout", nil, envLock, file?.lockTimeout, Default.lockTimeout),
+            probeTimeout: pick("probe_timeout", nil, envProbe, file?.probeTimeout, Default.probeTimeout),
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
             sources: sources)
     }

@@ -24,6 +24,8 @@ public struct GuardEngineConfiguration: Sendable {
     /// Test-only: stop the process dead at a point of the write-ahead protocol.
     public var faultPoint: FaultPoint?
     #endif
+    /// Seconds a call into a possibly dead storage may take; its target is then `unreachable`.
+    public var probeTimeout: Double = Settings.Default.probeTimeout
     /// `doctor` warns about a guard pending longer than this many seconds.
     public var pendingWarnAfter: Double
 
@@ -43,6 +45,7 @@ public struct GuardEngineConfiguration: Sendable {
     public init(settings: Settings, actor: String, runID: RunID? = nil) {
         self.init(storePath: settings.storePath, allowedRoots: settings.allowedRoots,
                   lockTimeout: settings.lockTimeout, actor: actor, runID: runID)
+        probeTimeout = settings.probeTimeout
     }
 
     var storeDirectory: String { FileIO.parentDirectory(storePath) }
@@ -75,6 +78,8 @@ public final class GuardEngine {
     public let processes: any ProcessTable
     public let configuration: GuardEngineConfiguration
     let policy: PathPolicy
+    /// Which storages answered in this command (MountTable.swift).
+    let gate: ReachabilityGate
 
     public init(kernel: any KernelOperations = LinuxKernel(), processes: any ProcessTable = LinuxProcessTable(),
                 configuration: GuardEngineConfiguration) {
@@ -83,6 +88,7 @@ public final class GuardEngine {
         self.configuration = configuration
         self.policy = PathPolicy(allowedRoots: configuration.allowedRoots,
                                  protectedPaths: [configuration.storeDirectory])
+        self.gate = ReachabilityGate(kernel: kernel, seconds: configuration.probeTimeout)
     }
 
     var actor: Actor { Actor(configuration.actor) }
@@ -151,11 +157,16 @@ public final class GuardEngine {
         }
     }
 
-    /// Facts about the target for the decision tables, read on the prepared fd.
-    func facts(_ handle: DirectoryHandle, probe: DirectoryProbe, row: GuardRecord?) -> TargetFacts {
+    /// Facts about the target for the decision tables, read on the prepared fd. No fd: a
+    /// storage is mounted there, and its root's flag is not read (a call into the storage).
+    func facts(_ handle: DirectoryHandle?, probe: DirectoryProbe, row: GuardRecord?) -> TargetFacts {
         var f = TargetFacts(mountState: probe.mountState, topMountID: probe.mountID)
-        do { f.immutable = try kernel.isImmutable(handle) } catch {
-            if error.isUnsupported { f.immutable = false; f.immutableSupported = false } else { f.immutable = nil }
+        if let handle {
+            do { f.immutable = try kernel.isImmutable(handle) } catch {
+                if error.isUnsupported { f.immutable = false; f.immutableSupported = false } else { f.immutable = nil }
+            }
+        } else {
+            f.immutable = nil
         }
         if let row, row.kind == .bind, let id = row.mountID {
             f.recordedMountExists = bindGuardExists(id: id, unique: row.mountIDIsUnique, path: row.path)

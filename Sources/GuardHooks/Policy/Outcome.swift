@@ -19,6 +19,8 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     /// Not removed: another job still holds a claim on the guard. For the caller that is the
     /// desired state (its own claim is released), so it is not an error.
     case held
+    /// The storage at the target did not answer within the probe deadline: try later (75).
+    case unreachable
 }
 
 /// The outcome for one target (GuardRender prints it: `TargetOutcome.word`).
