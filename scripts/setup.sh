@@ -12,6 +12,9 @@ command -v sqlite3 >/dev/null 2>&1 || need_pkgs+=(sqlite3)
 command -v lsattr >/dev/null 2>&1 || need_pkgs+=(e2fsprogs)
 command -v findmnt >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v run-parts >/dev/null 2>&1 || need_pkgs+=(debianutils)
+# The dead-storage tests mount a FUSE filesystem that stops answering (Tests/Fixtures/dead_fuse.py).
+command -v fusermount3 >/dev/null 2>&1 || need_pkgs+=(fuse3)
+PATH=/usr/bin:/bin python3 -c 'import fusepy' 2>/dev/null || PATH=/usr/bin:/bin python3 -c 'import fuse' 2>/dev/null || need_pkgs+=(python3-fusepy)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: missing ${need_pkgs[*]}; install them as root (apt-get install ${need_pkgs[*]})" >&2

@@ -11,11 +11,11 @@ public enum SysExitCode: Int32, Sendable {
     case notPermitted = 77
 
     /// One code for a batch: a failure (a wrong storage included) outranks a refusal, which
-    /// outranks a deferral.
+    /// outranks a deferral or a storage that did not answer (both: try later).
     public static func forOutcomes(_ outcomes: [Outcome]) -> SysExitCode {
         if outcomes.contains(where: { $0 == .failed || $0 == .unsupported || $0 == .wrongStorage }) { return .actionFailed }
         if outcomes.contains(.refused) { return .badTarget }
-        if outcomes.contains(.deferred) { return .tryAgainLater }
+        if outcomes.contains(where: { $0 == .deferred || $0 == .unreachable }) { return .tryAgainLater }
         return .ok
     }
 

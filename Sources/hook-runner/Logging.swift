@@ -108,7 +108,7 @@ func logOutcomes(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, e
         case _ where dryRun: level = .debug
         case .applied, .cleared, .deferred: level = .info
         case .alreadyApplied, .alreadyClear, .skippedMounted, .held: level = .debug
-        case .refused, .unsupported, .failed, .wrongStorage: level = exitCodeHidden ? .warning : .info
+        case .refused, .unsupported, .failed, .wrongStorage, .unreachable: level = exitCodeHidden ? .warning : .info
         }
         log.log(level: level, "\(text)")
     }

@@ -37,6 +37,8 @@ public final class FakeKernel: KernelOperations, Sendable {
         var namespace: UInt64 = 4_026_531_840
         var liveNamespaces: Set<UInt64> = [4_026_531_840]
         var statmountAvailable = true
+        /// Paths at and below which nothing answers (a dead NFS server).
+        var dead: Set<String> = []
         var calls: [String] = []
     }
 
@@ -105,6 +107,8 @@ public final class FakeKernel: KernelOperations, Sendable {
     }
 
     public func setStatmountAvailable(_ on: Bool) { state.withLock { $0.statmountAvailable = on } }
+    /// Nothing at or below `path` answers any more (`answers` says false).
+    public func stopAnswering(_ path: String) { state.withLock { _ = $0.dead.insert(path) } }
 
     // MARK: observing
 
@@ -127,7 +131,11 @@ public final class FakeKernel: KernelOperations, Sendable {
             for _ in 0..<40 {
                 guard let (link, target) = s.symlinks.first(where: { current == $0.key || current.hasPrefix($0.key + "/") })
                 else {
-                    guard s.directories[current] != nil else { throw KernelError(.noSuchFileOrDirectory, "resolve", path) }
+                    // Ancestors of an arranged directory exist implicitly.
+                    let prefix = current == "/" ? "/" : current + "/"
+                    guard s.directories[current] != nil || s.directories.keys.contains(where: { $0.hasPrefix(prefix) }) else {
+                        throw KernelError(.noSuchFileOrDirectory, "resolve", path)
+                    }
                     return current
                 }
                 current = target + current.dropFirst(link.count)
@@ -187,6 +195,29 @@ public final class FakeKernel: KernelOperations, Sendable {
                                   inode: storage ? 2 : dir.inode, isDirectory: true, mountState: mountState,
                                   mountID: mount?.id ?? 1, mountIDIsUnique: true)
         }
+    }
+
+    public func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement {
+        try state.withLock { (s: inout State) throws(KernelError) -> MountPlacement in
+            try check(&s, "mountPlacement", path)
+            if s.symlinks[path] != nil { return .symlink }
+            if let top = s.mounts[path]?.last { return .mounted(foreign: !top.isBindGuard) }
+            return s.directories[path] == nil ? .missing : .notMounted
+        }
+    }
+
+    public func answers(_ path: String, within seconds: Double) -> Bool {
+        state.withLock { s in
+            s.calls.append("answers \(path)")
+            return !s.dead.contains { path == $0 || path.hasPrefix($0 + "/") }
+        }
+    }
+
+    public func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe {
+        let handle = try openDirectory(path)
+        defer { close(handle) }
+        try state.withLock { (s: inout State) throws(KernelError) in try check(&s, "probeMountRoot", path) }
+        return try probe(handle)
     }
 
     public func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool {

@@ -17,6 +17,7 @@ import Testing
         (.failed, "failed", "would-fail"),
         (.held, "held", "held"),
         (.wrongStorage, "wrong-storage", "wrong-storage"),
+        (.unreachable, "unreachable", "unreachable"),
     ]
 
     @Test func everyOutcomeHasAWordRow() {
@@ -36,6 +37,10 @@ import Testing
         ([.applied, .alreadyApplied, .skippedMounted, .cleared, .alreadyClear], .ok),
         ([.held, .cleared], .ok),  // held by another job: the caller's desired state
         ([.deferred], .tryAgainLater),
+        ([.unreachable], .tryAgainLater),  // a storage that did not answer: try later
+        ([.applied, .unreachable, .deferred], .tryAgainLater),
+        ([.unreachable, .refused], .badTarget),
+        ([.unreachable, .failed], .actionFailed),
         ([.applied, .deferred], .tryAgainLater),
         ([.refused], .badTarget),
         ([.deferred, .refused], .badTarget),

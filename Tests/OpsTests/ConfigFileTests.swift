@@ -11,6 +11,7 @@ import Testing
             hooks_dir = "/etc/g/hooks.d"
             timeout = 60
             lock_timeout = 2.5
+            probe_timeout = 3
             sealed = [
                 "/mnt/storage",
                 "/mnt/backup",
@@ -18,7 +19,7 @@ import Testing
             phases = ["pre-verify", "post-verify"]
             """, file: "c.toml")
         #expect(c == ConfigFile(allowedRoots: ["/mnt", "/srv/storage"], store: "/var/lib/g/guards.db", hooksDir: "/etc/g/hooks.d",
-                                timeout: 60, lockTimeout: 2.5, sealed: ["/mnt/storage", "/mnt/backup"],
+                                timeout: 60, lockTimeout: 2.5, probeTimeout: 3, sealed: ["/mnt/storage", "/mnt/backup"],
                                 phases: ["pre-verify", "post-verify"]))
         #expect(try ConfigFile.parse("# nothing set\n", file: "c.toml") == ConfigFile())
     }
@@ -40,6 +41,8 @@ import Testing
         ("timeout = 90000", 1, "at most 86400"),
         ("lock_timeout = -1", 1, "between 0 and 86400"),
         ("lock_timeout = true", 1, "not a boolean"),
+        ("probe_timeout = 0", 1, "probe_timeout must be more than 0"),
+        ("probe_timeout = \"5\"", 1, "probe_timeout must be a number of seconds, not a string"),
         ("\n\nsealed = \"/mnt/storage\"", 3, "sealed must be an array of strings"),
         ("sealed = [\"relative\"]", 1, "not an absolute path"),
         ("sealed = [\"/mnt/a\\nb\"]", 1, "control character"),
@@ -83,32 +86,32 @@ import Testing
 
     var file: ConfigFile {
         var f = ConfigFile(allowedRoots: ["/srv"], store: "/file/g.db", hooksDir: "/file/hooks.d", timeout: 30, lockTimeout: 3,
-                           sealed: ["/mnt/file"])
+                           probeTimeout: 4, sealed: ["/mnt/file"])
         f.claimWarnAfter = 3600
         return f
     }
     let env = ["GUARD_HOOKS_DB": "/env/g.db", "GUARD_HOOKS_ALLOW_ROOTS": "/env1:/env2", "GUARD_HOOKS_DIR": "/env/hooks.d",
                "GUARD_HOOKS_TIMEOUT": "20", "GUARD_HOOKS_LOCK_TIMEOUT": "2", "GUARD_HOOKS_SEAL": "/mnt/e1:/mnt/e2",
-               "GUARD_HOOKS_CLAIM_WARN_AFTER": "60"]
+               "GUARD_HOOKS_CLAIM_WARN_AFTER": "60", "GUARD_HOOKS_PROBE_TIMEOUT": "1.5"]
 
     @Test func defaultsWhenNothingIsSet() throws {
         let s = try Settings.resolve(flags: .init(), environment: [:], file: nil)
         #expect(s.storePath == "/var/lib/guard-hooks/guards.db" && s.allowedRoots == ["/mnt", "/media", "/run/media"])
-        #expect(s.hooksDir == "/etc/guard-hooks/hooks.d" && s.timeout == 300 && s.lockTimeout == 10 && s.sealed.isEmpty)
+        #expect(s.hooksDir == "/etc/guard-hooks/hooks.d" && s.timeout == 300 && s.lockTimeout == 10 && s.probeTimeout == 5 && s.sealed.isEmpty)
         #expect(Set(s.sources.values) == [.default])
     }
 
     @Test func fileOverDefault() throws {
         let s = try Settings.resolve(flags: .init(), environment: [:], file: file)
         #expect(s.storePath == "/file/g.db" && s.allowedRoots == ["/srv"] && s.hooksDir == "/file/hooks.d")
-        #expect(s.timeout == 30 && s.lockTimeout == 3 && s.sealed == ["/mnt/file"] && s.claimWarnAfter == 3600)
+        #expect(s.timeout == 30 && s.lockTimeout == 3 && s.probeTimeout == 4 && s.sealed == ["/mnt/file"] && s.claimWarnAfter == 3600)
         #expect(Set(s.sources.values) == [.file])
     }
 
     @Test func environmentOverFile() throws {
         let s = try Settings.resolve(flags: .init(), environment: env, file: file)
         #expect(s.storePath == "/env/g.db" && s.allowedRoots == ["/env1", "/env2"] && s.hooksDir == "/env/hooks.d")
-        #expect(s.timeout == 20 && s.lockTimeout == 2 && s.sealed == ["/mnt/e1", "/mnt/e2"] && s.claimWarnAfter == 60)
+        #expect(s.timeout == 20 && s.lockTimeout == 2 && s.probeTimeout == 1.5 && s.sealed == ["/mnt/e1", "/mnt/e2"] && s.claimWarnAfter == 60)
         #expect(Set(s.sources.values) == [.environment])
         // Empty means unset: the file shows through.
         let empty = try Settings.resolve(flags: .init(), environment: env.mapValues { _ in "" }, file: file)
@@ -125,7 +128,7 @@ import Testing
     }
 
     @Test(arguments: [("GUARD_HOOKS_TIMEOUT", "0"), ("GUARD_HOOKS_TIMEOUT", "soon"), ("GUARD_HOOKS_LOCK_TIMEOUT", "-1"),
-                      ("GUARD_HOOKS_LOCK_TIMEOUT", "1e9"), ("GUARD_HOOKS_ALLOW_ROOTS", "/mnt:relative")])
+                      ("GUARD_HOOKS_LOCK_TIMEOUT", "1e9"), ("GUARD_HOOKS_PROBE_TIMEOUT", "0"), ("GUARD_HOOKS_ALLOW_ROOTS", "/mnt:relative")])
     func badEnvironmentIsAnError(_ name: String, _ value: String) {
         let error = #expect(throws: SettingsError.self) { try Settings.resolve(flags: .init(), environment: [name: value], file: nil) }
         #expect(error?.description.hasPrefix(name) == true, "\(String(describing: error))")

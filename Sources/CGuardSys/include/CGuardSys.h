@@ -138,6 +138,12 @@ long gs_getdents64(int fd, void *buf, unsigned long size);
 /// readlinkat(2) returning the length (not NUL-terminated) or -errno.
 long gs_readlinkat(int dirfd, const char *path, char *buf, unsigned long size);
 
+/// Whether `path` answers within `timeout_ms`: a child process resolves it (realpath, then
+/// stat, which asks the root of a mount at the path for its attributes) and is left behind,
+/// blocked, when it does not finish in time. 1: answered (whatever the result), 0: no answer
+/// in time, -errno: no child could be made (answers.c says why not a thread).
+int gs_answers(const char *path, int timeout_ms);
+
 /// realpath(3) into `out` (NUL-terminated); returns the length or -errno
 /// (-ENAMETOOLONG when `size` is too small).
 long gs_realpath(const char *path, char *out, unsigned long size);

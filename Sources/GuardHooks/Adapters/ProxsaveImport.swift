@@ -105,6 +105,7 @@ extension GuardEngine {
         let (refused, candidates) = ProxsaveImport.validate(lines)
         var results = refused
         var batchLines: [ProxsaveImport.Line] = []
+        askAhead(candidates.map(\.1))  // before the writers' lock: the only wait on a storage
         let outcomes: [TargetOutcome] = try mappingStoreErrors {
             let session = try openSession(forWriting: !dryRun)
             defer { session.lock?.release() }
@@ -118,11 +119,12 @@ extension GuardEngine {
                 switch try prepare(normal) {
                 case .refused(let path, .missing): result(.skipped, "does not exist", path)
                 case .refused(let path, .cannotStat(let e)): result(.failed, "cannot stat: \(e)", path)
+                case .refused(let path, .unreachable(let why)): result(.skipped, why, path)
                 case .refused(let path, let why): result(.refused, why.description, path)
                 case .wouldCreate: break
                 case .ready(let p):
                     if let first = seenResolved[PathKey(p.path)] {
-                        kernel.close(p.handle)
+                        discard(p)
                         result(.refused, "same directory as line \(first)", p.path)
                         continue
                     }
@@ -170,7 +172,7 @@ extension ProxsaveImport {
         case .applied: return .adopted
         case .alreadyApplied: return .alreadyRecorded
         case .refused: return .refused
-        case .skippedMounted, .wrongStorage, .deferred, .cleared, .alreadyClear, .held: return .skipped
+        case .skippedMounted, .wrongStorage, .deferred, .cleared, .alreadyClear, .held, .unreachable: return .skipped
         case .failed, .unsupported: return .failed
         }
     }

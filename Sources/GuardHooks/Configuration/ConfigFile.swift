@@ -10,6 +10,7 @@ import Glibc
 /// hooks_dir = "/etc/guard-hooks/hooks.d"
 /// timeout = 300        # seconds per hook
 /// lock_timeout = 10    # seconds of waiting for the writers' lock
+/// probe_timeout = 5    # seconds a call into a mounted storage may take (else: unreachable)
 /// sealed = ["/mnt/storage", "/mnt/backup"]
 /// phases = ["pre-verify"]  # phases beyond the standard ones that `run` accepts
 ///
@@ -26,6 +27,7 @@ public struct ConfigFile: Sendable, Hashable {
     public var lockTimeout: Double?
     /// Seconds after which `doctor` warns about a guard still held by a claim.
     public var claimWarnAfter: Double?
+    public var probeTimeout: Double?
     public var sealed: [String]?
     public var phases: [String]?
     /// `[storage."PATH"]` tables, by normalized mountpoint.
@@ -36,19 +38,19 @@ public struct ConfigFile: Sendable, Hashable {
     public var diskByUUID: String?
 
     public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
-                timeout: Double? = nil, lockTimeout: Double? = nil, sealed: [String]? = nil, phases: [String]? = nil,
-                storage: [String: ExpectedStorage] = [:]) {
+                timeout: Double? = nil, lockTimeout: Double? = nil, probeTimeout: Double? = nil, sealed: [String]? = nil,
+                phases: [String]? = nil, storage: [String: ExpectedStorage] = [:]) {
         self.allowedRoots = allowedRoots; self.store = store; self.hooksDir = hooksDir
-        self.timeout = timeout; self.lockTimeout = lockTimeout; self.sealed = sealed; self.phases = phases
-        self.storage = storage
+        self.timeout = timeout; self.lockTimeout = lockTimeout; self.probeTimeout = probeTimeout
+        self.sealed = sealed; self.phases = phases; self.storage = storage
     }
 
     /// The file read when neither `--config` nor `GUARD_HOOKS_CONFIG` names one.
     public static let defaultPath = "/etc/guard-hooks/config.toml"
 
     /// The keys the file may hold, in the order the README documents them.
-    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "sealed", "claim_warn_after",
-                              "phases", "pve_storage_cfg", "disk_by_uuid"]
+    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "probe_timeout", "sealed",
+                              "claim_warn_after", "phases", "pve_storage_cfg", "disk_by_uuid"]
 
     /// Parses and checks the text of a config file. `file` only names it in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
@@ -91,6 +93,10 @@ public struct ConfigFile: Sendable, Hashable {
                 let t = try seconds(entry, fail)
                 guard t > 0, t <= 31_536_000 else { throw fail("claim_warn_after must be more than 0 and at most 31536000 seconds (a year)") }
                 config.claimWarnAfter = t
+            case "probe_timeout":
+                let t = try seconds(entry, fail)
+                guard t > 0, t <= 86_400 else { throw fail("probe_timeout must be more than 0 and at most 86400 seconds") }
+                config.probeTimeout = t
             case "sealed":
                 let paths = try strings(entry, fail)
                 for p in paths {

@@ -14,6 +14,8 @@ public struct Settings: Sendable, Hashable {
     public var lockTimeout: Double
     /// Seconds after which `doctor` warns about a guard still held by a claim.
     public var claimWarnAfter: Double
+    /// Seconds a call into a possibly dead storage may take before its target is `unreachable`.
+    public var probeTimeout: Double
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
     public var sealed: [String]
     /// The storage expected at each configured mountpoint (`[storage."PATH"]`, file only).
@@ -35,6 +37,7 @@ public struct Settings: Sendable, Hashable {
         public static let lockTimeout = "GUARD_HOOKS_LOCK_TIMEOUT"
         public static let sealed = "GUARD_HOOKS_SEAL"
         public static let claimWarnAfter = "GUARD_HOOKS_CLAIM_WARN_AFTER"
+        public static let probeTimeout = "GUARD_HOOKS_PROBE_TIMEOUT"
     }
 
     public enum Default {
@@ -47,6 +50,7 @@ public struct Settings: Sendable, Hashable {
         public static let claimWarnAfter = 86_400.0
         public static let pveStorageConfig = "/etc/pve/storage.cfg"
         public static let diskByUUID = "/dev/disk/by-uuid"
+        public static let probeTimeout = 5.0
     }
 
     /// What the command line said; nil or empty: not given.
@@ -118,6 +122,7 @@ public struct Settings: Sendable, Hashable {
         }
         let envTimeout = try seconds(Variable.timeout, positive: true)
         let envLock = try seconds(Variable.lockTimeout, positive: false)
+        let envProbe = try seconds(Variable.probeTimeout, positive: true)
         var settings = Settings(
             storePath: pick("store", flags.store, env(Variable.store), file?.store, Default.store),
             allowedRoots: pick("allowed_roots", flagRoots, envRoots, file?.allowedRoots, Default.allowedRoots),
@@ -126,6 +131,7 @@ public struct Settings: Sendable, Hashable {
             lockTimeout: pick("lock_timeout", nil, envLock, file?.lockTimeout, Default.lockTimeout),
             claimWarnAfter: pick("claim_warn_after", nil, try seconds(Variable.claimWarnAfter, positive: true),
                                  file?.claimWarnAfter, Default.claimWarnAfter),
+            probeTimeout: pick("probe_timeout", nil, envProbe, file?.probeTimeout, Default.probeTimeout),
             sealed: pick("sealed", nil, colonList(Variable.sealed), file?.sealed, Default.sealed),
             sources: sources,
             phases: pick("phases", nil, nil, file?.phases, []))

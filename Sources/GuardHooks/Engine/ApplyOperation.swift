@@ -10,7 +10,8 @@ extension GuardEngine {
     ///   - dryRun: report what would happen; the kernel and the store stay untouched.
     public func apply(_ targets: [String], kind: RequestedKind = .auto, lifetime: GuardLifetime = .transient,
                       createMissing: Bool = false, label: String? = nil, dryRun: Bool = false) throws -> [TargetOutcome] {
-        try mappingStoreErrors {
+        askAhead(targets)  // before the writers' lock: the only wait on a storage
+        return try mappingStoreErrors {
             let session = try openSession(forWriting: !dryRun)
             defer { session.lock?.release() }
             let here = Surroundings(bootID: try bootID(), namespace: kernel.mountNamespace())
@@ -26,7 +27,7 @@ extension GuardEngine {
                                                              lifetime: lifetime, reason: "would create the directory"))
                 case .ready(let p):
                     if let first = seen[PathKey(p.path)] {
-                        kernel.close(p.handle)
+                        discard(p)
                         batch.add(target, outcome: TargetOutcome(target: target, path: p.path, outcome: .alreadyApplied,
                                                                  dryRun: dryRun, reason: "same directory as target \(first + 1)"))
                         continue

@@ -21,6 +21,12 @@ extension GuardEngine {
 
     private func removeGuards(_ selection: Selection, operatorUnseal: Bool, dryRun: Bool) throws -> [TargetOutcome] {
         try mappingStoreErrors {
+            // Before the writers' lock: the only wait on a storage. `clear --all` finds its
+            // paths in the store, read without the lock.
+            switch selection {
+            case .all: askAhead(try openSession(forWriting: false).store?.outstandingGuards().map(\.path) ?? [])
+            case .targets(let targets): askAhead(targets)
+            }
             let session = try openSession(forWriting: !dryRun)
             defer { session.lock?.release() }
             let store = session.store
@@ -39,8 +45,11 @@ extension GuardEngine {
                 for target in targets {
                     switch try prepare(target, dryRun: dryRun) {
                     case .ready(let p):
-                        if !seen.insert(PathKey(p.path)).inserted { kernel.close(p.handle); continue }
+                        if !seen.insert(PathKey(p.path)).inserted { discard(p); continue }
                         try batch.add(target, p)
+                    case .refused(let path, .unreachable(let why)):
+                        // The storage does not answer: its row is left as it is, for a later run.
+                        batch.add(target, outcome: TargetOutcome(target: target, refused: path, .unreachable(why), dryRun: dryRun))
                     case .refused(let path, let why):
                         // A recorded guard whose directory cannot be opened now is still cleared later.
                         if let path, let row = try store?.currentGuard(path: path) {

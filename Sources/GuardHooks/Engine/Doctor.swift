@@ -22,8 +22,12 @@ extension GuardEngine {
         let mounts = (try? kernel.mountInfo()) ?? []
 
         var paths: [String] = rows.map(\.path)
+        var resolved: [String: String] = [:]  // normal → canonical, each resolved once (bounded)
         for raw in sealed + targets {
-            if case .success(let p) = PathPolicy.normalize(raw) { paths.append((try? kernel.resolve(p)) ?? p) }
+            guard case .success(let p) = PathPolicy.normalize(raw) else { continue }
+            let canonical = resolved[p] ?? (reachable(p) ? (try? locate(p).0) : nil) ?? p
+            resolved[p] = canonical
+            paths.append(canonical)
         }
         for m in mounts where m.isReadOnly && m.root != "/" && m.mountPoint.hasSuffix(m.root)
             && policy.allowedRoots.contains(where: { PathPolicy.isStrictlyBelow(m.mountPoint, $0) }) {
@@ -32,7 +36,7 @@ extension GuardEngine {
         var seen = Set<PathKey>()
         paths = paths.filter { seen.insert(PathKey($0)).inserted }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
 
-        let sealedSet = Set(sealed.compactMap { try? PathPolicy.normalize($0).get() }.map { PathKey((try? kernel.resolve($0)) ?? $0) })
+        let sealedSet = Set(sealed.compactMap { try? PathPolicy.normalize($0).get() }.map { PathKey(resolved[$0] ?? $0) })
         // Sub-second wall clock: `time(nil)` truncates, which made a fresh row's age negative
         // (never stale with pendingWarnAfter 0) and every age up to a second too young.
         var clock = timespec()
@@ -43,6 +47,13 @@ extension GuardEngine {
         let below = MountsBelowIndex(mounts)
         for path in paths {
             let row = rowByPath[PathKey(path)]
+            // Nothing calls into a path that did not answer within the probe deadline: a dead
+            // storage is a finding of its own, and the others are still examined.
+            guard reachable(path) else {
+                findings.append(DoctorFinding(severity: .warn, path: path, code: "unreachable",
+                                              message: unreachableReason, guardID: row?.id))
+                continue
+            }
             var o = observePath(path, row: row, mounts: mounts, here: here)
             o.sealWanted = sealedSet.contains(PathKey(path)) || row?.lifetime == .persistent
             o.mountsBelow = below.mounts(below: path)
@@ -75,6 +86,21 @@ extension GuardEngine {
         var o = PathObservation(path: path, mountState: nil, bareImmutable: nil, bareHasEntries: nil)
         o.row = row.map(GuardSummary.init)
         if let row { o.rowGuardPresent = observe(row, here).guardPresent }
+        if (try? kernel.mountPlacement(path)) == .mounted(foreign: true) {
+            // Storage is mounted (and answered `reachable`): only its root's flag is read; the
+            // bare directory is looked at underneath, on the parent's filesystem.
+            o.mountState = .mounted
+            if let h = try? kernel.openDirectory(path) {
+                o.mountedRootImmutable = try? kernel.isImmutable(h)
+                kernel.close(h)
+            }
+            if let s = try? kernel.openShadowed(path) {
+                defer { kernel.close(s) }
+                o.bareImmutable = try? kernel.isImmutable(s)
+                o.bareHasEntries = try? kernel.hasEntries(s)
+            }
+            return o
+        }
         guard let h = try? kernel.openDirectory(path) else {
             o.exists = access(path, F_OK) == 0
             return o

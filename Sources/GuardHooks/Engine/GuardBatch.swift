@@ -120,7 +120,7 @@ struct GuardBatch {
         var item = BatchItem(target: target, path: path, row: row, probe: prepared?.probe)
         if let row { item.claims = try store?.liveClaims(guardID: row.id) ?? [] }
         items.append(item)
-        if let prepared { handles.adopt(prepared.handle, at: i) }
+        if let handle = prepared?.handle { handles.adopt(handle, at: i) }
     }
 
     /// Adds an item whose outcome is already known.
@@ -140,13 +140,13 @@ struct GuardBatch {
             if let known = early[i] { outcomes[i] = known; steps.append(nil); continue }
             // A row the kernel contradicts is reconciled first, so the decision sees the truth.
             if let r = items[i].row,
-               let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: engine.observe(r, here)) {
+               let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: engine.observeBounded(r, here)) {
                 repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
                 items[i].row?.status = to
                 if to == .cleared { items[i].row = nil; items[i].repairedAway = (r, reason) }
             }
-            if let h = handles[i], let probe = items[i].probe {
-                items[i].facts = engine.facts(h, probe: probe, row: items[i].row)
+            if let probe = items[i].probe {
+                items[i].facts = engine.facts(handles[i], probe: probe, row: items[i].row)
                 if let path = items[i].path { items[i].facts?.mountsBelow = mountsBelow.mounts(below: path) }
             }
             items[i].claimLiveness = items[i].claims.map { engine.liveness(of: $0.holder, here: here) }

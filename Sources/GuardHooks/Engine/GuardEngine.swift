@@ -24,6 +24,8 @@ public struct GuardEngineConfiguration: Sendable {
     /// Test-only: stop the process dead at a point of the write-ahead protocol.
     public var faultPoint: FaultPoint?
     #endif
+    /// Seconds a call into a possibly dead storage may take; its target is then `unreachable`.
+    public var probeTimeout: Double = Settings.Default.probeTimeout
     /// `doctor` warns about a guard pending longer than this many seconds.
     public var pendingWarnAfter: Double
     /// The storage expected at each configured mountpoint, and where identities are looked up.
@@ -47,6 +49,7 @@ public struct GuardEngineConfiguration: Sendable {
                   lockTimeout: settings.lockTimeout, actor: actor, runID: runID)
         claimWarnAfter = settings.claimWarnAfter
         storage = StorageExpectations(settings)
+        probeTimeout = settings.probeTimeout
     }
 
     var storeDirectory: String { FileIO.parentDirectory(storePath) }
@@ -83,6 +86,8 @@ public final class GuardEngine: Sendable {
     public let processes: any ProcessTable
     public let configuration: GuardEngineConfiguration
     let policy: PathPolicy
+    /// Which storages answered in this command (MountTable.swift).
+    let gate: ReachabilityGate
 
     public init(kernel: any KernelOperations = LinuxKernel(), processes: any ProcessTable = LinuxProcessTable(),
                 configuration: GuardEngineConfiguration) {
@@ -91,6 +96,7 @@ public final class GuardEngine: Sendable {
         self.configuration = configuration
         self.policy = PathPolicy(allowedRoots: configuration.allowedRoots,
                                  protectedPaths: Self.spellings(ofDirectory: configuration.storeDirectory, kernel: kernel))
+        self.gate = ReachabilityGate(kernel: kernel, seconds: configuration.probeTimeout)
     }
 
     /// The store's (and its lock's) directory as typed, with `//`, `/./` and `..` folded,
@@ -180,11 +186,16 @@ public final class GuardEngine: Sendable {
         }
     }
 
-    /// Facts about the target for the decision tables, read on the prepared fd.
-    func facts(_ handle: DirectoryHandle, probe: DirectoryProbe, row: GuardRecord?) -> TargetFacts {
+    /// Facts about the target for the decision tables, read on the prepared fd. No fd: a
+    /// storage is mounted there, and its root's flag is not read (a call into the storage).
+    func facts(_ handle: DirectoryHandle?, probe: DirectoryProbe, row: GuardRecord?) -> TargetFacts {
         var f = TargetFacts(mountState: probe.mountState, topMountID: probe.mountID)
-        do { f.immutable = try kernel.isImmutable(handle) } catch {
-            if error.isUnsupported { f.immutable = false; f.immutableSupported = false } else { f.immutable = nil }
+        if let handle {
+            do { f.immutable = try kernel.isImmutable(handle) } catch {
+                if error.isUnsupported { f.immutable = false; f.immutableSupported = false } else { f.immutable = nil }
+            }
+        } else {
+            f.immutable = nil
         }
         if let row, row.kind == .bind, let id = row.mountID {
             f.recordedMountExists = bindGuardExists(id: id, unique: row.mountIDIsUnique, path: row.path)

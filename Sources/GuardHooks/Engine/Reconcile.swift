@@ -16,6 +16,8 @@ extension GuardEngine {
     }
 
     private func reconcileAll(dryRun: Bool) throws -> [ReconcileChange] {
+        // Before the writers' lock: the only wait on a storage (read without the lock).
+        askAhead(try openSession(forWriting: false).store?.outstandingGuards().map(\.path) ?? [])
         let session = try openSession(forWriting: !dryRun)
         defer { session.lock?.release() }
         guard let store = session.store else { return [] }
@@ -23,7 +25,7 @@ extension GuardEngine {
         var transitions: [GuardTransition] = []
         let here = surroundings()
         for row in try store.outstandingGuards() {
-            let seen = observe(row, here)
+            let seen = observeBounded(row, here)
             guard let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(row), observed: seen) else { continue }
             changes.append(ReconcileChange(guardID: row.id, path: row.path, from: row.status, to: to, reason: reason))
             transitions.append(GuardTransition(guardID: row.id, to: to, reason: reason,
@@ -55,6 +57,13 @@ extension GuardEngine {
         Surroundings(bootID: try? kernel.bootID(), namespace: kernel.mountNamespace())
     }
 
+    /// `observe`, when the row's path answers (or need not be touched: a bind guard with its
+    /// mount id is looked up in the mount table); a storage that does not answer tells nothing.
+    func observeBounded(_ row: GuardRecord, _ here: Surroundings) -> GuardObservation {
+        if row.kind == .bind && row.mountID != nil || reachable(row.path) { return observe(row, here) }
+        return GuardObservation(guardPresent: nil)
+    }
+
     /// What the kernel shows about one recorded guard. Probes that fail leave
     /// `guardPresent` nil, so nothing is changed on a guess.
     func observe(_ row: GuardRecord, _ here: Surroundings) -> GuardObservation {
@@ -73,7 +82,9 @@ extension GuardEngine {
                 o.guardPresent = bindGuardExists(id: id, unique: row.mountIDIsUnique, path: row.path)
             } else {
                 // Interrupted before the id was recorded: our guard is a mount root at the
-                // path showing the very directory (same device and inode) we recorded.
+                // path showing the very directory (same device and inode) we recorded. With a
+                // storage on top, it cannot be told (and the storage is not called into).
+                if (try? kernel.mountPlacement(row.path)) == .mounted(foreign: true) { return o }
                 guard let h = try? kernel.openDirectory(row.path) else { return o }
                 defer { kernel.close(h) }
                 guard let p = try? kernel.probe(h) else { return o }
@@ -84,6 +95,11 @@ extension GuardEngine {
                 if ours { o.foundMountID = p.mountID }
             }
         case .immutable:
+            if (try? kernel.mountPlacement(row.path)) == .mounted(foreign: true) {
+                // Storage is online: look beneath it, never into it.
+                o.guardPresent = shadowedImmutable(row.path)
+                return o
+            }
             guard let h = try? kernel.openDirectory(row.path) else { return o }
             defer { kernel.close(h) }
             guard let p = try? kernel.probe(h) else { return o }
@@ -92,12 +108,16 @@ extension GuardEngine {
             case .notMounted:
                 o.guardPresent = p.inode == row.inode || row.inode == nil ? (try? kernel.isImmutable(h)) : false
             case .mounted:
-                // Storage is online: look at the shadowed directory beneath it.
-                guard let s = try? kernel.openShadowed(row.path) else { return o }
-                defer { kernel.close(s) }
-                o.guardPresent = try? kernel.isImmutable(s)
+                o.guardPresent = shadowedImmutable(row.path)
             }
         }
         return o
+    }
+
+    /// The flag of the directory underneath whatever is mounted at `path`; nil: unknown.
+    private func shadowedImmutable(_ path: String) -> Bool? {
+        guard let s = try? kernel.openShadowed(path) else { return nil }
+        defer { kernel.close(s) }
+        return try? kernel.isImmutable(s)
     }
 }

@@ -2,10 +2,12 @@ import FileIO
 import GuardStore
 import SystemPackage
 
-/// A validated, resolved target opened without following symlinks.
-struct PreparedTarget {
+/// A validated, resolved target opened without following symlinks. `handle` is nil when
+/// another filesystem is mounted there (storage): the engine never acts inside a storage,
+/// and every call into one could block on a dead server.
+struct PreparedTarget: Sendable {
     var path: String
-    var handle: DirectoryHandle
+    var handle: DirectoryHandle?
     var probe: DirectoryProbe
 }
 
@@ -23,6 +25,8 @@ enum PreparationFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case symlinkAppeared
     case cannotOpen(Errno)
     case cannotStat(Errno)
+    /// The storage did not answer within the probe deadline (outcome `unreachable`).
+    case unreachable(String)
 
     var description: String {
         switch self {
@@ -35,11 +39,12 @@ enum PreparationFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case .symlinkAppeared: return "a symlink appeared in the path"
         case .cannotOpen(let e): return "cannot open: \(e)"
         case .cannotStat(let e): return "cannot stat: \(e)"
+        case .unreachable(let why): return why
         }
     }
 }
 
-enum Preparation {
+enum Preparation: Sendable {
     case ready(PreparedTarget)
     /// The directory is missing and would be created (dry run of `--create`).
     case wouldCreate(path: String)
@@ -50,17 +55,21 @@ enum Preparation {
 extension GuardEngine {
     /// Validates, resolves and opens one target; with `createMissing`, makes a missing
     /// directory whose parent resolves inside the allowed roots. The one place where a
-    /// caller's path becomes an fd, for every command. Throws only when out of descriptors
-    /// or memory (`GuardEngineError.resources`).
+    /// caller's path becomes an fd, for every command. A target whose storage does not answer
+    /// within the probe deadline is `unreachable` and not touched at all (`reachable`; the
+    /// command asked it before taking the writers' lock, `askAhead`, so here the answer is known).
+    /// Throws only when out of descriptors or memory (`GuardEngineError.resources`).
     func prepare(_ target: String, createMissing: Bool = false, dryRun: Bool = false) throws(GuardEngineError) -> Preparation {
         let normal: String
         switch PathPolicy.normalize(target) {
         case .failure(let r): return .refused(path: nil, .policy(r))
         case .success(let p): normal = p
         }
+        guard reachable(normal) else { return .refused(path: normal, .unreachable(unreachableReason)) }
         var resolved: String
+        var placement: MountPlacement
         do {
-            resolved = try kernel.resolve(normal)
+            (resolved, placement) = try locate(normal)
         } catch let e where e.errno == .noSuchFileOrDirectory && createMissing {
             switch resolveMissing(normal) {
             case .failure(let why): return .refused(path: normal, why)
@@ -68,6 +77,7 @@ extension GuardEngine {
                 if dryRun { return .wouldCreate(path: p) }
                 do throws(KernelError) { try kernel.createDirectory(p) } catch { return .refused(path: p, .cannotCreate(error.errno)) }
                 resolved = p
+                placement = .notMounted
             }
         } catch {
             return .refused(path: normal, error.errno == .noSuchFileOrDirectory ? .missing : .cannotResolve(error.errno))
@@ -75,6 +85,12 @@ extension GuardEngine {
         switch policy.check(resolved: resolved) {
         case .failure(let r): return .refused(path: resolved, .policy(r))
         case .success(let p): resolved = p
+        }
+        if placement == .mounted(foreign: true) {
+            // Storage is mounted: never opened. Its root answered `reachable` just now.
+            do { return .ready(PreparedTarget(path: resolved, handle: nil, probe: try kernel.probeMountRoot(resolved))) } catch {
+                return .refused(path: resolved, .cannotStat(error.errno))
+            }
         }
         let handle: DirectoryHandle
         do { handle = try kernel.openDirectory(resolved) } catch {
@@ -93,6 +109,30 @@ extension GuardEngine {
             kernel.close(handle)
             return .refused(path: resolved, .cannotStat(error.errno))
         }
+    }
+
+    /// The canonical path and what is mounted there. The parent is resolved (realpath), the
+    /// last component is looked at from the parent's side (`mountPlacement`), so a mounted
+    /// storage is recognised without a call into it. Only a symlink as the last component
+    /// is resolved as a whole (its target is looked at the same way again).
+    func locate(_ normal: String) throws(KernelError) -> (String, MountPlacement) {
+        let parent = try kernel.resolve(FileIO.parentDirectory(normal))
+        let name = FileIO.lastComponent(normal) ?? ""
+        let candidate = parent == "/" ? "/" + name : parent + "/" + name
+        switch try kernel.mountPlacement(candidate) {
+        case .missing: throw KernelError(.noSuchFileOrDirectory, "resolve", normal)
+        case .symlink:
+            let target = try kernel.resolve(normal)
+            let placement = try kernel.mountPlacement(target)
+            if placement == .missing || placement == .symlink { throw KernelError(.noSuchFileOrDirectory, "resolve", normal) }
+            return (target, placement)
+        case let placement: return (candidate, placement)
+        }
+    }
+
+    /// Closes a prepared target's fd that no batch took over.
+    func discard(_ prepared: PreparedTarget) {
+        if let h = prepared.handle { kernel.close(h) }
     }
 
     /// A missing target is created only under a parent that itself resolves inside the roots.
@@ -114,6 +154,8 @@ extension GuardEngine {
 extension TargetOutcome {
     /// A target refused while being prepared.
     init(target: String, refused path: String?, _ failure: PreparationFailure, dryRun: Bool) {
-        self.init(target: target, path: path, outcome: .refused, dryRun: dryRun, reason: failure.description)
+        let outcome: Outcome
+        if case .unreachable = failure { outcome = .unreachable } else { outcome = .refused }
+        self.init(target: target, path: path, outcome: outcome, dryRun: dryRun, reason: failure.description)
     }
 }

@@ -132,6 +132,16 @@ public protocol KernelOperations: Sendable {
     func createDirectory(_ path: String) throws(KernelError)
 
     func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe
+    /// Whether something is mounted at `path` (resolved), read from the mount table without
+    /// calling into any mounted filesystem (MountTable.swift). Opens the parent only.
+    func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement
+    /// `probe` of the root of the mount at `path`: a call into that filesystem. May block
+    /// forever on a dead server: ask `answers` first.
+    func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe
+    /// Whether resolving `path` (every component, a mount's root at the path included)
+    /// finishes within `seconds`, tried where a blocked call cannot keep this process from
+    /// exiting (a child process).
+    func answers(_ path: String, within seconds: Double) -> Bool
     /// Whether the directory has any entry besides `.` and `..`.
     func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool
 

@@ -14,6 +14,9 @@ public struct LinuxKernel: KernelOperations {
         var legacyBind = false
         /// Ignore `STATX_ATTR_MOUNT_ROOT`, as on kernels before 5.8 (mountinfo decides).
         var noMountRootAttribute = false
+        /// Decide mount placement from /proc/self/mountinfo, as on kernels without openat2
+        /// and statmount/listmount.
+        var noMountTableCalls = false
     }
 
     let fallbacks: Fallbacks
@@ -21,12 +24,23 @@ public struct LinuxKernel: KernelOperations {
     /// the last one before `umount2`, so tests can mount something in that window.
     var beforeUnmount: (@Sendable () -> Void)?
 
-    public init() { fallbacks = Fallbacks() }
+    public init() {
+        #if GUARD_HOOKS_FAULT_POINTS
+        // Debug builds only: end-to-end tests force the older kernels' paths through the CLI
+        // (GUARD_HOOKS_TEST_KERNEL=mountinfo,legacy-bind).
+        let forced = (getenv("GUARD_HOOKS_TEST_KERNEL").map { String(cString: $0) } ?? "").split(separator: ",")
+        fallbacks = Fallbacks(legacyBind: forced.contains("legacy-bind"),
+                              noMountRootAttribute: forced.contains("mountinfo"),
+                              noMountTableCalls: forced.contains("mountinfo"))
+        #else
+        fallbacks = Fallbacks()
+        #endif
+    }
 
     init(forceLegacyBind: Bool = false, forceComponentWalk: Bool = false,
-         ignoreMountRootAttribute: Bool = false) {
+         ignoreMountRootAttribute: Bool = false, noMountTableCalls: Bool = false) {
         fallbacks = Fallbacks(componentWalk: forceComponentWalk, legacyBind: forceLegacyBind,
-                              noMountRootAttribute: ignoreMountRootAttribute)
+                              noMountRootAttribute: ignoreMountRootAttribute, noMountTableCalls: noMountTableCalls)
     }
 
     // MARK: Paths and opening

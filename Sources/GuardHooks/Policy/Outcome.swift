@@ -22,6 +22,8 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     /// Storage is mounted at the target but not the expected one (`[storage."PATH"]`): neither
     /// guarded nor online. What was found against what was expected is in the reason.
     case wrongStorage = "wrong-storage"
+    /// The storage at the target did not answer within the probe deadline: try later (75).
+    case unreachable
 }
 
 /// The outcome for one target (GuardRender prints it: `TargetOutcome.word`).

@@ -1,0 +1,140 @@
+import CGuardSys
+import FileIO
+import SystemPackage
+import Glibc
+import Synchronization
+
+/// Where a resolved path stands in the mount table, decided without calling into any
+/// mounted filesystem (DESIGN.md, "Never touch a storage to decide"): a dead NFS server
+/// blocks every such call forever.
+public enum MountPlacement: Sendable, Hashable {
+    /// Nothing is mounted at the path: the directory lives on its parent's filesystem.
+    case notMounted
+    /// A mount sits at the path. `foreign`: another filesystem than the parent's (storage,
+    /// whose server may not answer); false for a bind of the parent's own filesystem, such
+    /// as our bind guards, which is as safe to touch as the parent already was.
+    case mounted(foreign: Bool)
+    /// The last component is a symlink: resolve it first.
+    case symlink
+    case missing
+}
+
+/// The one API every command uses for a bounded mount-state probe (apply, seal, clear,
+/// unseal, import, reconcile, doctor, check): `reachable(path)` first (bounded, in a child
+/// process), then `mountPlacement` (never enters a mount) and whatever the command does there.
+/// One gate per engine, so per command: a mount that answered (or did not) is asked once, and
+/// 300 targets below one dead server cost one deadline, not 300.
+final class ReachabilityGate: Sendable {
+    private let kernel: any KernelOperations
+    private let seconds: Double
+    private struct Cache {
+        var mountPoints: [String]??
+        /// By the mount point of the deepest mount at or above a path.
+        var answered: [String: Bool] = [:]
+    }
+    /// An engine may serve concurrent tasks (`withGuards`): the cache is shared under a lock.
+    private let cache = Mutex(Cache())
+
+    init(kernel: any KernelOperations, seconds: Double) {
+        self.kernel = kernel; self.seconds = seconds
+    }
+
+    /// Whether every filesystem on the way to `path` answers within the probe deadline. A
+    /// mount already asked in this command is not asked again.
+    func reachable(_ path: String) -> Bool {
+        let points = cache.withLock { c in
+            if c.mountPoints == nil { c.mountPoints = .some((try? kernel.mountInfo())?.map(\.mountPoint)) }
+            return c.mountPoints ?? nil
+        }
+        let key = points.flatMap { points in
+            points.filter { path.utf8.elementsEqual($0.utf8) || PathPolicy.isStrictlyBelow(path, $0) || $0 == "/" }
+                .max { $0.utf8.count < $1.utf8.count }
+        }
+        if let key, let known = cache.withLock({ $0.answered[key] }) { return known }
+        let answer = kernel.answers(path, within: seconds)
+        if let key { cache.withLock { $0.answered[key] = answer } }
+        return answer
+    }
+}
+
+extension GuardEngine {
+    /// See `ReachabilityGate.reachable`.
+    func reachable(_ path: String) -> Bool { gate.reachable(path) }
+
+    /// Asks every storage on the way to the targets, before the writers' lock is taken: the
+    /// waits on a dead one happen here, and under the lock the answers are known.
+    func askAhead(_ targets: [String]) {
+        for target in targets { if case .success(let p) = PathPolicy.normalize(target) { _ = reachable(p) } }
+    }
+
+    /// The words of an `unreachable` outcome.
+    var unreachableReason: String {
+        let s = configuration.probeTimeout
+        return "storage not responding (no answer within \(s == s.rounded() ? String(Int(s)) : String(s)) s)"
+    }
+}
+
+extension LinuxKernel {
+    /// From the parent's side: `openat2(parent, name, O_PATH, RESOLVE_NO_XDEV)` fails with
+    /// EXDEV exactly when a mount sits at `name`, without crossing into it. Kernels without
+    /// openat2 (or the forced fallback) read /proc/self/mountinfo instead, which the kernel
+    /// renders from its own mount table. Which filesystem is mounted comes from mountinfo's
+    /// device numbers either way.
+    public func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement {
+        let (parentPath, name) = try split(path)
+        let parent = try openNoSymlinks(parentPath, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
+        defer { closeFD(parent) }
+        if !fallbacks.componentWalk && !fallbacks.noMountTableCalls {
+            let fd = gs_openat2(parent, name, UInt64(GS_O_PATH | GS_O_NOFOLLOW | GS_O_CLOEXEC), 0,
+                                GS_RESOLVE_NO_XDEV | GS_RESOLVE_NO_SYMLINKS | GS_RESOLVE_NO_MAGICLINKS)
+            switch fd {
+            case 0...:
+                defer { closeFD(fd) }
+                // O_PATH|O_NOFOLLOW hands back a trailing symlink itself; statx of that fd
+                // reads the parent's filesystem only.
+                let st = try statx(fd, path, mask: GS_STATX_TYPE)
+                return st.mode & FileMode.typeMask == FileMode.symlink ? .symlink : .notMounted
+            case -Int32(EXDEV): return .mounted(foreign: try isForeign(path))
+            case -Int32(ELOOP): return .symlink
+            case -Int32(ENOENT): return .missing
+            case -Int32(ENOSYS): break
+            default: throw KernelError(Errno(rawValue: -fd), "openat2(RESOLVE_NO_XDEV)", path)
+            }
+        }
+        let entries = try mountInfo()
+        if entries.contains(where: { $0.mountPoint == path }) { return .mounted(foreign: Self.isForeign(path, entries)) }
+        // Not a mount point: looking at the name reads the parent's filesystem only.
+        var st = gs_statx_result()
+        let rc = gs_statx(parent, name, Int32(GS_AT_SYMLINK_NOFOLLOW), GS_STATX_TYPE, &st)
+        if rc == -Int32(ENOENT) { return .missing }
+        if rc < 0 { throw KernelError(Errno(rawValue: -rc), "statx", path) }
+        return st.mode & FileMode.typeMask == FileMode.symlink ? .symlink : .notMounted
+    }
+
+    private func isForeign(_ path: String) throws(KernelError) -> Bool { Self.isForeign(path, try mountInfo()) }
+
+    /// The topmost mount at `path` shows another filesystem (device) than the mount that holds
+    /// its parent directory. Unknown counts as foreign: it is then never called into unbounded.
+    static func isForeign(_ path: String, _ entries: [MountInfoEntry]) -> Bool {
+        guard let top = entries.last(where: { $0.mountPoint == path }) else { return true }
+        let parent = FileIO.parentDirectory(path)
+        let holder = entries.filter { $0.mountPoint != path && (parent.utf8.elementsEqual($0.mountPoint.utf8) || PathPolicy.isStrictlyBelow(parent, $0.mountPoint)) }
+            .max { $0.mountPoint.utf8.count < $1.mountPoint.utf8.count }
+        guard let holder else { return true }
+        return holder.deviceMajor != top.deviceMajor || holder.deviceMinor != top.deviceMinor
+    }
+
+    /// Runs `gs_answers` (answers.c: why a child process and not a thread). When no child can
+    /// be made the path is taken to answer, as before this check existed.
+    public func answers(_ path: String, within seconds: Double) -> Bool {
+        gs_answers(path, Int32(clamping: Int((seconds * 1000).rounded(.up)))) != 0
+    }
+
+    /// statx of the root of the mount at `path`: a call into that filesystem, which may block
+    /// forever on a dead server. Callers ask `ReachabilityGate.reachable` first.
+    public func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe {
+        let fd = try openNoSymlinks(path, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
+        defer { closeFD(fd) }
+        return try probe(DirectoryHandle(fd: fd, path: path))
+    }
+}
