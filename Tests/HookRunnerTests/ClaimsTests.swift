@@ -289,7 +289,8 @@ extension HookRunnerTests {
             defer { kill(pidB, SIGKILL) }
             let execB = try waitForPid(w.dir.sub("B.exec"))
             kill(execB, SIGKILL)
-            b.waitUntilExit()
+            let deadline = Date().addingTimeInterval(30)
+            while FileManager.default.fileExists(atPath: "/proc/\(execB)/exe") && Date() < deadline { usleep(20_000) }
             #expect(try w.guardPresent(nfs1))
             var r = try w.cli.run(["clear", "--all"])
             #expect(try w.guardPresent(nfs1), "the command still runs in exec's session: \(r.stdout)")
