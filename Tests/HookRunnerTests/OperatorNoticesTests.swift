@@ -82,7 +82,8 @@ extension HookRunnerTests {
             let hooks = try makeHooksDir(dir)
             try writeHook(hooks, "10-guard", "# phases: pre-restore\nshift\nexec \"$GUARD_HOOKS_BIN\" apply \"$@\"")
             expectStatus(try cli.run(["run", "--hooks-dir", hooks, "pre-restore", t]), 0)
-            expectStatus(try cli.run(["clear", t]), 0)
+            // The run's job (this test's session) still holds the guard: the operator forces it.
+            expectStatus(try cli.run(["clear", "--force", t]), 0)
             let text = try cli.run(["history", t])
             expectStatus(text, 0)
             // The cell before BY (the last): the run an event was made under, "-" for none.
@@ -107,7 +108,7 @@ extension HookRunnerTests {
             let hooks = try makeHooksDir(dir)
             try writeHook(hooks, "10-guard", "# phases: pre-restore\nshift\nexec \"$GUARD_HOOKS_BIN\" apply \"$@\"")
             expectStatus(try cli.run(["run", "--hooks-dir", hooks, "pre-restore", a, b]), 0)
-            expectStatus(try cli.run(["clear", b]), 0)
+            expectStatus(try cli.run(["clear", "--force", b]), 0)
             let text = try cli.run(["status"])
             expectStatus(text, 0)
             #expect(text.stdout.hasPrefix("guards: 1 outstanding\n"), "\(text.stdout)")

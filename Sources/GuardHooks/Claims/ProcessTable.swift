@@ -45,18 +45,10 @@ public struct LinuxProcessTable: ProcessTable {
     }
 
     public func sessionHasMembers(_ sid: Int32) -> Bool? {
-        guard let proc = try? sys("open", "/proc", {
-            gs_openat(GS_AT_FDCWD, "/proc", O_RDONLY | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC), 0)
-        }) else { return nil }
-        defer { closeFD(proc) }
-        var found = false
-        let scanned: Void? = try? kernel.forEachEntry(proc, "/proc") { name in
-            guard let pid = Int32(String(decoding: name, as: UTF8.self)) else { return true }
-            // Processes exit while we scan: an unreadable one is skipped.
-            if let s = (try? stat(pid)) ?? nil { found = s.session == sid && !s.hasExited }
-            return !found
+        kernel.anyProcess { pid in
+            guard let s = (try? stat(pid)) ?? nil else { return false }
+            return s.session == sid && !s.hasExited
         }
-        return scanned == nil ? nil : found
     }
 
     public func commandName(_ pid: Int32) -> String? {

@@ -82,21 +82,13 @@ public struct ConfigFile: Sendable, Hashable {
             case "disk_by_uuid":
                 config.diskByUUID = try absolutePath(entry, fail)
             case "timeout":
-                let t = try seconds(entry, fail)
-                guard t > 0, t <= 86_400 else { throw fail("timeout must be more than 0 and at most 86400 seconds") }
-                config.timeout = t
+                config.timeout = try seconds(entry, fail, zeroAllowed: false, upTo: 86_400)
             case "lock_timeout":
-                let t = try seconds(entry, fail)
-                guard t >= 0, t <= 86_400 else { throw fail("lock_timeout must be between 0 and 86400 seconds") }
-                config.lockTimeout = t
+                config.lockTimeout = try seconds(entry, fail, zeroAllowed: true, upTo: 86_400)
             case "claim_warn_after":
-                let t = try seconds(entry, fail)
-                guard t > 0, t <= 31_536_000 else { throw fail("claim_warn_after must be more than 0 and at most 31536000 seconds (a year)") }
-                config.claimWarnAfter = t
+                config.claimWarnAfter = try seconds(entry, fail, zeroAllowed: false, upTo: 31_536_000)
             case "probe_timeout":
-                let t = try seconds(entry, fail)
-                guard t > 0, t <= 86_400 else { throw fail("probe_timeout must be more than 0 and at most 86400 seconds") }
-                config.probeTimeout = t
+                config.probeTimeout = try seconds(entry, fail, zeroAllowed: false, upTo: 86_400)
             case "sealed":
                 let paths = try strings(entry, fail)
                 for p in paths {
@@ -159,12 +151,20 @@ public struct ConfigFile: Sendable, Hashable {
         return s
     }
 
-    private static func seconds(_ entry: TOMLSubset.Entry, _ fail: (String) -> ConfigError) throws(ConfigError) -> Double {
+    /// A number of seconds in (0, max], or [0, max] when `zeroAllowed`.
+    private static func seconds(_ entry: TOMLSubset.Entry, _ fail: (String) -> ConfigError, zeroAllowed: Bool,
+                                upTo max: Double) throws(ConfigError) -> Double {
+        let t: Double
         switch entry.value {
-        case .integer(let n): return Double(n)
-        case .float(let f): return f
+        case .integer(let n): t = Double(n)
+        case .float(let f): t = f
         default: throw fail("\(entry.key) must be a number of seconds, not \(entry.value.typeName)")
         }
+        guard t.isFinite, zeroAllowed ? t >= 0 : t > 0, t <= max else {
+            throw fail(zeroAllowed ? "\(entry.key) must be between 0 and \(Int(max)) seconds"
+                                   : "\(entry.key) must be more than 0 and at most \(Int(max)) seconds")
+        }
+        return t
     }
 }
 

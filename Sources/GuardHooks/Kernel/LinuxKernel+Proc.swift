@@ -16,18 +16,24 @@ extension LinuxKernel {
     /// Scans `/proc/<pid>/ns/mnt` of every process. Not seen: a namespace kept alive only
     /// by a non-leader thread, an open nsfs fd or a bind-mounted nsfs file.
     public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
+        anyProcess { pid in namespaceInode("/proc/\(pid)/ns/mnt") == namespace }
+    }
+
+    /// Whether any process (a numeric entry of /proc) satisfies `test`; nil when /proc
+    /// cannot be listed. Processes exit while we scan and some are unreadable: `test` sees
+    /// them and answers false.
+    func anyProcess(_ test: (Int32) -> Bool) -> Bool? {
         guard let proc = try? sys("open", "/proc", {
             gs_openat(GS_AT_FDCWD, "/proc", O_RDONLY | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC), 0)
         }) else { return nil }
         defer { closeFD(proc) }
-        var alive = false
+        var found = false
         let scanned: Void? = try? forEachEntry(proc, "/proc") { name in
-            guard !name.isEmpty, name.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return true }
-            // Processes exit while we scan, and some are unreadable: skip them.
-            alive = namespaceInode("/proc/\(String(decoding: name, as: UTF8.self))/ns/mnt") == namespace
-            return !alive
+            guard let pid = Int32(String(decoding: name, as: UTF8.self)) else { return true }
+            found = test(pid)
+            return !found
         }
-        return scanned == nil ? nil : alive
+        return scanned == nil ? nil : found
     }
 
     /// Inode of the namespace a `/proc/.../ns/*` magic link points at (`stat -L`).

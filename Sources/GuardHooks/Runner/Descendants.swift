@@ -22,16 +22,20 @@ public enum Descendants {
     }
 
     /// Kills and reaps every child of this process. A child's pid cannot be reused before we
-    /// reap it, so `kill` never hits a stranger. Returns how many were killed.
+    /// reap it, so `kill` never hits a stranger. A child that does not die within `patience`
+    /// after SIGKILL is blocked uninterruptibly (a call into a storage that stopped
+    /// answering, such as the reachability probe's child): it is left behind rather than
+    /// waited on, or the run would hang with it. Returns how many were killed.
     @discardableResult
-    static func killAll() -> Int {
+    static func killAll(patience: Double = 2) -> Int {
         var killed = 0
         guard sweeping else { return killed }
+        var abandoned = Set<pid_t>()
         while true {
             var info = siginfo_t()
             // Any child at all? (ECHILD: none; the common case costs one system call.)
             if waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 { return killed }
-            let children = childPIDs()
+            let children = childPIDs().filter { !abandoned.contains($0) }
             if children.isEmpty {
                 // Only zombies (or a child that just exited): reap what is there and stop.
                 var status: Int32 = 0
@@ -42,9 +46,22 @@ public enum Descendants {
                 kill(pid, SIGKILL)
                 killed += 1
             }
-            var status: Int32 = 0
-            for pid in children { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
+            var pending = Set(children)
+            let deadline = monotonicSeconds() + patience
+            while !pending.isEmpty {
+                var status: Int32 = 0
+                pending = pending.filter { waitpid($0, &status, WNOHANG) == 0 }
+                if pending.isEmpty || monotonicSeconds() >= deadline { break }
+                usleep(10_000)
+            }
+            abandoned.formUnion(pending)
         }
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     /// Our live children, from `/proc/PID/stat`'s ppid field.
