@@ -261,7 +261,7 @@ class Bench:
         for i in range(n):
             p = f"{d}/{i:02d}-trivial"
             with open(p, "w") as f:
-                f.write("#!/bin/sh\nexit 0\n")
+                f.write("#!/bin/sh\n# phases: bench\nexit 0\n")
             os.chmod(p, 0o755)
         env = self.env(f"{STATE}/w4.db", "/mnt/w4", d)
         ours = Cmd("hook-runner run bench", [[self.bin, "run", "bench", "--hooks-dir", d]], env)
@@ -374,7 +374,7 @@ class Bench:
         os.makedirs(hd, mode=0o755)
         for i in range(5):
             with open(f"{hd}/{i:02d}-trivial", "w") as f:
-                f.write("#!/bin/sh\nexit 0\n")
+                f.write("#!/bin/sh\n# phases: bench\nexit 0\n")
             os.chmod(f"{hd}/{i:02d}-trivial", 0o755)
         runbig = Cmd("run 5 hooks, big store", [[self.bin, "run", "bench", "--hooks-dir", hd]], env)
         runsmall = Cmd("run 5 hooks, small store", [[self.bin, "run", "bench", "--hooks-dir", hd]], small_env)
@@ -412,7 +412,7 @@ class Bench:
         d = "/mnt/w6/hooks.d"
         os.makedirs(d, mode=0o755)
         with open(f"{d}/loud", "w") as f:
-            f.write(f"#!/bin/sh\nyes 'guard-hooks benchmark output line, 64 bytes long........' | head -c {size}\n")
+            f.write(f"#!/bin/sh\n# phases: loud\nyes 'guard-hooks benchmark output line, 64 bytes long........' | head -c {size}\n")
         os.chmod(f"{d}/loud", 0o755)
         loud = Cmd("hook-runner run loud", [[self.bin, "run", "loud", "--hooks-dir", d]], env)
         t0 = time.perf_counter()
@@ -439,7 +439,7 @@ class Bench:
             os.makedirs(d, mode=0o755)
             for i in range(50):
                 with open(f"{d}/{i:02d}-trivial", "w") as f:
-                    f.write("#!/bin/sh\nexit 0\n")
+                    f.write("#!/bin/sh\n# phases: bench\nexit 0\n")
                 os.chmod(f"{d}/{i:02d}-trivial", 0o755)
             cmds.append(Cmd(f"{tag}: run 50 hooks", [[b, "run", "bench", "--hooks-dir", d]], env))
             cmds.append(Cmd(f"{tag}: guards (startup)", [[b, "guards"]], env))
