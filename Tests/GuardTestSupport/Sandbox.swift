@@ -145,15 +145,9 @@ public func runCommand(_ argv: [String], environment: [String: String]? = nil,
     p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env")
     p.arguments = argv[0].hasPrefix("/") ? Array(argv.dropFirst()) : argv
     if let environment { p.environment = environment.merging(sanitizerOptions) { given, _ in given } }
-    // Both streams go to files: no pipe can fill up and block the child.
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cmd-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    p.standardOutput = out; p.standardError = err
+    let files = try OutputFiles()
+    defer { files.remove() }
+    p.standardOutput = files.out; p.standardError = files.err
     let inp = Pipe()
     p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
     try p.run()
@@ -162,9 +156,32 @@ public func runCommand(_ argv: [String], environment: [String: String]? = nil,
         try? inp.fileHandleForWriting.close()
     }
     p.waitUntilExit()
-    try? out.close(); try? err.close()
     let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
-    return CommandResult(status: status,
-                         stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    let (stdout, stderr) = files.read()
+    return CommandResult(status: status, stdout: stdout, stderr: stderr)
+}
+
+/// A child's stdout and stderr, each a file in a temporary directory: no pipe can fill up
+/// and block the child.
+public struct OutputFiles {
+    let dir: URL
+    public let out: FileHandle
+    public let err: FileHandle
+
+    public init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cmd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for name in ["out", "err"] { _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: nil) }
+        out = try FileHandle(forWritingTo: dir.appendingPathComponent("out"))
+        err = try FileHandle(forWritingTo: dir.appendingPathComponent("err"))
+    }
+
+    /// Closes both and reads what the child wrote.
+    public func read() -> (stdout: String, stderr: String) {
+        try? out.close(); try? err.close()
+        return ((try? String(contentsOf: dir.appendingPathComponent("out"), encoding: .utf8)) ?? "",
+                (try? String(contentsOf: dir.appendingPathComponent("err"), encoding: .utf8)) ?? "")
+    }
+
+    public func remove() { try? FileManager.default.removeItem(at: dir) }
 }

@@ -101,14 +101,9 @@ func runBounded(_ argv: [String], environment: [String: String], limit: Double,
     p.executableURL = URL(fileURLWithPath: argv[0])
     p.arguments = Array(argv.dropFirst())
     p.environment = environment.merging(sanitizerOptions) { given, _ in given }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-bounded-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    p.standardOutput = out; p.standardError = err; p.standardInput = FileHandle.nullDevice
+    let files = try OutputFiles()
+    defer { files.remove() }
+    p.standardOutput = files.out; p.standardError = files.err; p.standardInput = FileHandle.nullDevice
     let ended = DispatchSemaphore(value: 0)
     p.terminationHandler = { _ in ended.signal() }
     try p.run()
@@ -122,12 +117,9 @@ func runBounded(_ argv: [String], environment: [String: String], limit: Double,
             ended.wait()
         }
     }
-    try? out.close(); try? err.close()
+    let (stdout, stderr) = files.read()
     let seconds = monotonicNow() - start
     guard inTime else { return BoundedResult(result: nil, seconds: seconds) }
     let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
-    return BoundedResult(result: BoundedResult.Ended(status: status,
-                                               stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                                               stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""),
-                         seconds: seconds)
+    return BoundedResult(result: BoundedResult.Ended(status: status, stdout: stdout, stderr: stderr), seconds: seconds)
 }
