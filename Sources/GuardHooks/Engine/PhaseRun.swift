@@ -5,21 +5,24 @@ import GuardStore
 public struct PhaseRequest: Sendable {
     public var phase: String
     public var targets: [String]
-    /// nil: only the Swift hooks run.
+    /// nil: only the Swift hooks run. Default: hook-runner's own (`/etc/guard-hooks/hooks.d`).
     public var hooksDirectory: String?
     public var swiftHooks: [any SwiftHook]
     public var timeout: Duration
     public var gracePeriod: Duration
     public var keepGoing: Bool
     public var dryRun: Bool
-    /// The hook-runner binary hooks call back (`GUARD_HOOKS_BIN`).
+    /// The hook-runner binary hooks call back (`GUARD_HOOKS_BIN`). A phase whose hooks.d
+    /// hooks would run refuses to start when it is not an executable file: the shipped guard
+    /// hook would fail with 127 and nothing would be guarded.
     public var binaryPath: String
     /// Phases beyond the standard ones and the hooks' headers (the config file's `phases`).
     public var declaredPhases: [String] = []
     /// A `pre-*` phase in which no hook runs succeeds (else it fails: nothing is guarded).
     public var allowEmpty = false
 
-    public init(phase: String, targets: [String], hooksDirectory: String?, swiftHooks: [any SwiftHook] = [],
+    public init(phase: String, targets: [String], hooksDirectory: String? = Settings.Default.hooksDir,
+                swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5), keepGoing: Bool = false,
                 dryRun: Bool = false, binaryPath: String = "/usr/local/bin/hook-runner") {
         self.phase = phase; self.targets = targets; self.hooksDirectory = hooksDirectory
@@ -62,6 +65,10 @@ extension GuardEngine {
         let problem = PhaseNames.problem(phase: request.phase, hooks: hooks, swiftPhases: request.swiftHooks.map(\.phases),
                                          configured: request.declaredPhases, allowEmpty: request.allowEmpty)
         if case .unknown(let why)? = problem { throw GuardEngineError.usage(why) }
+        if hooks.contains(where: { $0.decision == .run }), access(request.binaryPath, X_OK) != 0 {
+            throw GuardEngineError.usage("hook-runner not found at \(request.binaryPath): hooks call it back (GUARD_HOOKS_BIN); "
+                                         + "set PhaseRequest.binaryPath to the installed hook-runner")
+        }
         let recorder: RunRecorder? = request.dryRun ? nil : try RunRecorder(engine: self, request: request)
         if case .empty(let why)? = problem {
             // Recorded as a failed run, so `runs` shows the phase that guarded nothing.
