@@ -25,16 +25,25 @@ public final class Database {
     /// Opens `path` with explicit flags. `create` adds `SQLITE_OPEN_CREATE` (read-write only).
     /// No `SQLITE_OPEN_URI`, and the path is made absolute, so a name like `file:x?mode=…`
     /// is never interpreted as a URI even when the library enables URIs globally.
-    public init(path: String, mode: Mode, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws {
+    /// `immutable` (read-only only) opens through the `immutable=1` URI: no locks, no `-shm`;
+    /// for a file nothing can be writing (GuardStore's reader fallback says when).
+    public init(path: String, mode: Mode, create: Bool = false, immutable: Bool = false,
+                busyTimeoutMilliseconds: Int32 = 5_000) throws {
         _ = Database.libraryConfigured
         let absolute = FileIO.absolutePath(path)
-        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        // NOFOLLOW: SQLite refuses a symlinked database file itself (the store's trust check).
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW
         switch mode {
         case .readWrite: flags |= SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
         case .readOnly: flags |= SQLITE_OPEN_READONLY
         }
+        var name = absolute
+        if immutable, mode == .readOnly {
+            flags |= SQLITE_OPEN_URI
+            name = "file:" + Self.uriEscaped(absolute) + "?immutable=1"
+        }
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(absolute, &db, flags, nil)
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(db)
@@ -53,6 +62,24 @@ public final class Database {
     }
 
     deinit { close() }
+
+    /// A path as a URI path: every byte but unreserved characters and `/` percent-encoded,
+    /// so `?`, `#` and `%` in a store's name stay part of the name.
+    static func uriEscaped(_ path: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var out = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0xF)])
+            }
+        }
+        return out
+    }
 
     /// Process-wide library settings, applied once before the first connection opens.
     private static let libraryConfigured: Bool = csqlite_disable_memstatus() == SQLITE_OK

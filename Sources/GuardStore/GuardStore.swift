@@ -56,6 +56,7 @@ public final class GuardStore {
         let path = FileIO.absolutePath(path)
         let timeout = Int32(clamping: busyTimeout.components.seconds * 1000
                             + busyTimeout.components.attoseconds / 1_000_000_000_000_000)
+        try StoreTrust.check(storePath: path)
         var st = stat()
         if stat(path, &st) != 0 {
             let err = errno
@@ -64,9 +65,12 @@ public final class GuardStore {
             try StoreFile.create(at: path) { db in try configureWriter(db, persistWAL: false) }
         }
         try StoreFile.checkHeader(path: path)
+        // Before SQLite opens anything: closing another fd to the -shm would drop its locks.
+        if mode == .readWrite { try StoreFile.giveCompanionsStoreMode(path) }
         let database: Database
         do {
-            database = try Database(path: path, mode: mode, busyTimeoutMilliseconds: timeout)
+            database = try Database(path: path, mode: mode, immutable: mode == .readOnly && readerNeedsImmutable(path),
+                                    busyTimeoutMilliseconds: timeout)
         } catch let error as DatabaseError {
             throw StoreError.notADatabase(path: path, reason: error.message)
         }
@@ -89,6 +93,30 @@ public final class GuardStore {
         let store = GuardStore(path: path, mode: mode, database: database)
         store.schemaVersion = mode == .readWrite ? Schema.knownVersion : version
         return store
+    }
+
+    /// What a writing command checks before it creates `<db>.lock` beside the store: the
+    /// trust boundary, and that an existing file is a SQLite database at all, so no lock is
+    /// ever left beside a file that is not a store (`--db /etc/passwd`).
+    public static func checkBeforeLocking(path: String) throws {
+        let path = FileIO.absolutePath(path)
+        try StoreTrust.check(storePath: path)
+        var st = stat()
+        if lstat(path, &st) == 0 { try StoreFile.checkHeader(path: path) }
+    }
+
+    /// Whether a reader must open the store `immutable=1` (issue 16): it cannot read the
+    /// `-shm`, or cannot create the missing one (the directory is not writable to it), and
+    /// there is no WAL content, so
+    /// the main file alone is the whole store. Only stores never opened by a writer of this
+    /// version lack the `-shm`: the writer keeps `-wal` and `-shm` (PERSIST_WAL) with the
+    /// store's mode. A writer starting meanwhile first writes the `-wal`, which an immutable
+    /// reader ignores: it sees the last checkpointed state, as any snapshot read would.
+    static func readerNeedsImmutable(_ path: String) -> Bool {
+        var st = stat()
+        if lstat(path + "-wal", &st) == 0, st.st_size > 0 { return false }
+        if lstat(path + "-shm", &st) == 0 { return access(path + "-shm", R_OK) != 0 }
+        return errno == ENOENT && access(FileIO.parentDirectory(path), W_OK) != 0
     }
 
     /// Reads only: the schema, application id and version. Returns the version found.
@@ -115,6 +143,13 @@ public final class GuardStore {
         }
         guard appID == Schema.applicationID else {
             throw StoreError.notAGuardStore(path: path, reason: "application_id is \(appID)")
+        }
+        // Triggers run on root's writes, views on root's reads: only the schema's own.
+        let foreign = try db.rows("SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') ORDER BY name") {
+            ($0.text(0) ?? "", $0.text(1) ?? "")
+        }.filter { !Schema.ownTriggers.contains($0.1) || $0.0 != "trigger" }
+        if let (type, name) = foreign.first {
+            throw StoreError.untrusted(path: path, reason: "it holds a \(type) \"\(name)\" the schema did not create")
         }
         guard version <= Schema.knownVersion else {
             throw StoreError.futureSchema(path: path, found: version, known: Schema.knownVersion)

@@ -11,6 +11,11 @@ enum Schema {
 
     static let migrations: [String] = [version1, version2, version3, version4, version5]
 
+    /// The triggers the migrations create (and no views): any other is refused on open.
+    static let ownTriggers: Set<String> = Set(migrations.flatMap { sql in
+        sql.split(whereSeparator: \.isWhitespace).split(separator: "TRIGGER").dropFirst().compactMap { $0.first.map(String.init) }
+    })
+
     // STRICT tables: a wrong type is an error, not a silently stored string.
     // A CHECK on a list of more than two values is spelled `c = 'a' OR c = 'b' OR …`, not
     // `c IN ('a', 'b', …)`: same truth table (NULL stays NULL, so a NULL column passes either

@@ -19,6 +19,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The store needs a migration but was opened read-only.
     case migrationNeeded(path: String, found: Int, known: Int)
     /// A write was attempted on a store opened read-only.
+    /// A file root must not trust: not root's alone, or not a regular file (StoreTrust).
+    case untrusted(path: String, reason: String)
     case readOnly(path: String)
     /// The state machine refuses `from → to` for this guard. Nothing was written.
     case illegalTransition(guardID: GuardID, from: GuardStatus?, to: GuardStatus)
@@ -46,6 +48,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "upgrade GuardHooks (the store was left untouched)"
         case .migrationNeeded(let path, let found, let known):
             return "\(path) has schema version \(found) and needs migrating to \(known); open it read-write once"
+        case .untrusted(let path, let reason):
+            return "\(path): refused: \(reason); left untouched"
         case .readOnly(let path):
             return "guard store \(path) is open read-only"
         case .illegalTransition(let id, let from, let to):

@@ -11,7 +11,8 @@ enum StoreFile {
     /// Refuses anything that is not plausibly a whole SQLite database: empty, short, no magic,
     /// a bad page size, or fewer bytes than the header's own page count. Reads only.
     static func checkHeader(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK|O_NOFOLLOW: a FIFO must not block the open, a symlink is not followed.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else {
             let err = errno
             throw StoreError.notADatabase(path: path, reason: "cannot read it: \(String(cString: strerror(err)))")
@@ -21,9 +22,8 @@ enum StoreFile {
         guard fstat(fd, &st) == 0 else {
             throw StoreError.fileSystem(path: path, operation: "fstat", errno: errno)
         }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw StoreError.notADatabase(path: path, reason: "not a regular file")
-        }
+        try StoreTrust.requireRegularFile(path, st)
+        try StoreTrust.requireRootOnly(path, st, what: "store")
         let size = Int64(st.st_size)
         guard size > 0 else {
             // Only a file we create ourselves is initialized; an empty one may be a failed copy.
@@ -64,6 +64,25 @@ enum StoreFile {
     private static func walSize(_ path: String) -> Int64 {
         var st = stat()
         return stat(path + "-wal", &st) == 0 ? Int64(st.st_size) : 0
+    }
+
+    /// Gives the store's `-wal` and `-shm` the store file's permission bits, on every writer
+    /// open: a `chmod 0644` of the store then lets non-root users query it (issue 16), and a
+    /// `chmod 0600` takes that back. Opened without following symlinks or blocking, and
+    /// called before the connection opens: closing any fd to a file drops the process's
+    /// POSIX locks on it, SQLite's included (SQLITE_PROTOCOL under concurrent writers).
+    static func giveCompanionsStoreMode(_ path: String) throws {
+        var store = stat()
+        guard stat(path, &store) == 0 else { throw StoreError.fileSystem(path: path, operation: "stat", errno: errno) }
+        for file in [path + "-wal", path + "-shm"] {
+            let fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+            guard fd >= 0 else { continue }  // not created yet: SQLite creates it with the store's mode
+            defer { close(fd) }
+            try StoreTrust.check(openFile: fd, path: file)
+            guard fchmod(fd, store.st_mode & 0o777) == 0 else {
+                throw StoreError.fileSystem(path: file, operation: "fchmod", errno: errno)
+            }
+        }
     }
 
     // MARK: Creating a new store

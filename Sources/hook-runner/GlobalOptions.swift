@@ -42,9 +42,10 @@ struct GlobalOptions: ParsableArguments {
     /// The one engine of a command, from its resolved settings, acting for `claimant`'s job.
     func engine(_ settings: Settings, actor: String, claimant: ClaimHolder? = nil, forceClear: Bool = false) -> GuardEngine {
         let env = Self.environment
+        let run = RunReference.resolve(env["GUARD_HOOKS_RUN_ID"], storePath: settings.storePath)
+        if let warning = run.warning { log.warning("\(warning)") }
         var configuration = GuardEngineConfiguration(
-            settings: settings, actor: "\(actor) (uid \(getuid()), pid \(getpid()))",
-            runID: env["GUARD_HOOKS_RUN_ID"].flatMap(Int64.init))
+            settings: settings, actor: "\(actor) (uid \(getuid()), pid \(getpid()))", runID: run.runID)
         configuration.claimant = claimant
         configuration.forceClear = forceClear
         #if GUARD_HOOKS_FAULT_POINTS

@@ -33,6 +33,13 @@ extension ReliabilityTests.HostileInput {
         _ = try runCommand(["sqlite3", db, "PRAGMA wal_checkpoint(TRUNCATE)"])
     }
 
+    /// A sandbox with a `state` directory for the store; the store's path is returned.
+    static func storeSandbox(_ name: String) throws -> (SandboxDirectory, String) {
+        let dir = try Sandbox.make(name)
+        try dir.mkdir("state")
+        return (dir, dir.sub("state/guards.db"))
+    }
+
     static func storeCases() -> [StoreCase] {
         [
             StoreCase(name: "empty file: not a guard store", status: 70, message: "guards.db") { _, db in
@@ -108,6 +115,71 @@ extension ReliabilityTests.HostileInput {
                 try copy.write(to: URL(fileURLWithPath: db))
                 try fill(dir.sub("state"))
             },
+            // The trust boundary (issue 14, items 1 and 7): root refuses what another user could write.
+            StoreCase(name: "store directory 0777", status: 70, message: "writable by group or others") { dir, db in
+                try realStore(dir, db)
+                chmod(dir.sub("state"), 0o777)
+            },
+            StoreCase(name: "store swapped in by uid 65534 through a 0777 directory", status: 70,
+                      message: "writable by group or others", bytesUnchanged: false) { dir, db in
+                try realStore(dir, db)
+                chmod(dir.path, 0o755); chmod(dir.sub("state"), 0o777); chmod(db, 0o644)
+                let swap = try runCommand(nobody + ["sh", "-c", "cp \"$1\" \"$1.x\" && mv -f \"$1.x\" \"$1\"", "sh", db])
+                try #require(swap.status == 0, "\(swap.stderr)")
+            },
+            StoreCase(name: "store owned by uid 65534", status: 70, message: "owned by uid 65534") { dir, db in
+                try realStore(dir, db)
+                chown(db, 65534, 65534)
+            },
+            StoreCase(name: "group-writable store 0660", status: 70, message: "writable by group or others") { dir, db in
+                try realStore(dir, db)
+                chmod(db, 0o660)
+            },
+            StoreCase(name: "-wal owned by uid 65534", status: 70, message: "guards.db-wal") { dir, db in
+                try realStore(dir, db)
+                FileManager.default.createFile(atPath: db + "-wal", contents: Data())
+                chown(db + "-wal", 65534, 65534)
+            },
+            StoreCase(name: "-shm world-writable", status: 70, message: "guards.db-shm") { dir, db in
+                try realStore(dir, db)
+                FileManager.default.createFile(atPath: db + "-shm", contents: Data())
+                chmod(db + "-shm", 0o666)
+            },
+            StoreCase(name: "lock file owned by uid 65534", status: 70, message: "owned by uid 65534") { dir, db in
+                try realStore(dir, db)
+                chown(db + ".lock", 65534, 65534)
+            },
+            StoreCase(name: "store is a symlink to a real store", status: 70, message: "symbolic link") { dir, db in
+                try realStore(dir, dir.sub("state/real.db"))
+                symlink(dir.sub("state/real.db"), db)
+            },
+            StoreCase(name: "-wal is a symlink", status: 70, message: "symbolic link") { dir, db in
+                try realStore(dir, db)
+                unlink(db + "-wal")
+                symlink("/etc/passwd", db + "-wal")
+            },
+            StoreCase(name: "a trigger the schema did not create", status: 70, message: "trigger \"evil\"") { dir, db in
+                try realStore(dir, db)
+                _ = try runCommand(["sqlite3", db, "CREATE TRIGGER evil AFTER INSERT ON events BEGIN SELECT 1; END;"])
+            },
+            StoreCase(name: "a view the schema did not create", status: 70, message: "view \"v\"") { dir, db in
+                try realStore(dir, db)
+                _ = try runCommand(["sqlite3", db, "CREATE VIEW v AS SELECT 1"])
+            },
+            // A FIFO would block open(2) for ever; `timeout` bounds a regression to exit 124.
+            StoreCase(name: "FIFO at the store path", status: 70, message: "FIFO",
+                      prefix: ["timeout", "30"]) { _, db in
+                mkfifo(db, 0o600)
+            },
+            StoreCase(name: "FIFO at the store path, guards", status: 70, message: "FIFO",
+                      prefix: ["timeout", "30"], args: ["guards"]) { _, db in
+                mkfifo(db, 0o600)
+            },
+            StoreCase(name: "FIFO at the lock path", status: 70, message: "FIFO", prefix: ["timeout", "30"]) { dir, db in
+                try realStore(dir, db)
+                unlink(db + ".lock")
+                mkfifo(db + ".lock", 0o600)
+            },
             StoreCase(name: "--db ''", status: 64, message: "--db", bytesUnchanged: false, args: ["apply", "--db", ""]) { _, _ in },
         ]
     }
@@ -129,10 +201,8 @@ extension ReliabilityTests.HostileInput {
         let cases = Self.storeCases()
         var failures = 0
         for c in cases {
-            let dir = try Sandbox.make("rel-store")
+            let (dir, db) = try Self.storeSandbox("rel-store")
             defer { dir.cleanUp() }
-            try dir.mkdir("state")
-            let db = dir.sub("state/guards.db")
             try c.make(dir, db)
             let target = try dir.mkdir("target")
             let before = FileManager.default.contents(atPath: db)

@@ -139,6 +139,9 @@ public final class GuardEngine: Sendable {
             return Session(lock: nil, store: try openStore(mode: .readOnly, create: false))
         }
         try ensureStoreDirectory()
+        // Before the lock file is created beside it: `--db /etc/passwd` must not leave an
+        // /etc/passwd.lock, and root must not lock beside files another user controls.
+        try mappingStoreErrors { try GuardStore.checkBeforeLocking(path: configuration.storePath) }
         let lock = try acquireLock()
         return Session(lock: lock, store: try openStore(mode: .readWrite, create: true))
     }
@@ -150,7 +153,7 @@ public final class GuardEngine: Sendable {
         } catch let failure {
             switch failure {
             case .busy: throw GuardEngineError.busy(failure.description)
-            case .cannotOpen: throw GuardEngineError.store(failure.description)
+            case .cannotOpen, .untrusted: throw GuardEngineError.store(failure.description)
             }
         }
     }

@@ -1,6 +1,7 @@
 import Glibc
 import FileIO
 import SystemPackage
+import GuardStore
 
 /// The one exclusive `flock` that serializes every command changing the kernel or the
 /// store. It lives next to the store (`<db>.lock`, 0600) and is waited on for a bounded time.
@@ -12,19 +13,27 @@ public final class StoreLock {
     public enum Failure: Error, Sendable, CustomStringConvertible {
         case busy(path: String, waitedSeconds: Double)
         case cannotOpen(path: String, errno: Errno)
+        /// Not a regular file, or (as root) not root's alone (StoreTrust).
+        case untrusted(String)
 
         public var description: String {
             switch self {
             case .busy(let p, let s): return "\(p): another hook-runner holds the lock (waited \(s) s)"
             case .cannotOpen(let p, let e): return "\(p): cannot open lock file: \(e)"
+            case .untrusted(let m): return m
             }
         }
     }
 
     /// Takes the lock, polling every 10 ms up to `timeout` seconds.
     public static func acquire(path: String, timeout: Double) throws(Failure) -> StoreLock {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        // O_NONBLOCK: a FIFO planted here must not block the open (it is refused below).
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard fd >= 0 else { throw .cannotOpen(path: path, errno: Errno(rawValue: errno)) }
+        do { try StoreTrust.check(openFile: fd, path: path) } catch {
+            Glibc.close(fd)
+            throw .untrusted("\(error)")
+        }
         _ = fchmod(fd, 0o600)   // the umask must not widen it
         let deadline = monotonicSeconds() + timeout
         while true {
