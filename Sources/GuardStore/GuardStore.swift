@@ -53,7 +53,7 @@ public final class GuardStore {
     ///   migrated (read-write) one transaction per step.
     public static func open(path: String, mode: Mode = .readWrite, create: Bool = false,
                             busyTimeout: Duration = .seconds(5)) throws -> GuardStore {
-        let path = FileIO.absolutePath(path)
+        let path = canonicalStorePath(path)
         let timeout = Int32(clamping: busyTimeout.components.seconds * 1000
                             + busyTimeout.components.attoseconds / 1_000_000_000_000_000)
         try StoreTrust.check(storePath: path)
@@ -99,7 +99,7 @@ public final class GuardStore {
     /// trust boundary, and that an existing file is a SQLite database at all, so no lock is
     /// ever left beside a file that is not a store (`--db /etc/passwd`).
     public static func checkBeforeLocking(path: String) throws {
-        let path = FileIO.absolutePath(path)
+        let path = canonicalStorePath(path)
         try StoreTrust.check(storePath: path)
         var st = stat()
         if lstat(path, &st) == 0 { try StoreFile.checkHeader(path: path) }
@@ -218,4 +218,18 @@ public final class GuardStore {
     public func readTransaction<T>(_ body: () throws -> T) throws -> T {
         try database.readTransaction(body)
     }
+}
+
+/// The store's path with its directory resolved (symlinks, `..`): SQLite opens the store
+/// with `SQLITE_OPEN_NOFOLLOW`, which refuses a symlink anywhere in the name, so a store
+/// reached through a symlinked directory (a common `/var/lib` layout) is opened by its real
+/// name. The directory's trust is checked on what it resolves to (`StoreTrust`); the store
+/// file itself is never followed.
+func canonicalStorePath(_ path: String) -> String {
+    let absolute = FileIO.absolutePath(path)
+    let directory = FileIO.parentDirectory(absolute)
+    guard let name = FileIO.lastComponent(absolute), let real = realpath(directory, nil) else { return absolute }
+    defer { free(real) }
+    let resolved = String(cString: real)
+    return (resolved == "/" ? "" : resolved) + "/" + name
 }

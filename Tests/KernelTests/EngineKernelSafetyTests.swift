@@ -86,7 +86,8 @@ extension EngineKernelTests {
         defer { dir.cleanUp() }
         // 64 KiB cannot even hold a new store (schema + WAL); 512 KiB can, with room to fill.
         let state = try dir.mkdir("state")
-        try output(["mount", "-t", "tmpfs", "-o", "size=512k", "tiny-store", state])
+        // mode=0700: a store directory others may write is refused (the trust boundary).
+        try output(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0700", "tiny-store", state])
         let w = EngineKernelWorld(dir, storePath: "\(state)/guards.db")
         let bind = try dir.mkdir("data/bind"), imm = try dir.mkdir("data/imm")
         #expect(try w.engine.reconcile().isEmpty)   // creates the store
