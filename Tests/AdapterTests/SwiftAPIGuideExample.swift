@@ -21,6 +21,10 @@ func nightlyBackup(storage: String, storePath: String, hooksDirectory: String?) 
         storePath: storePath, actor: "my-backup-tool 2.1"))
 
     // pre-backup: the hooks.d executables (nil: none) and our Swift hook, recorded as one run.
+    // A hook's descendants that leave its process group (setsid) are killed after it only if
+    // this process called Descendants.becomeSubreaper() first, as hook-runner does; do that
+    // only if your tool spawns nothing else while a phase runs: the sweep kills every child.
+    // Cancelling the task that awaits runPhase ends the running hook's group.
     let pre = try await engine.runPhase(
         PhaseRequest(phase: "pre-backup", targets: [storage], hooksDirectory: hooksDirectory,
                      swiftHooks: [SnapshotHook()])) { line in print("[\(line.hook)] \(line.text)") }
