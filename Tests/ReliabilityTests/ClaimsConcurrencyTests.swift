@@ -131,35 +131,13 @@ extension ReliabilityTests {
             """
         }
 
-        /// Samples the store and the kernel between commands (holding the writers' lock, so no
-        /// command is half done) until told to stop: for each target, a live claim, a mount at
-        /// the target and a refused write must go together.
+        /// Samples the store and the kernel until told to stop.
         static func monitor(db: String, targets: [String], into seen: Observations) {
             while !seen.stopped {
                 defer { usleep(5_000) }
-                guard let lock = try? StoreLock.acquire(path: db + ".lock", timeout: 0.5) else {
+                guard let (claimed, lines) = sample(db: db, targets: targets) else {
                     seen.add { $0.busy += 1 }
                     continue
-                }
-                defer { lock.release() }
-                guard let store = try? GuardStore.open(path: db, mode: .readOnly) else {
-                    seen.add { $0.mismatches.append("cannot open the store") }
-                    continue
-                }
-                defer { store.close() }
-                let live = (try? store.liveClaims()) ?? [:]
-                let outstanding = (try? store.outstandingGuards()) ?? []
-                var lines: [String] = []
-                var claimed = 0
-                for t in targets {
-                    let claims = outstanding.filter { $0.path == t }.flatMap { live[$0.id] ?? [] }
-                    let mounted = Sandbox.mountPoints(under: t).contains(t)
-                    let probe = canWriteProbe(t)
-                    if !claims.isEmpty { claimed += 1 }
-                    let expected: WriteProbe = claims.isEmpty ? .writable : .readOnly
-                    if mounted == claims.isEmpty || probe != expected {
-                        lines.append("\(t): live claims \(claims.map(\.holder.summary)), mounted \(mounted), write \(probe)")
-                    }
                 }
                 seen.add {
                     $0.samples += 1
@@ -168,6 +146,50 @@ extension ReliabilityTests {
                     $0.mismatches += lines
                 }
             }
+        }
+
+        /// One look between commands (holding the writers' lock, so no command is half done):
+        /// for each target, a live claim, a mount at the target and a refused write must go
+        /// together. Returns how many targets were claimed and each disagreement; nil when the
+        /// lock stayed busy.
+        static func sample(db: String, targets: [String]) -> (claimed: Int, mismatches: [String])? {
+            guard let lock = try? StoreLock.acquire(path: db + ".lock", timeout: 0.5) else { return nil }
+            defer { lock.release() }
+            guard let store = try? GuardStore.open(path: db, mode: .readOnly) else { return (0, ["cannot open the store"]) }
+            defer { store.close() }
+            let live = (try? store.liveClaims()) ?? [:]
+            let outstanding = (try? store.outstandingGuards()) ?? []
+            var lines: [String] = []
+            var claimed = 0
+            for t in targets {
+                let claims = outstanding.filter { $0.path == t }.flatMap { live[$0.id] ?? [] }
+                let mounted = Sandbox.mountPoints(under: t).contains(t)
+                let probe = canWriteProbe(t)
+                if !claims.isEmpty { claimed += 1 }
+                let expected: WriteProbe = claims.isEmpty ? .writable : .readOnly
+                if mounted == claims.isEmpty || probe != expected {
+                    lines.append("\(t): live claims \(claims.map(\.holder.summary)), mounted \(mounted), write \(probe)")
+                }
+            }
+            return (claimed, lines)
+        }
+
+        /// The monitor's check can fail: a guard nobody claims (an operator's plain apply) and a
+        /// claim whose guard was removed behind the store's back are both seen.
+        @Test(sandboxed) func monitorSeesAGuardWithoutAClaimAndAClaimWithoutAGuard() throws {
+            let dir = try Sandbox.make("rel-claims-monitor")
+            defer { dir.cleanUp() }
+            let cli = RelCLI(dir: dir)
+            let a = try dir.mkdir("a"), b = try dir.mkdir("b")
+            #expect(try cli.run(["apply", a]).status == 0)
+            #expect(try cli.run(["apply", "--claim", "w0", b]).status == 0)
+            let before = try #require(Self.sample(db: cli.db, targets: [a, b]))
+            #expect(before.claimed == 1)
+            #expect(before.mismatches.count == 1 && before.mismatches[0].hasPrefix("\(a): live claims []"), "\(before.mismatches)")
+            #expect(umount2(b, 0) == 0)
+            let after = try #require(Self.sample(db: cli.db, targets: [a, b]))
+            #expect(after.mismatches.count == 2 && after.mismatches[1].hasPrefix("\(b): live claims [\"key w0\"], mounted false"),
+                    "\(after.mismatches)")
         }
     }
 }
