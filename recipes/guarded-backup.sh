@@ -3,16 +3,21 @@
 #
 #   guarded-backup.sh MOUNTPOINT -- COMMAND [ARG...]
 #
-# 1. hook-runner run pre-backup MOUNTPOINT  (the shipped hook guards it if it is OFFLINE)
-# 2. COMMAND ARG...                          (offline: its writes fail with EROFS/EPERM
-#                                             instead of filling the root filesystem)
-# 3. hook-runner run post-backup MOUNTPOINT (always, from an EXIT trap: clears the guard;
-#                                             one under mounted storage stays pending)
+# `hook-runner exec` does the whole protocol, in one process that is this job:
+# 1. pre-backup MOUNTPOINT  (the shipped hook guards it if it is OFFLINE, and the guard is
+#                            claimed for this job)
+# 2. COMMAND ARG...         (offline: its writes fail with EROFS/EPERM instead of filling
+#                            the root filesystem); INT, TERM and HUP are passed on to it
+# 3. post-backup MOUNTPOINT (always, also after a failure or a signal: releases this job's
+#                            claim; the guard goes only when no other job still holds it,
+#                            and one under mounted storage stays pending)
 #
-# Exit status: COMMAND's; if COMMAND succeeded, a failing post-backup's; if pre-backup
-# fails, its status, and COMMAND does not run. Set HOOK_RUNNER to another binary if needed.
+# Fails closed: if pre-backup fails, COMMAND does not run and the exit status is 1 (65 for
+# a target hook-runner refuses, 77 without root). Otherwise it is COMMAND's (128+N for
+# signal N). A failing post-backup is shown on stderr and by `hook-runner runs`; what it
+# left is listed by `hook-runner guards --outstanding`. Set HOOK_RUNNER to another binary
+# if needed.
 set -u
-HOOK_RUNNER=${HOOK_RUNNER:-hook-runner}
 
 if [ "$#" -lt 3 ] || [ "$2" != "--" ]; then
     echo "usage: $0 MOUNTPOINT -- COMMAND [ARG...]" >&2
@@ -20,26 +25,4 @@ if [ "$#" -lt 3 ] || [ "$2" != "--" ]; then
 fi
 target=$1
 shift 2
-
-post_backup() {
-    rc=$?
-    trap - EXIT INT TERM HUP
-    "$HOOK_RUNNER" run post-backup "$target" >&2
-    post=$?
-    if [ "$post" -ne 0 ]; then
-        echo "$0: post-backup for $target failed (exit $post): see hook-runner guards --outstanding" >&2
-        [ "$rc" -eq 0 ] && rc=$post
-    fi
-    exit "$rc"
-}
-trap post_backup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-"$HOOK_RUNNER" run pre-backup "$target" >&2 || {
-    rc=$?
-    echo "$0: pre-backup for $target failed (exit $rc): not running $1" >&2
-    exit "$rc"
-}
-"$@"
+exec "${HOOK_RUNNER:-hook-runner}" exec --phase backup "$target" -- "$@"

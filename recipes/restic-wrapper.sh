@@ -7,8 +7,10 @@
 #
 # MOUNTPOINT is the storage's mountpoint (not the repository below it): guarding it covers
 # the repository. Offline: restic cannot write its lock/pack files and fails; the wrapper
-# exits non-zero. RESTIC selects the binary (default restic); see guarded-backup.sh.
+# exits non-zero. If pre-backup fails, restic never starts (exit 1). RESTIC selects the
+# binary (default restic), HOOK_RUNNER hook-runner; see guarded-backup.sh for the protocol
+# (`hook-runner exec`).
 set -u
 [ "$#" -ge 1 ] || { echo "usage: $0 MOUNTPOINT [RESTIC ARG...]" >&2; exit 64; }
 target=$1; shift
-exec "$(dirname "$0")/guarded-backup.sh" "$target" -- "${RESTIC:-restic}" "$@"
+exec "${HOOK_RUNNER:-hook-runner}" exec --phase backup "$target" -- "${RESTIC:-restic}" "$@"

@@ -6,8 +6,9 @@
 #
 # Offline storage: the guard makes rsync fail (EROFS, rsync exit 23/11) and the wrapper
 # exits non-zero, instead of rsync quietly filling the root filesystem. Online: untouched.
-# RSYNC selects the binary (default rsync); see guarded-backup.sh for the protocol.
+# If pre-backup fails, rsync never starts (exit 1). RSYNC selects the binary (default
+# rsync), HOOK_RUNNER hook-runner; see guarded-backup.sh for the protocol (`hook-runner exec`).
 set -u
 [ "$#" -ge 1 ] || { echo "usage: $0 MOUNTPOINT [RSYNC ARG...]" >&2; exit 64; }
 target=$1; shift
-exec "$(dirname "$0")/guarded-backup.sh" "$target" -- "${RSYNC:-rsync}" "$@"
+exec "${HOOK_RUNNER:-hook-runner}" exec --phase backup "$target" -- "${RSYNC:-rsync}" "$@"

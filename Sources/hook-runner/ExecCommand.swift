@@ -51,6 +51,8 @@ struct ExecCommand: AsyncParsableCommand, TakesTargetList {
         try requireRoot("exec", dryRun: false)
         let claimant = try claim.claimant(ownJob: .process, bootID: { try LinuxKernel().bootID() })
         let engine = global.engine(settings, actor: "hook-runner exec", claimant: claimant)
+        // A bad target is a usage problem of the whole command (65), as for `run`, before any hook.
+        if let refusal = engine.targetRefusal(allTargets) { throw CLIError.badTarget(refusal) }
         let options = GuardedScopeOptions(hooksDirectory: settings.hooksDir, timeout: .milliseconds(Int64(settings.timeout * 1000)),
                                           binaryPath: ownBinaryPath())
         // Hook output goes to stderr: stdout belongs to COMMAND.

@@ -45,7 +45,8 @@ extension AdapterTests {
             let storage = try dir.mkdir("backup")
             let toolVariable = wrapper.hasPrefix("rsync") ? "RSYNC" : "RESTIC"
 
-            // Offline: pre-backup guards, the tool's write fails, the wrapper fails, post-backup clears.
+            // Offline: pre-backup guards, the tool's write fails, the wrapper fails, post-backup clears;
+            // `exec` records the command as a run of its own.
             var r = try runCommand([recipes + "/" + wrapper, storage, "-a", "/srv/data/", storage],
                                    environment: env(cli, [toolVariable: tool]))
             expectStatus(r, 23)
@@ -57,7 +58,7 @@ extension AdapterTests {
             let (_, history) = try cli.json(["history", storage])
             #expect(try objects(history, "events").map { $0["to_state"] as? String ?? "" } == ["pending", "applied", "pending", "cleared"])
             let (_, runs) = try cli.json(["runs"])
-            #expect(try objects(runs, "runs").map { $0["phase"] as? String ?? "" } == ["pre-backup", "post-backup"])
+            #expect(try objects(runs, "runs").map { $0["phase"] as? String ?? "" } == ["pre-backup", "post-backup", "exec"])
 
             // Online: nothing guarded, the write lands on the storage.
             try mountTmpfs(storage)
@@ -76,15 +77,33 @@ extension AdapterTests {
             let cli = CLI(dir: dir)
             try cli.installShippedHooks()
             let tool = try fakeTool(dir)
-            // /srv is outside the allowed roots: `run pre-backup` refuses the target (65) before
-            // any hook runs, so the phase fails and nothing is recorded.
+            // /srv is outside the allowed roots: `exec` refuses the target (65) before any hook
+            // runs, so the tool never starts and nothing is recorded.
             let r = try runCommand([recipes + "/guarded-backup.sh", "/srv/outside", "--", tool, dir.path],
                                    environment: env(cli))
             expectStatus(r, 65)
-            #expect(r.stderr.contains("pre-backup for /srv/outside failed"), "\(r.stderr)")
+            #expect(r.stderr.contains("/srv/outside is not below an allowed root"), "\(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir.sub("tool-ran")), "the tool did not run")
             let (_, runs) = try cli.json(["runs"])
             #expect(try objects(runs, "runs").isEmpty)
+        }
+
+        /// A pre-backup hook that fails after the guard hook: the tool never starts (exit 1), and
+        /// the post phase still releases the claim and removes the guard.
+        @Test(sandboxed) func failingPreBackupHookFailsClosed() throws {
+            let dir = try Sandbox.make("recipe-pre-hook")
+            defer { dir.cleanUp() }
+            let cli = CLI(dir: dir)
+            try cli.installShippedHooks()
+            try writeFile(cli.hooksDir + "/20-fail", "#!/bin/sh\n# phases: pre-backup\nexit 3\n", mode: 0o755)
+            let tool = try fakeTool(dir)
+            let storage = try dir.mkdir("backup")
+            let r = try runCommand([recipes + "/guarded-backup.sh", storage, "--", tool, storage], environment: env(cli))
+            expectStatus(r, 1)
+            #expect(r.stderr.contains("pre-backup failed"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.sub("tool-ran")), "the tool did not run")
+            #expect(try findmnt(storage).isEmpty, "post-backup removed the guard")
+            #expect(try outstanding(cli).isEmpty)
         }
 
         @Test(sandboxed) func guardedBackupUsage() throws {
