@@ -184,6 +184,9 @@ public final class GuardStore {
         // 1 MiB of page cache instead of SQLite's 2: a write touches only the index paths of
         // its rows, which stay cached; the other MiB was only peak memory (BENCHMARKS.md).
         try db.execute("PRAGMA cache_size = -1024")
+        // Statement journals (every UPDATE of a table with triggers has one) in memory, not in
+        // files under /var/tmp: a 1000-guard clear wrote 7,500 pages there (BENCHMARKS.md).
+        try db.execute("PRAGMA temp_store = MEMORY")
         if persistWAL {
             // Keep -wal and -shm after the last connection closes: a reader that cannot write the
             // directory (non-root `hook-runner guards`) can open a WAL store only when they exist.
