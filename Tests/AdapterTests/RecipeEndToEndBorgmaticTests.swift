@@ -95,6 +95,35 @@ extension AdapterTests {
         @Test(RealClient.needs("borg", borgmatic: "1.9"))
         func borgmatic19OfflineThenOnline() throws { try offlineThenOnline(Borgmatic(series: "1.9")) }
 
+        /// recipes/borgmatic-check.yaml: offline, `hook-runner check` exits 75 and borgmatic 2
+        /// skips the repository (exit 0) for repo-create and the backup alike, writing
+        /// nothing and taking no guard; online, both succeed on the storage.
+        @Test(RealClient.needs("borg", borgmatic: "2"))
+        func borgmaticCheckSkipsWhileOffline() throws {
+            let host = try ClientHost("recipe-borgmatic-check")
+            defer { host.dir.cleanUp() }
+            let borgmatic = Borgmatic(series: "2")
+            let path = host.dir.sub("config.yaml")
+            try writeFile(path, try host.recipe("borgmatic-check.yaml"))
+            let repoCreate = [borgmatic.binary, "-c", path, "repo-create", "--encryption", "none"]
+            for argv in [repoCreate, [borgmatic.binary, "-c", path]] {
+                let r = try host.job(argv + ["--verbosity", "1"])   // 1 shows the soft-failure line
+                expectStatus(r, 0)
+                #expect((r.stdout + r.stderr).contains("soft failure"), "\(r.stdout)\(r.stderr)")
+                #expect(try host.bareContents().isEmpty)
+            }
+            #expect(try host.outstanding().isEmpty)
+            #expect(try host.runPhases().isEmpty, "check records no run")
+
+            try mountTmpfs(host.storage)
+            expectStatus(try host.job(repoCreate), 0)
+            expectStatus(try host.job([borgmatic.binary, "-c", path]), 0)
+            let r = try host.job(["borg", "list", "--short", host.storage + "/borg"])
+            #expect(r.stdout.split(separator: "\n").count == 1, "one archive: \(r.stdout)\(r.stderr)")
+            try umount(host.storage)
+            #expect(try host.bareContents().isEmpty)
+        }
+
         /// Two repositories on one offline storage, two overlapping borgmatic runs (issue 12):
         /// run A stops before its second repository's create; run B runs to its end. A holds
         /// one claim, B's end leaves A's guard in place (writes still refused), and the guard
