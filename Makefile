@@ -66,18 +66,24 @@ completions: $(BIN)
 # group- or world-writable directory), like conffiles: a hook the operator changed is kept
 # and ours goes beside it as NAME.dist (packaging/install-hooks). The example config is
 # installed only where none exists: an operator's config is never overwritten. The units
-# are installed, not enabled. The vzdump wrapper (recipes/vzdump-hook) goes to
-# $(LIBEXECDIR)/vzdump-hook with this install's hook-runner path written into it.
+# are installed, not enabled. The recipe wrappers (recipes/vzdump-hook, guarded-backup.sh, ...)
+# go to $(LIBEXECDIR) with this install's hook-runner path written into them.
 install: all
 	$(MAKE) --no-print-directory install-files
 
-# The binary, the hooks and the vzdump wrapper: what scripts/install installs (after `build`).
+# The recipes' executable wrappers, installed into $(LIBEXECDIR) with this install's
+# hook-runner path written in (cron's and vzdump's PATH may not find it).
+WRAPPERS = vzdump-hook guarded-backup.sh rsync-wrapper.sh restic-wrapper.sh rsnapshot-preexec rsnapshot-postexec
+
+# The binary, the hooks and the recipe wrappers: what scripts/install installs (after `build`).
 install-core:
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/hook-runner
 	packaging/install-hooks hooks.d $(DESTDIR)$(SYSCONFDIR)/guard-hooks/hooks.d
-	sed 's|@HOOK_RUNNER@|$(BINDIR)/hook-runner|' recipes/vzdump-hook > $(DESTDIR)$(LIBEXECDIR)/vzdump-hook
-	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/vzdump-hook
+	for w in $(WRAPPERS); do \
+	    sed 's|@HOOK_RUNNER@|$(BINDIR)/hook-runner|' recipes/$$w > $(DESTDIR)$(LIBEXECDIR)/$$w && \
+	    chmod 0755 $(DESTDIR)$(LIBEXECDIR)/$$w || exit 1; \
+	done
 
 install-files: install-core
 	install -d -m 0755 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/guard-hooks \
@@ -96,7 +102,7 @@ install-files: install-core
 
 # Leaves /etc/guard-hooks (config, hooks) and /var/lib/guard-hooks (the store) alone.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hook-runner $(DESTDIR)$(LIBEXECDIR)/vzdump-hook $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path \
+	rm -f $(DESTDIR)$(BINDIR)/hook-runner $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(WRAPPERS)) $(DESTDIR)$(UNITDIR)/guard-hooks-seal.service $(DESTDIR)$(UNITDIR)/guard-hooks-seal.path \
 	    $(DESTDIR)$(MANDIR)/man8/hook-runner.8.gz $(DESTDIR)$(BASHCOMPDIR)/hook-runner \
 	    $(DESTDIR)$(ZSHCOMPDIR)/_hook-runner $(DESTDIR)$(FISHCOMPDIR)/hook-runner.fish
 

@@ -25,4 +25,8 @@ if [ "$#" -lt 3 ] || [ "$2" != "--" ]; then
 fi
 target=$1
 shift 2
-exec "${HOOK_RUNNER:-hook-runner}" exec --phase backup "$target" -- "$@"
+# hook-runner: HOOK_RUNNER if set, else the path the installer wrote in, else PATH's. None
+# found: exit 127 before anything runs.
+installed='@HOOK_RUNNER@'
+case $installed in @*) installed=hook-runner ;; esac
+exec "${HOOK_RUNNER:-$installed}" exec --phase backup "$target" -- "$@"

@@ -11,4 +11,8 @@
 set -u
 [ "$#" -ge 1 ] || { echo "usage: $0 MOUNTPOINT [RSYNC ARG...]" >&2; exit 64; }
 target=$1; shift
-exec "${HOOK_RUNNER:-hook-runner}" exec --phase backup "$target" -- "${RSYNC:-rsync}" "$@"
+# hook-runner: HOOK_RUNNER if set, else the path the installer wrote in, else PATH's. None
+# found: exit 127 before anything runs.
+installed='@HOOK_RUNNER@'
+case $installed in @*) installed=hook-runner ;; esac
+exec "${HOOK_RUNNER:-$installed}" exec --phase backup "$target" -- "${RSYNC:-rsync}" "$@"

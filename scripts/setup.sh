@@ -44,3 +44,32 @@ if [ ${#pkg_tools[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkg_tools[@]}" >&2 \
         || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkg_tools[@]}" >&2; }
 fi
+
+# The real backup clients the recipe tests run (Tests/AdapterTests/RecipeEndToEnd*Tests.swift):
+# borg, restic and rsnapshot from Debian; borgmatic from PyPI, the latest 2.x and the last
+# 1.9.x (its hooks are configured differently), each in a venv of its own under
+# GUARD_HOOKS_TEST_TOOLS (outside the repository). Root only; without them those tests skip.
+export GUARD_HOOKS_TEST_TOOLS=${GUARD_HOOKS_TEST_TOOLS:-/opt/guard-hooks-test}
+if [ "$(id -u)" -eq 0 ]; then
+    clients=()
+    command -v borg >/dev/null 2>&1 || clients+=(borgbackup)
+    command -v restic >/dev/null 2>&1 || clients+=(restic)
+    command -v rsnapshot >/dev/null 2>&1 || clients+=(rsnapshot)
+    command -v rsync >/dev/null 2>&1 || clients+=(rsync)
+    if [ ${#clients[@]} -gt 0 ]; then
+        echo "setup: installing ${clients[*]}" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${clients[@]}" >&2 \
+            || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${clients[@]}" >&2; }
+    fi
+    for spec in "2:borgmatic>=2.1,<3" "1.9:borgmatic>=1.9,<1.10"; do
+        venv=$GUARD_HOOKS_TEST_TOOLS/borgmatic-${spec%%:*}
+        [ -x "$venv/bin/borgmatic" ] && continue
+        echo "setup: installing ${spec#*:} into $venv" >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv" 2>/dev/null || {
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >&2
+            /usr/bin/python3 -m venv "$venv"
+        }
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "${spec#*:}" >&2
+    done
+fi

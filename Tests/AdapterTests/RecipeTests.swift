@@ -133,8 +133,10 @@ extension AdapterTests {
             let conf = try String(contentsOfFile: recipes + "/rsnapshot.conf", encoding: .utf8)
             let directives = conf.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
             #expect(directives.allSatisfy { $0.contains("\t") && !$0.contains(" ") }, "rsnapshot needs TABs: \(directives)")
-            #expect(directives.contains("cmd_preexec\t/usr/local/lib/guard-hooks/rsnapshot-preexec"))
-            #expect(directives.contains("cmd_postexec\t/usr/local/lib/guard-hooks/rsnapshot-postexec"))
+            #expect(directives == ["snapshot_root\t/mnt/backup/rsnapshot/"], "\(directives)")
+            // The cmd_preexec form is offered commented out, with the shipped scripts' installed paths.
+            #expect(conf.contains("\n#cmd_preexec\t/usr/local/lib/guard-hooks/rsnapshot-preexec\n"))
+            #expect(conf.contains("\n#cmd_postexec\t/usr/local/lib/guard-hooks/rsnapshot-postexec\n"))
         }
 
         @Test(arguments: ["borgmatic.yaml", "borgmatic-legacy.yaml"])
@@ -143,14 +145,14 @@ extension AdapterTests {
                 import sys, yaml
                 doc = yaml.safe_load(open(sys.argv[1]))
                 if "commands" in doc:
-                    runs = [(c.get("before") or "after:" + c["after"], c.get("when"), c["run"]) for c in doc["commands"]]
-                    assert runs[0] == ("action", ["create"], ["hook-runner run pre-backup /mnt/backup"]), runs
-                    assert runs[1] == ("after:action", ["create"], ["hook-runner run post-backup /mnt/backup"]), runs
-                    assert runs[2] == ("after:error", None, ["hook-runner run post-backup /mnt/backup"]), runs
+                    assert doc["commands"] == [
+                        {"before": "configuration", "run": ["hook-runner run pre-backup /mnt/backup"]},
+                        {"after": "configuration", "run": ["hook-runner run post-backup /mnt/backup"]}], doc
                 else:
-                    assert doc["before_backup"] == ["hook-runner run pre-backup /mnt/backup"], doc
-                    assert doc["after_backup"] == ["hook-runner run post-backup /mnt/backup"], doc
+                    assert doc["before_actions"] == ["hook-runner run pre-backup /mnt/backup"], doc
+                    assert doc["after_actions"] == ["hook-runner run post-backup /mnt/backup"], doc
                     assert doc["on_error"] == ["hook-runner run post-backup /mnt/backup"], doc
+                assert doc["keep_daily"] > 0, doc
                 assert doc["repositories"][0]["path"].startswith("/mnt/backup/"), doc
                 print("ok")
                 """
