@@ -72,20 +72,88 @@ struct gs_clone_args {
     uint64_t set_tid, set_tid_size, cgroup;
 };
 
-// clone3(CLONE_VFORK | CLONE_INTO_CGROUP): the child starts inside the cgroup, so no process
-// of the hook ever exists outside it. Without CLONE_VM (clone3 offers no vfork-style return
-// on a shared stack to C code): the child gets a copy of our memory, and reports a failed
-// step through a shared page; CLONE_VFORK still holds us until it execs or exits.
-static pid_t clone_into_cgroup(int cgroup_fd, volatile int **child_errno) {
-    void *page = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return -1;
-    *child_errno = page;
-    **child_errno = 0;
+// clone3 that runs `fn(arg)` in the child on the stack `args` names: the vfork kind of clone
+// (CLONE_VM|CLONE_VFORK) can only be had from C with a trampoline, because the child may not
+// return through the syscall wrapper's frame the parent still needs. glibc exports no
+// clone3. Returns the child's pid in the parent, or -1 with errno (ENOSYS: no trampoline for
+// this architecture, and then the caller spawns without a cgroup).
+long gs_clone3_run(struct gs_clone_args *args, unsigned long size, int (*fn)(void *), void *arg);
+#if defined(__x86_64__)
+__asm__(
+    ".text\n"
+    ".type gs_clone3_trampoline,@function\n"
+    "gs_clone3_trampoline:\n"
+    "    mov %rcx, %r8\n"          // arg: rcx is clobbered by syscall
+    "    mov $435, %eax\n"         // SYS_clone3
+    "    syscall\n"
+    "    test %rax, %rax\n"
+    "    jz 1f\n"
+    "    ret\n"                    // the parent, or an error (-errno in rax)
+    "1:  xor %ebp, %ebp\n"         // the child, on its own stack: fn(arg), then exit
+    "    mov %r8, %rdi\n"
+    "    call *%rdx\n"
+    "    mov %eax, %edi\n"
+    "    mov $60, %eax\n"          // SYS_exit
+    "    syscall\n"
+    "    hlt\n");
+#define GS_HAVE_CLONE3_TRAMPOLINE 1
+#elif defined(__aarch64__)
+__asm__(
+    ".text\n"
+    ".type gs_clone3_trampoline,%function\n"
+    "gs_clone3_trampoline:\n"
+    "    mov x8, #435\n"           // SYS_clone3
+    "    svc #0\n"
+    "    cbz x0, 1f\n"
+    "    ret\n"
+    "1:  mov x29, xzr\n"
+    "    mov x0, x3\n"
+    "    blr x2\n"
+    "    mov x8, #93\n"            // SYS_exit
+    "    svc #0\n"
+    "    brk #0\n");
+#define GS_HAVE_CLONE3_TRAMPOLINE 1
+#endif
+#ifdef GS_HAVE_CLONE3_TRAMPOLINE
+long gs_clone3_trampoline(struct gs_clone_args *args, unsigned long size, int (*fn)(void *), void *arg);
+long gs_clone3_run(struct gs_clone_args *args, unsigned long size, int (*fn)(void *), void *arg) {
+    long r = gs_clone3_trampoline(args, size, fn, arg);
+    if (r < 0) { errno = (int)-r; return -1; }
+    return r;
+}
+#else
+long gs_clone3_run(struct gs_clone_args *args, unsigned long size, int (*fn)(void *), void *arg) {
+    (void)args; (void)size; (void)fn; (void)arg;
+    errno = ENOSYS;
+    return -1;
+}
+#endif
+
+struct hook_exec {
+    int exec_fd, in_fd, out_fd, keep_fd, max_fd;
+    char *const *argv;
+    char *const *envp;
+    pid_t parent;
+    volatile int *child_errno;
+};
+
+static int become_hook_in_cgroup(void *raw) {
+    struct hook_exec *h = raw;
+    become_hook(h->exec_fd, h->argv, h->envp, h->in_fd, h->out_fd, h->keep_fd, h->parent, h->max_fd, h->child_errno);
+}
+
+// The child starts inside the cgroup (CLONE_INTO_CGROUP), so no process of the hook ever
+// exists outside it; like vfork it shares our memory (CLONE_VM) and we wait until it execs or
+// exits (CLONE_VFORK), here on a stack of its own carved from ours, idle until then.
+static pid_t clone_into_cgroup(int cgroup_fd, struct hook_exec *h) {
+    _Alignas(16) char stack[32 * 1024];
     struct gs_clone_args args = {0};
-    args.flags = CLONE_VFORK | GS_CLONE_INTO_CGROUP;
+    args.flags = CLONE_VM | CLONE_VFORK | GS_CLONE_INTO_CGROUP;
     args.exit_signal = SIGCHLD;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = sizeof stack;
     args.cgroup = (uint64_t)cgroup_fd;
-    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    return (pid_t)gs_clone3_run(&args, sizeof args, become_hook_in_cgroup, h);
 }
 
 int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd, int out_fd, int keep_fd,
@@ -94,27 +162,31 @@ int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd
     sigfillset(&all);
     // No handler of ours may run in the child (it shares our memory until exec).
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    volatile int vfork_errno = 0;
-    volatile int *child_errno = &vfork_errno;
+    volatile int failed_step = 0;
+    volatile int *child_errno = &failed_step;
     pid_t parent = getpid();
     // Without close_range (Linux < 5.11) the child marks descriptors one by one up to the limit.
     struct rlimit files = {0};
     int max_fd = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536 ? (int)files.rlim_cur : 65536;
     *clone_failed = 0;
-    pid_t pid = cgroup_fd >= 0 ? clone_into_cgroup(cgroup_fd, &child_errno) : vfork();
-    if (pid == 0) become_hook(exec_fd, argv, envp, in_fd, out_fd, keep_fd, parent, max_fd, child_errno);
+    pid_t pid;
+    if (cgroup_fd >= 0) {
+        struct hook_exec h = {exec_fd, in_fd, out_fd, keep_fd, max_fd, argv, envp, parent, child_errno};
+        pid = clone_into_cgroup(cgroup_fd, &h);
+    } else {
+        pid = vfork();
+        if (pid == 0) become_hook(exec_fd, argv, envp, in_fd, out_fd, keep_fd, parent, max_fd, child_errno);
+    }
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    int failed_step = pid > 0 ? *child_errno : 0;
-    if (child_errno != &vfork_errno) munmap((void *)child_errno, sizeof(int));
     if (pid < 0) {
         *clone_failed = cgroup_fd >= 0;
         return -saved;
     }
-    if (failed_step != 0) {
+    if (*child_errno != 0) {
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        return -failed_step;
+        return -*child_errno;
     }
     return pid;
 }
