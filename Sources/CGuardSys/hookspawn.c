@@ -80,7 +80,7 @@ struct gs_clone_args {
 long gs_clone3_run(struct gs_clone_args *args, unsigned long size, int (*fn)(void *), void *arg);
 #if defined(__x86_64__)
 __asm__(
-    ".text\n"
+    ".pushsection .text\n"
     ".type gs_clone3_trampoline,@function\n"
     "gs_clone3_trampoline:\n"
     "    mov %rcx, %r8\n"          // arg: rcx is clobbered by syscall
@@ -95,11 +95,12 @@ __asm__(
     "    mov %eax, %edi\n"
     "    mov $60, %eax\n"          // SYS_exit
     "    syscall\n"
-    "    hlt\n");
+    "    hlt\n"
+    ".popsection\n");
 #define GS_HAVE_CLONE3_TRAMPOLINE 1
 #elif defined(__aarch64__)
 __asm__(
-    ".text\n"
+    ".pushsection .text\n"
     ".type gs_clone3_trampoline,%function\n"
     "gs_clone3_trampoline:\n"
     "    mov x8, #435\n"           // SYS_clone3
@@ -111,7 +112,8 @@ __asm__(
     "    blr x2\n"
     "    mov x8, #93\n"            // SYS_exit
     "    svc #0\n"
-    "    brk #0\n");
+    "    brk #0\n"
+    ".popsection\n");
 #define GS_HAVE_CLONE3_TRAMPOLINE 1
 #endif
 #ifdef GS_HAVE_CLONE3_TRAMPOLINE
