@@ -79,15 +79,20 @@ struct RunCommand: AsyncParsableCommand, TakesTargetList {
             Render.write(Data(text.utf8), fd: json ? 2 : 1)
         }
         let report = outcome.report
+        for result in report.results {
+            if let containment = result.containment { log.debug("hook \(result.name): descendants contained by \(containment.rawValue)") }
+        }
         if json {
-            struct HookJSON: Encodable { var name: String, outcome: String, exitCode: Int32?, signal: Int32?, timedOut: Bool, reason: String? }
+            struct HookJSON: Encodable {
+                var name: String, outcome: String, exitCode: Int32?, signal: Int32?, timedOut: Bool, reason: String?, containment: String?
+            }
             struct Document: Encodable {
                 var runId: Int64?, phase: String, targets: [String], dryRun: Bool, exitCode: Int32, interruptedBy: Int32?, hooks: [HookJSON]
             }
             try Render.json(Document(runId: outcome.runID, phase: phase, targets: targets, dryRun: dry.dryRun,
                                      exitCode: report.exitStatus, interruptedBy: report.interruptedBy, hooks: report.results.map {
                 HookJSON(name: $0.name, outcome: $0.outcomeWord, exitCode: $0.exitCode, signal: $0.signal,
-                         timedOut: $0.timedOut, reason: $0.reason)
+                         timedOut: $0.timedOut, reason: $0.reason, containment: $0.containment?.rawValue)
             }))
         } else {
             let id = outcome.runID.map { "run #\($0)" } ?? "dry run"

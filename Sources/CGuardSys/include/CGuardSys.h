@@ -150,13 +150,20 @@ long gs_realpath(const char *path, char *out, unsigned long size);
 
 // Hook processes (hookspawn.c).
 
-/// Spawns a hook with vfork: the child joins a process group of its own, gets
+/// clone3's CLONE_INTO_CGROUP (Linux 5.7).
+#define GS_CLONE_INTO_CGROUP 0x200000000ULL
+
+/// Spawns a hook: the child joins a process group of its own, gets
 /// PR_SET_PDEATHSIG(SIGKILL) (it dies when the calling *thread* exits), stdin `in_fd`,
 /// stdout and stderr `out_fd`, cwd `/`, default signal dispositions and an empty mask, keeps
 /// `keep_fd` (-1: none) open, then execveat(exec_fd, "", AT_EMPTY_PATH). `exec_fd` stays
 /// open in the hook: a script's interpreter reads the script through /dev/fd/N.
-/// Returns the pid or -errno (of the child's failed step).
-int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd, int out_fd, int keep_fd);
+/// `cgroup_fd` -1: vfork. Otherwise clone3(CLONE_VFORK|CLONE_INTO_CGROUP) into the cgroup
+/// directory `cgroup_fd`; when clone3 itself fails (no child made: an old kernel, a cgroup
+/// that cannot take processes) `*clone_failed` is set to 1 and the caller may retry without.
+/// Returns the pid or -errno (of the clone or of the child's failed step).
+int gs_spawn_hook(int exec_fd, char *const argv[], char *const envp[], int in_fd, int out_fd, int keep_fd,
+                  int cgroup_fd, int *clone_failed);
 
 /// pidfd_open(2) returning the fd or -errno.
 int gs_pidfd_open(int pid);

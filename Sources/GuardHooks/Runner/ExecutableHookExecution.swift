@@ -6,7 +6,8 @@ import SystemPackage
 /// Runs one `hooks.d` executable per the contract: argv `[path, phase, targets...]` (or
 /// `[path, phase]` and `GUARD_HOOKS_TARGETS_FILE` for long lists), stdin `/dev/null`, cwd
 /// `/`, the reset environment, its own process group, the timeout; executed from the vetted
-/// directory fd; descendants that escaped the group are killed when it ends.
+/// directory fd; in a cgroup of its own where one can be made, so that everything it started
+/// is killed when it ends; otherwise descendants that escaped the group are swept then.
 enum ExecutableHookExecution {
     /// How long output is still read after the hook's group was killed (see ProcessWatch).
     static let drainAfterExit: Duration = .seconds(1)
@@ -36,6 +37,7 @@ enum ExecutableHookExecution {
             result.signal = status.signal
             result.timedOut = watch.timedOut
             result.interruptedBy = watch.interruptedBy
+            result.containment = status.containment
             (result.outcome, result.reason) = judge(status: status, watch: watch, context: context)
         }
         result.outputTail = collector.finish()
@@ -47,6 +49,7 @@ enum ExecutableHookExecution {
     struct Status: Sendable, Hashable {
         var exitCode: Int32?
         var signal: Int32?
+        var containment: Containment = .processGroup
     }
 
     /// Maps how the process ended to the contract's outcome.
@@ -83,20 +86,34 @@ enum ExecutableHookExecution {
             // read. Close-on-exec from creation, so no other process inherits an end.
             let (readFD, writeFD) = try FileDescriptor.pipe(options: .closeOnExec)
             defer { try? readFD.close() }
+            // A cgroup of its own where we may make one: nothing the hook starts escapes it.
+            var cgroup = HookCgroups.shared?.make()
             let spawned: HookSpawner.Spawned
             do {
                 defer { try? writeFD.close() }
                 spawned = try HookSpawner.spawn(executable: executable, argv: [hook.path, phase] + (asFile ? [] : targets),
-                                                environment: environment, outputFD: writeFD.rawValue, keepFD: targetsFD)
+                                                environment: environment, outputFD: writeFD.rawValue, keepFD: targetsFD,
+                                                cgroupFD: cgroup?.fd ?? -1)
+            } catch {
+                cgroup?.remove()
+                throw error
+            }
+            if !spawned.inCgroup, let unused = cgroup {
+                unused.remove()
+                cgroup = nil
             }
             defer { if spawned.pidfd >= 0 { close(spawned.pidfd) } }
             let watch = ProcessWatch(pid: spawned.pid, pidfd: spawned.pidfd, outputFD: readFD.rawValue,
                                      timeout: context.timeout, grace: context.gracePeriod, drain: drainAfterExit,
-                                     collector: collector, cancelFD: cancelFD).run()
+                                     collector: collector, cancelFD: cancelFD, cgroup: cgroup).run()
             let (code, signal) = HookSpawner.reap(spawned.pid)
-            // What left the group (setsid) and survived its parent is ours now: end it too.
+            // What is left in the hook's cgroup, or what left its group (setsid) and survived
+            // its parent, which makes it ours as the subreaper: end it too.
+            cgroup?.remove()
             Descendants.killAll()
-            return .success((Status(exitCode: code, signal: signal), watch))
+            var status = Status(exitCode: code, signal: signal)
+            status.containment = cgroup == nil ? HookCgroups.fallback : .cgroup
+            return .success((status, watch))
         } catch {
             return .failure(error)
         }

@@ -18,6 +18,9 @@ public struct HookResult: Sendable, Hashable {
     public var kind: Kind
     /// The signal to hook-runner (SIGINT/SIGTERM/SIGHUP) that ended this hook early.
     public var interruptedBy: Int32? = nil
+    /// What ended the processes an executable hook left behind (nil: it did not run, or a
+    /// Swift hook). Not stored: shown by `run --json` and the debug log.
+    package var containment: Containment? = nil
     /// A dry run did not execute it (no `# dry-run: yes` header): it would run for real.
     public var wouldRun = false
 

@@ -2,14 +2,16 @@ import Glibc
 import CGuardSys
 import SystemPackage
 
-/// Starts one hook process per the contract with our own vfork spawner (hookspawn.c):
-/// swift-subprocess cannot exec from a vetted fd, arm a parent-death signal or keep the
-/// targets fd open. Called on the thread that then watches and reaps the hook, so the
+/// Starts one hook process per the contract with our own spawner (hookspawn.c: vfork, or
+/// clone3 into the hook's cgroup): swift-subprocess cannot exec from a vetted fd, arm a
+/// parent-death signal, keep the targets fd open or start a process in a cgroup. Called on the thread that then watches and reaps the hook, so the
 /// parent-death signal (tied to the spawning thread) fires only if hook-runner dies.
 enum HookSpawner {
     struct Spawned {
         let pid: pid_t
         let pidfd: Int32
+        /// Whether the hook started inside the cgroup it was given.
+        let inCgroup: Bool
     }
 
     /// Target lists longer than this (bytes, newline-joined) go to hooks as a file
@@ -74,29 +76,41 @@ enum HookSpawner {
         return fd
     }
 
+    /// `cgroupFD` (-1: none): start the hook inside that cgroup (clone3). When the kernel
+    /// refuses that, cgroups are turned off for this process and the hook starts without.
     static func spawn(executable: Int32, argv: [String], environment: [String: String],
-                      outputFD: Int32, keepFD: Int32) throws -> Spawned {
+                      outputFD: Int32, keepFD: Int32, cgroupFD: Int32) throws -> Spawned {
         let devNull = open("/dev/null", O_RDONLY | GS_O_CLOEXEC)
         guard devNull >= 0 else { throw Errno(rawValue: errno) }
         defer { close(devNull) }
         let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
+        var cgroupFD = cgroupFD
         // ETXTBSY: some process has the file open for writing. Often that is a fork of
         // another thread of ours that has not reached its exec yet and holds a copy of a
         // descriptor that thread just wrote the file with (a program that writes hooks and
         // runs them); the copy goes with that exec, so a short retry is all it takes.
-        for attempt in 0..<Self.textBusyAttempts {
-            if attempt > 0 { usleep(Self.textBusyPause) }
+        var attempts = 0
+        while true {
+            var cloneFailed: Int32 = 0
             pid = withCStrings(argv) { cArgv in
                 withCStrings(env) { cEnv in
-                    gs_spawn_hook(executable, cArgv, cEnv, devNull, outputFD, keepFD)
+                    gs_spawn_hook(executable, cArgv, cEnv, devNull, outputFD, keepFD, cgroupFD, &cloneFailed)
                 }
             }
-            if pid != -ETXTBSY { break }
+            if cloneFailed != 0 {
+                // No CLONE_INTO_CGROUP (Linux < 5.7), or a cgroup that cannot take processes.
+                HookCgroups.shared?.disable()
+                cgroupFD = -1
+                continue
+            }
+            attempts += 1
+            guard pid == -ETXTBSY, attempts < Self.textBusyAttempts else { break }
+            usleep(Self.textBusyPause)
         }
         guard pid > 0 else { throw Errno(rawValue: -pid) }
         let pidfd = gs_pidfd_open(pid)
-        return Spawned(pid: pid, pidfd: pidfd >= 0 ? pidfd : -1)
+        return Spawned(pid: pid, pidfd: pidfd >= 0 ? pidfd : -1, inCgroup: cgroupFD >= 0)
     }
 
     /// Reaps the hook: its exit status, or 128+signal in `signal`.

@@ -32,6 +32,9 @@ struct ProcessWatch {
     let collector: OutputCollector
     /// Readable once the calling task is cancelled, or -1.
     var cancelFD: Int32 = -1
+    /// The hook's cgroup: every SIGKILL to the group also kills all of it, so a descendant
+    /// that left the group cannot hold the output pipe open through the drain.
+    var cgroup: HookCgroup? = nil
 
     func run() -> WatchOutcome {
         var outcome = WatchOutcome()
@@ -123,6 +126,7 @@ struct ProcessWatch {
     /// Signals the hook's whole process group; ESRCH (nobody left) is the good case.
     private func killGroup(_ signal: Int32) {
         _ = kill(-pid, signal)
+        if signal == SIGKILL { cgroup?.killAll() }
     }
 
     static func now() -> Int64 {
