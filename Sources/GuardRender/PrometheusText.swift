@@ -57,6 +57,19 @@ public enum PrometheusText {
         for (mountpoint, bytes) in s.hiddenBytes.sorted(by: { $0.key < $1.key }) {
             sample("guard_hooks_hidden_bytes", [("mountpoint", mountpoint)], Double(bytes))
         }
+
+        family("guard_hooks_doctor_findings", "gauge",
+               "Findings of hook-runner doctor by severity (every severity, 0 when none); absent when doctor could not run.")
+        if let findings = s.doctorFindings {
+            for severity in Severity.allCases {
+                sample("guard_hooks_doctor_findings", [("severity", severity.rawValue)], Double(findings[severity] ?? 0))
+            }
+        }
+        family("guard_hooks_seal_missing", "gauge",
+               "1 for each configured seal that is not in force (offline without the immutable flag, unsupported, or missing), else 0.")
+        for (mountpoint, missing) in s.sealMissing.sorted(by: { $0.key < $1.key }) {
+            sample("guard_hooks_seal_missing", [("mountpoint", mountpoint)], missing ? 1 : 0)
+        }
         return out
     }
 

@@ -1,14 +1,17 @@
+import FoundationEssentials
+
 /// Hook runs and their per-hook results.
 extension GuardStore {
     /// Records the start of a run; `targets` are stored newline-joined (paths hold no newlines).
     /// `process`: the pid running it and that process's start time, so a run left
     /// unfinished by a SIGKILL can be told from one still going (`markAbandonedRuns`).
+    /// `startedAt`: a run recorded after the fact (`exec`) gives its real start.
     public func beginRun(phase: String, targets: [String], dryRun: Bool, actor: Actor,
-                         process: (pid: Int32, start: UInt64)? = nil) throws -> RunID {
+                         process: (pid: Int32, start: UInt64)? = nil, startedAt: Date? = nil) throws -> RunID {
         try requireWritable()
         try database.execute("""
             INSERT INTO runs (phase, targets, dry_run, started_at, actor, pid, pid_start) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, [phase, targets.joined(separator: "\n"), dryRun, nowMilliseconds, actor.name,
+            """, [phase, targets.joined(separator: "\n"), dryRun, startedAt.map(Self.milliseconds) ?? nowMilliseconds, actor.name,
                   process.map { Int64($0.pid) }, process.map { Int64(bitPattern: $0.start) }])
         return database.lastInsertRowID
     }

@@ -15,7 +15,9 @@ struct MetricsCommand: ParsableCommand {
         discussion: """
             Reads the store read-only (no lock; works for any user who can read the store). No store
             yet: every value is zero. A store that cannot be read: guard_hooks_store_up 0 is still
-            written, then the error is reported (exit 70).
+            written, then the error is reported (exit 70). Doctor's findings by severity and the
+            configured seals not in force come from one doctor run (bounded by probe_timeout per
+            storage that does not answer).
             --textfile PATH writes the file atomically (a temporary file in the same directory,
             fsync, rename), for node_exporter's --collector.textfile.directory.
 
@@ -44,6 +46,10 @@ struct MetricsCommand: ParsableCommand {
             failure = error
         }
         snapshot.hiddenBytes = engine.hiddenBytes(sealed: settings.sealed)
+        if let doctor = engine.doctorMetrics(sealed: settings.sealed) {
+            snapshot.doctorFindings = doctor.findings
+            snapshot.sealMissing = doctor.sealMissing
+        }
         let text = PrometheusText.render(snapshot)
         if let textfile {
             try writeAtomically(text, to: textfile)

@@ -29,17 +29,20 @@ func writeGuard(_ g: GuardRecord, claims: [ClaimRecord], to w: inout JSONWriter)
 
 /// JSON shape of a claim: who, since when, which run.
 func writeClaim(_ c: ClaimRecord, to w: inout JSONWriter) {
-    w.object { w in
-        w.field("claimed_at", c.claimedAt)
-        w.field("description", c.holder.description)
-        w.field("holder", c.holder.canonicalKey)
-        w.field("id", c.id)
-        w.field("key", c.holder.key)
-        w.field("kind", c.holder.kind.rawValue)
-        w.field("pid", c.holder.pid)
-        w.field("run_id", c.runID)
-        w.field("session", c.holder.sid)
-    }
+    w.object { w in writeClaimFields(c, to: &w) }
+}
+
+/// The fields of a claim's JSON object.
+func writeClaimFields(_ c: ClaimRecord, to w: inout JSONWriter) {
+    w.field("claimed_at", c.claimedAt)
+    w.field("description", c.holder.description)
+    w.field("holder", c.holder.canonicalKey)
+    w.field("id", c.id)
+    w.field("key", c.holder.key)
+    w.field("kind", c.holder.kind.rawValue)
+    w.field("pid", c.holder.pid)
+    w.field("run_id", c.runID)
+    w.field("session", c.holder.sid)
 }
 
 /// "session 4242 (cron) since 2026-11-30T18:00:00Z, run #7" for each live claim.
@@ -50,7 +53,7 @@ func claimsText(_ claims: [ClaimRecord]) -> String {
 }
 
 /// JSON shape of a history event.
-func writeEvent(_ e: GuardEvent, to w: inout JSONWriter) {
+func writeEvent(_ e: GuardEvent, to w: inout JSONWriter, type: String? = nil) {
     w.object { w in
         w.field("actor", e.actor)
         w.field("at", e.at)
@@ -63,6 +66,7 @@ func writeEvent(_ e: GuardEvent, to w: inout JSONWriter) {
         w.field("run_id", e.runID)
         w.field("to_action", e.to.action?.rawValue)
         w.field("to_state", e.to.state.rawValue)
+        w.field("type", type)
     }
 }
 
@@ -135,12 +139,19 @@ func normalizedQueryPath(_ raw: String) throws -> String {
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "Show guard transitions, newest last.",
-        discussion: "Example: hook-runner history /mnt/pve/nfs1 --limit 20")
+        abstract: "Show guard transitions and claim events, newest last.",
+        discussion: """
+            Each guard's transitions, interleaved by time with its claims: added (who, which run) and
+            released (why: its post phase, a stale holder, the operator's clear --force). JSON:
+            `events` (the transitions), `timeline` (transitions and claim events, each with a `type`:
+            transition, claim-added, claim-released) and `rescues`.
+
+            Example: hook-runner history /mnt/pve/nfs1 --limit 20
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("guard"), help: "Only this guard id.") var guardID: Int64?
-    @Option(help: "Show at most the newest N transitions.") var limit: Int?
+    @Option(help: "Show at most the newest N entries (transitions and claim events; in JSON each list).") var limit: Int?
     @Argument(help: "Only this path.") var target: String?
 
     func validate() throws {
@@ -151,26 +162,23 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let engine = try global.engine(actor: "hook-runner history")
         let path = try target.map(normalizedQueryPath)
-        let events = try engine.history(path: path, guardID: guardID, limit: limit)
+        let timeline = try engine.timeline(path: path, guardID: guardID, limit: limit)
         // Rescues of hidden data belong to a mountpoint, not to a guard.
         let rescues = guardID == nil ? try engine.rescues(path: path, limit: limit) : []
         if global.json {
+            let events = try engine.history(path: path, guardID: guardID, limit: limit)
             var w = JSONWriter()
             w.object { w in
                 w.array("events") { w in for e in events { writeEvent(e, to: &w) } }
                 w.array("rescues") { w in for r in rescues { writeRescue(r, to: &w) } }
+                w.array("timeline") { w in for entry in timeline { writeTimelineEntry(entry, to: &w) } }
             }
             w.finish()
-        } else if events.isEmpty && rescues.isEmpty {
+        } else if timeline.isEmpty && rescues.isEmpty {
             Render.line("no history")
         } else {
-            if !events.isEmpty {
-                Render.table(["AT", "GUARD", "PATH", "FROM", "TO", "REASON", "RUN", "BY"], events.map { e in
-                    [Timestamp.rfc3339(e.at), "#\(e.guardID)", e.path, e.from?.description ?? "-", e.to.description,
-                     e.reason ?? "", e.runID.map { "#\($0)" } ?? "-", e.actor]
-                })
-            }
-            if !rescues.isEmpty { printRescues(rescues, separated: !events.isEmpty) }
+            if !timeline.isEmpty { renderTimeline(timeline) }
+            if !rescues.isEmpty { printRescues(rescues, separated: !timeline.isEmpty) }
         }
     }
 }

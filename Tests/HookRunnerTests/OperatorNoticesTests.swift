@@ -91,7 +91,9 @@ extension HookRunnerTests {
                 let cells = line.replacingOccurrences(of: " {2,}", with: "\u{1}", options: .regularExpression).split(separator: "\u{1}")
                 return cells.count >= 2 ? String(cells[cells.count - 2]) : ""
             }
-            #expect(runCells == ["RUN", "#1", "#1", "-", "-"], "applied under run #1, cleared by hand: \(text.stdout)")
+            // Rows: applying, applied, the run's claim added (#1), its release by the operator's
+            // --force, clearing, cleared.
+            #expect(runCells == ["RUN", "#1", "#1", "#1", "-", "-", "-"], "applied under run #1, cleared by hand: \(text.stdout)")
         }
 
         @Test(sandboxed) func statusOnOneScreen() throws {

@@ -61,7 +61,7 @@ extension GuardEngine {
                     }
                 }
             }
-            return try batch.run { clearStep($0, operatorUnseal: operatorUnseal) }
+            return try batch.run(claimLiveness: true) { clearStep($0, operatorUnseal: operatorUnseal) }
         }
     }
 

@@ -10,6 +10,7 @@ import GuardStore
 @_exported import struct GuardStore.AbandonedRun
 @_exported import struct GuardStore.ClaimHolder
 @_exported import struct GuardStore.ClaimRecord
+@_exported import struct GuardStore.ClaimEvent
 @_exported import enum GuardStore.GuardKind
 @_exported import enum GuardStore.GuardLifetime
 @_exported import enum GuardStore.GuardState

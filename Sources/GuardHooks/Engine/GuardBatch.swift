@@ -10,7 +10,8 @@ struct BatchItem {
     var facts: TargetFacts?
     /// Set when reconciling found the row's guard already gone: the row as it was, and why.
     var repairedAway: (row: GuardRecord, reason: String)?
-    /// The row's live claims, and whether each one's job still runs (same order).
+    /// The row's live claims, and whether each one's job still runs (same order; looked up
+    /// only for a batch run with `claimLiveness`, else empty).
     var claims: [ClaimRecord] = []
     var claimLiveness: [ClaimLiveness] = []
 }
@@ -129,13 +130,16 @@ struct GuardBatch {
         items.append(BatchItem(target: target, path: outcome.path))
     }
 
-    /// Runs the batch: `decide` sees each item with its reconciled row, kernel facts and the
-    /// liveness of its claims.
-    mutating func run(decide: (BatchItem) -> BatchStep) throws -> [TargetOutcome] {
+    /// Runs the batch: `decide` sees each item with its reconciled row and kernel facts, and
+    /// with `claimLiveness` (clear, unseal: the only steps that decide on it) whether each of
+    /// its claims' jobs still runs. That lookup reads /proc (a whole scan for a session whose
+    /// leader is gone), so it is done only then, once per holder in the batch.
+    mutating func run(claimLiveness: Bool = false, decide: (BatchItem) -> BatchStep) throws -> [TargetOutcome] {
         var repairs: [GuardTransition] = []
         var steps: [BatchStep?] = []
         steps.reserveCapacity(items.count)
         var outcomes = TargetOutcome.unset(count: items.count)  // every slot is set below
+        var livenessByHolder: [String: ClaimLiveness] = [:]
         for i in items.indices {
             if let known = early[i] { outcomes[i] = known; steps.append(nil); continue }
             // A row the kernel contradicts is reconciled first, so the decision sees the truth.
@@ -149,7 +153,14 @@ struct GuardBatch {
                 items[i].facts = engine.facts(handles[i], probe: probe, row: items[i].row)
                 if let path = items[i].path { items[i].facts?.mountsBelow = mountsBelow.mounts(below: path) }
             }
-            items[i].claimLiveness = items[i].claims.map { engine.liveness(of: $0.holder, here: here) }
+            if claimLiveness {
+                items[i].claimLiveness = items[i].claims.map { c in
+                    if let known = livenessByHolder[c.holder.canonicalKey] { return known }
+                    let answer = engine.liveness(of: c.holder, here: here)
+                    livenessByHolder[c.holder.canonicalKey] = answer
+                    return answer
+                }
+            }
             let step = Self.legal(decide(items[i]), from: items[i].row?.status)
             steps.append(step)
             outcomes[i] = outcome(i, step, dryRun: dryRun)

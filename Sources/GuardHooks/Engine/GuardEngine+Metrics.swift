@@ -30,3 +30,43 @@ extension GuardEngine {
         return out
     }
 }
+
+/// Doctor's verdict as the metrics report it.
+package struct DoctorMetrics: Sendable, Hashable {
+    package var findings: [Severity: Int]
+    /// Keyed by the configured path (normalized): true when its seal is not in force.
+    package var sealMissing: [String: Bool]
+}
+
+extension GuardEngine {
+    /// The doctor codes that say a configured seal is not in force: offline without the flag,
+    /// on a filesystem that cannot hold it, or the directory is gone.
+    static let sealNotInForceCodes: Set<String> = ["offline-unsealed", "seal-unsupported", "missing"]
+
+    /// Doctor's findings counted by severity, and which configured seals are not in force,
+    /// read from one `doctor` run: its checks are already bounded by the reachability gate,
+    /// so a dead storage costs one probe timeout and is never entered. A storage that does
+    /// not answer is doctor's `unreachable` warning, not a missing seal (something is mounted
+    /// there). nil when doctor cannot run (the store cannot be read).
+    package func doctorMetrics(sealed: [String]) -> DoctorMetrics? {
+        guard let report = try? doctor(targets: [], sealed: sealed) else { return nil }
+        var counts: [Severity: Int] = [:]
+        for f in report.findings { counts[f.severity, default: 0] += 1 }
+        var missing: [String: Bool] = [:]
+        for raw in sealed {
+            // An invalid configured path seals nothing: not in force.
+            guard case .success(let normal) = PathPolicy.normalize(raw) else { missing[raw] = true; continue }
+            let examined = PathKey(examinedPath(normal))
+            missing[normal, default: false] = missing[normal, default: false] || report.findings.contains {
+                PathKey($0.path) == examined && Self.sealNotInForceCodes.contains($0.code)
+            }
+        }
+        return DoctorMetrics(findings: counts, sealMissing: missing)
+    }
+
+    /// The path doctor examined for a configured one: its canonical form when the storage
+    /// answers (the gate's answer is cached by then: no new probe), else the path as given.
+    private func examinedPath(_ normal: String) -> String {
+        (reachable(normal) ? (try? locate(normal).0) : nil) ?? normal
+    }
+}

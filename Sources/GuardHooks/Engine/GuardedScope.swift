@@ -90,7 +90,9 @@ extension GuardEngine {
             defer { session.lock?.release() }
             guard let store = session.store else { return }
             try store.writeTransaction {
-                let id = try store.beginRun(phase: "exec", targets: targets, dryRun: false, actor: actor)
+                // Recorded once COMMAND has ended, with the real start (before the pre phase).
+                let id = try store.beginRun(phase: "exec", targets: targets, dryRun: false, actor: actor,
+                                            startedAt: startedAt)
                 try store.recordHookResult(runID: id, seq: 1, HookResultRecord(
                     name: "command", path: argv.joined(separator: " "), outcome: exitCode == 0 ? .ok : .failed,
                     exitCode: signal == nil ? exitCode : nil, signal: signal, startedAt: startedAt, finishedAt: Date(),

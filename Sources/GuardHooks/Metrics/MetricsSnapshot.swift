@@ -29,6 +29,11 @@ public struct MetricsSnapshot: Sendable, Hashable {
     /// Bytes in the bare directory under each recorded or configured mountpoint (`hidden`);
     /// a mountpoint that could not be looked at has no entry.
     public var hiddenBytes: [String: UInt64] = [:]
+    /// How many findings `doctor` has of each severity; nil when doctor could not run (the
+    /// store cannot be read), so no count is reported rather than a false all-clear.
+    package var doctorFindings: [Severity: Int]?
+    /// For each configured seal (`sealed` in the config): true when it is not in force.
+    package var sealMissing: [String: Bool] = [:]
 
     public init(storeUp: Bool = true, storeExists: Bool = true, guards: [Guard] = [], lastRuns: [LastRun] = [],
                 now: Date) {
