@@ -47,9 +47,10 @@ extension GuardEngine {
     /// read from one `doctor` run: its checks are already bounded by the reachability gate,
     /// so a dead storage costs one probe timeout and is never entered. A storage that does
     /// not answer is doctor's `unreachable` warning, not a missing seal (something is mounted
-    /// there). nil when doctor cannot run (the store cannot be read).
+    /// there). Without SQLite's quick_check (it reads the whole store): `hook-runner doctor`
+    /// runs it. nil when doctor cannot run (the store cannot be read).
     package func doctorMetrics(sealed: [String]) -> DoctorMetrics? {
-        guard let report = try? doctor(targets: [], sealed: sealed) else { return nil }
+        guard let report = try? doctor(targets: [], sealed: sealed, checkIntegrity: false) else { return nil }
         var counts: [Severity: Int] = [:]
         for f in report.findings { counts[f.severity, default: 0] += 1 }
         var missing: [String: Bool] = [:]
