@@ -215,6 +215,6 @@ extension LinuxKernel {
     }
 
     public func mountInfo() throws(KernelError) -> [MountInfoEntry] {
-        MountInfo.parse(try readFile("/proc/self/mountinfo"))
+        try mountTable.entries()
     }
 }

@@ -23,6 +23,8 @@ public struct LinuxKernel: KernelOperations {
     /// Test hook: runs in `removeBind` between the first check of the topmost mount and
     /// the last one before `umount2`, so tests can mount something in that window.
     var beforeUnmount: (@Sendable () -> Void)?
+    /// The parsed mount table, read again only after the kernel reports a change.
+    let mountTable = MountInfoCache()
 
     public init() {
         #if GUARD_HOOKS_FAULT_POINTS

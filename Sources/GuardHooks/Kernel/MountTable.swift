@@ -28,7 +28,7 @@ final class ReachabilityGate: Sendable {
     private let kernel: any KernelOperations
     private let seconds: Double
     private struct Cache {
-        var mountPoints: [String]??
+        var mountPoints: MountIndex??
         /// By the mount point of the deepest mount at or above a path.
         var answered: [String: Bool] = [:]
     }
@@ -43,13 +43,10 @@ final class ReachabilityGate: Sendable {
     /// mount already asked in this command is not asked again.
     func reachable(_ path: String) -> Bool {
         let points = cache.withLock { c in
-            if c.mountPoints == nil { c.mountPoints = .some((try? kernel.mountInfo())?.map(\.mountPoint)) }
+            if c.mountPoints == nil { c.mountPoints = .some((try? kernel.mountInfo()).map(MountIndex.init)) }
             return c.mountPoints ?? nil
         }
-        let key = points.flatMap { points in
-            points.filter { path.utf8.elementsEqual($0.utf8) || PathPolicy.isStrictlyBelow(path, $0) || $0 == "/" }
-                .max { $0.utf8.count < $1.utf8.count }
-        }
+        let key = points?.deepestPoint(atOrAbove: path)
         if let key, let known = cache.withLock({ $0.answered[key] }) { return known }
         let answer = kernel.answers(path, within: seconds)
         if let key { cache.withLock { $0.answered[key] = answer } }
@@ -101,8 +98,8 @@ extension LinuxKernel {
             default: throw KernelError(Errno(rawValue: -fd), "openat2(RESOLVE_NO_XDEV)", path)
             }
         }
-        let entries = try mountInfo()
-        if entries.contains(where: { $0.mountPoint == path }) { return .mounted(foreign: Self.isForeign(path, entries)) }
+        let index = try mountTable.index()
+        if index.byPoint[path] != nil { return .mounted(foreign: index.isForeign(path)) }
         // Not a mount point: looking at the name reads the parent's filesystem only.
         var st = gs_statx_result()
         let rc = gs_statx(parent, name, Int32(GS_AT_SYMLINK_NOFOLLOW), GS_STATX_TYPE, &st)
@@ -111,18 +108,7 @@ extension LinuxKernel {
         return st.mode & FileMode.typeMask == FileMode.symlink ? .symlink : .notMounted
     }
 
-    private func isForeign(_ path: String) throws(KernelError) -> Bool { Self.isForeign(path, try mountInfo()) }
-
-    /// The topmost mount at `path` shows another filesystem (device) than the mount that holds
-    /// its parent directory. Unknown counts as foreign: it is then never called into unbounded.
-    static func isForeign(_ path: String, _ entries: [MountInfoEntry]) -> Bool {
-        guard let top = entries.last(where: { $0.mountPoint == path }) else { return true }
-        let parent = FileIO.parentDirectory(path)
-        let holder = entries.filter { $0.mountPoint != path && (parent.utf8.elementsEqual($0.mountPoint.utf8) || PathPolicy.isStrictlyBelow(parent, $0.mountPoint)) }
-            .max { $0.mountPoint.utf8.count < $1.mountPoint.utf8.count }
-        guard let holder else { return true }
-        return holder.deviceMajor != top.deviceMajor || holder.deviceMinor != top.deviceMinor
-    }
+    private func isForeign(_ path: String) throws(KernelError) -> Bool { try mountTable.index().isForeign(path) }
 
     /// Runs `gs_answers` (answers.c: why a child process and not a thread). When no child can
     /// be made the path is taken to answer, as before this check existed.
