@@ -25,8 +25,9 @@ extension LinuxKernel {
             guard let guardMountID else { return true }
             var st = gs_statx_result()
             let root = "/proc/\(pid)/root"
-            guard gs_statx(GS_AT_FDCWD, root, Int32(GS_AT_STATX_DONT_SYNC), GS_STATX_MNT_ID_UNIQUE, &st) == 0,
-                  st.mask & GS_STATX_MNT_ID_UNIQUE != 0 else { return true }
+            // The process may have exited since its ns link was read: it then holds nothing.
+            guard gs_statx(GS_AT_FDCWD, root, Int32(GS_AT_STATX_DONT_SYNC), GS_STATX_MNT_ID_UNIQUE, &st) == 0 else { return false }
+            guard st.mask & GS_STATX_MNT_ID_UNIQUE != 0 else { return true }
             return st.mnt_id < guardMountID
         }
     }

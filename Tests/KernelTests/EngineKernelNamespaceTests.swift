@@ -47,3 +47,47 @@ extension EngineKernelTests {
         #expect(try w.sql("SELECT count(*) FROM events WHERE reason LIKE 'clear: guard made in mount namespace%adopted here as mount%'") == "1")
     }
 }
+
+extension EngineKernelTests {
+    /// The flake of `bindGuardOfAnExitedNamespaceIsCleared`, made certain: the kernel gives a
+    /// new namespace the lowest free inode number, so the next `unshare -m` anywhere (parallel
+    /// tests do it all the time) takes the exited namespace's number. The row's namespace
+    /// must still read as exited: that namespace's root mount is newer than the guard.
+    @Test(sandboxed) func anExitedNamespaceWhoseInodeIsTakenAgainIsStillExited() throws {
+        let dir = try Sandbox.make("ek-ns-reuse")
+        defer { dir.cleanUp() }
+        let w = EngineKernelWorld(dir)
+        let target = try dir.mkdir("nfs1")
+        let r = try runHookRunner(w, ["apply", "--kind", "bind", target],
+                                  prefix: ["/usr/bin/unshare", "-m", "--propagation", "private"])
+        try #require(r.status == 0, "apply in a child namespace: \(r.status) \(r.stderr)")
+        let recorded = try #require(try w.row(target)?.mountNamespace)
+
+        // Namespaces are made until one has the exited namespace's inode number (the first
+        // one nearly always does), and kept alive while reconcile runs.
+        var holders: [Process] = []
+        // SIGKILL: the test runner's children may inherit an ignored SIGTERM.
+        defer { for p in holders { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        var reused = false
+        for _ in 0..<20 where !reused {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            p.arguments = ["-m", "--propagation", "private", "sleep", "60"]
+            try p.run()
+            holders.append(p)
+            for _ in 0..<200 {
+                let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(p.processIdentifier)/ns/mnt")
+                if let link, link != (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")) {
+                    reused = link == "mnt:[\(recorded)]"
+                    break
+                }
+                usleep(5_000)
+            }
+        }
+        try #require(reused, "no new namespace took inode \(recorded)")
+
+        let changes = try w.engine.reconcile()
+        #expect(changes.map { "\($0.from)→\($0.to): \($0.reason)" } == ["applied→cleared: mount namespace exited"])
+        #expect(try w.row(target) == nil)
+    }
+}
