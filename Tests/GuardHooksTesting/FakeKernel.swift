@@ -116,16 +116,16 @@ public final class FakeKernel: KernelOperations, Sendable {
     public func setStatmountAvailable(_ on: Bool) { state.withLock { $0.statmountAvailable = on } }
 
     /// A kernel before 6.8: no statmount/listmount and no unique mount ids (mountinfo only).
-    public func useMountInfoOnly() {
+    package func useMountInfoOnly() {
         state.withLock { $0.statmountAvailable = false; $0.uniqueMountIDs = false }
     }
 
     /// A kernel without open_tree/mount_setattr: guards are made by bind + remount.
-    public func useLegacyBind() { state.withLock { $0.legacyBind = true } }
+    package func useLegacyBind() { state.withLock { $0.legacyBind = true } }
 
     /// `mv from to`: the directory, everything below it and the mounts on them move along
     /// (a guard mount keeps its id at its new place).
-    public func rename(_ from: String, to: String) {
+    package func rename(_ from: String, to: String) {
         func moved(_ p: String) -> String? { p == from ? to : p.hasPrefix(from + "/") ? to + p.dropFirst(from.count) : nil }
         state.withLock { s in
             s.directories = Dictionary(uniqueKeysWithValues: s.directories.map { (moved($0.key) ?? $0.key, $0.value) })
@@ -136,7 +136,7 @@ public final class FakeKernel: KernelOperations, Sendable {
     /// The guards made so far were made in this process's mount namespace, a shared peer of
     /// `ns`. That namespace exits and the process goes on in `ns`, which holds the propagated
     /// copies of the guards, each with a mount id of its own.
-    public func leaveExitedPeerNamespace(for ns: UInt64) {
+    package func leaveExitedPeerNamespace(for ns: UInt64) {
         state.withLock { s in
             for (path, stack) in s.mounts {
                 s.mounts[path] = stack.map { m in
@@ -155,7 +155,7 @@ public final class FakeKernel: KernelOperations, Sendable {
 
     /// A self-bind of the directory made by hand (`mount --bind`, then maybe `-o remount,ro`).
     @discardableResult
-    public func bindByHand(_ path: String, readOnly: Bool) -> UInt64 {
+    package func bindByHand(_ path: String, readOnly: Bool) -> UInt64 {
         state.withLock {
             $0.nextMountID += 1
             $0.mounts[path, default: []].append(Mount(id: $0.nextMountID, isBindGuard: true, readOnly: readOnly))

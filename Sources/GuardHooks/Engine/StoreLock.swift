@@ -55,7 +55,7 @@ public final class StoreLock {
     /// writer waits those few milliseconds, as for any other writer): nil when a command
     /// holds it, or when the lock file cannot be opened (missing, or not ours to read). A
     /// reader's probe: it creates nothing and never waits.
-    public static func withoutWriters<T>(path: String, _ body: () throws -> T) rethrows -> T? {
+    package static func withoutWriters<T>(path: String, _ body: () throws -> T) rethrows -> T? {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { Glibc.close(fd) }

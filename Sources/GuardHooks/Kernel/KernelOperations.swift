@@ -115,7 +115,7 @@ public struct MountInfoEntry: Sendable, Hashable {
     public var isReadOnly: Bool { options.split(separator: ",").contains("ro") }
 
     /// The per-mount options carry ro, nosuid, nodev and noexec: a guard's attributes.
-    public var hasGuardAttributes: Bool {
+    package var hasGuardAttributes: Bool {
         let o = Set(options.split(separator: ","))
         return ["ro", "nosuid", "nodev", "noexec"].allSatisfy { o.contains(Substring($0)) }
     }

@@ -43,10 +43,10 @@ public struct PathObservation: Sendable, Hashable {
     public var rowAgeSeconds: Double?
     public var rowGuardPresent: Bool?
     /// The row's bind guard mount is attached at another path now (a parent renamed).
-    public var rowGuardMovedTo: String?
+    package var rowGuardMovedTo: String?
     /// The row is pending(applying) or pending(clearing) while no command holds the writers'
     /// lock: the command that wrote it is gone.
-    public var rowOrphaned = false
+    package var rowOrphaned = false
     /// The bare directory's filesystem cannot hold the immutable flag (ramfs, …).
     public var immutableUnsupported = false
     /// Mount points strictly below the path (mount table): a guard here hides them.

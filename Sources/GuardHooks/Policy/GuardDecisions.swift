@@ -21,7 +21,7 @@ public struct TargetFacts: Sendable, Hashable {
     public var mountsBelow: [String] = []
     /// For a recorded bind guard: where its mount is attached now when that is not the
     /// target (a parent directory was renamed). The read-only mount is still there.
-    public var recordedMountMovedTo: String?
+    package var recordedMountMovedTo: String?
 
     public init(mountState: MountState, topMountID: UInt64? = nil, immutable: Bool? = false,
                 immutableSupported: Bool = true, recordedMountExists: Bool? = nil) {

@@ -19,12 +19,12 @@ public struct GuardObservation: Sendable, Hashable {
     /// For an interrupted bind apply: the id of the guard mount found at the path.
     public var foundMountID: UInt64?
     /// The row's bind guard mount is attached elsewhere now (a parent directory renamed).
-    public var movedTo: String?
+    package var movedTo: String?
     /// The row's bind guard mount is at the path but no longer ro,nosuid,nodev,noexec.
-    public var weakened = false
+    package var weakened = false
     /// A bind guard made in another mount namespace, seen here as another mount at the
     /// path with the guard's directory and attributes: a shared peer's propagated copy.
-    public var peerCopy: (mountID: UInt64, unique: Bool)? {
+    package var peerCopy: (mountID: UInt64, unique: Bool)? {
         get { peerCopyID.map { ($0, peerCopyIDIsUnique) } }
         set { peerCopyID = newValue?.mountID; peerCopyIDIsUnique = newValue?.unique ?? false }
     }
