@@ -137,6 +137,36 @@ int gs_statmount(uint64_t mnt_id_unique, gs_mount_info *out) {
     return 0;
 }
 
+#define GS_STATMOUNT_MNT_POINT 0x00000010U
+
+int gs_statmount_point(uint64_t mnt_id_unique, gs_mount_info *out, char *point, uint64_t size) {
+    struct gs_mnt_id_req req = { .size = sizeof req, .mnt_id = mnt_id_unique,
+                                 .param = GS_STATMOUNT_SB_BASIC | GS_STATMOUNT_MNT_BASIC | GS_STATMOUNT_MNT_POINT };
+    // The fixed part, then the strings: room for a PATH_MAX mount point.
+    size_t bufsize = sizeof(struct gs_statmount_head) + 4096 + 64;
+    struct gs_statmount_head *buf = calloc(1, bufsize);
+    if (buf == NULL) return -ENOMEM;
+    long rc = syscall(SYS_statmount, &req, buf, bufsize, 0);
+    if (rc < 0) { int e = errno; free(buf); return -e; }
+    out->mnt_id = buf->mnt_id;
+    out->mnt_parent_id = buf->mnt_parent_id;
+    out->mnt_attr = buf->mnt_attr;
+    out->sb_dev_major = buf->sb_dev_major;
+    out->sb_dev_minor = buf->sb_dev_minor;
+    int result = 0;
+    if (!(buf->mask & GS_STATMOUNT_MNT_POINT)) {
+        result = -ENODATA;  // a kernel that does not report the mount point
+    } else {
+        size_t region = bufsize - __builtin_offsetof(struct gs_statmount_head, str);
+        const char *p = buf->str + buf->mnt_point;
+        size_t n = buf->mnt_point < region ? strnlen(p, region - buf->mnt_point) : region;
+        if (n + 1 > size || buf->mnt_point >= region) result = -EOVERFLOW;
+        else memcpy(point, p, n + 1);
+    }
+    free(buf);
+    return result;
+}
+
 int gs_listmount(uint64_t mnt_id_unique, uint64_t *ids, uint64_t count) {
     // The v0 request: list the children of `mnt_id_unique`, starting after id 0.
     struct gs_mnt_id_req req = { .size = sizeof req, .mnt_id = mnt_id_unique, .param = 0 };

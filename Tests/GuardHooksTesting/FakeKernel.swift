@@ -37,6 +37,10 @@ public final class FakeKernel: KernelOperations, Sendable {
         var namespace: UInt64 = 4_026_531_840
         var liveNamespaces: Set<UInt64> = [4_026_531_840]
         var statmountAvailable = true
+        /// False: a kernel before 6.8, whose statx gives only mountinfo's reusable mount ids.
+        var uniqueMountIDs = true
+        /// True: a kernel without open_tree/mount_setattr (bind, then remount read-only).
+        var legacyBind = false
         /// Paths at and below which nothing answers (a dead NFS server).
         var dead: Set<String> = []
         var calls: [String] = []
@@ -98,8 +102,11 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
+    /// This process moves to mount namespace `ns`; the guards made so far lived only in the
+    /// old one (made there by a process in a private child namespace) and are not seen here.
     public func enterNewNamespace(_ ns: UInt64, oldAlive: Bool) {
         state.withLock { s in
+            for (path, stack) in s.mounts { s.mounts[path] = stack.filter { !$0.isBindGuard } }
             if !oldAlive { s.liveNamespaces.remove(s.namespace) }
             s.namespace = ns
             s.liveNamespaces.insert(ns)
@@ -107,6 +114,55 @@ public final class FakeKernel: KernelOperations, Sendable {
     }
 
     public func setStatmountAvailable(_ on: Bool) { state.withLock { $0.statmountAvailable = on } }
+
+    /// A kernel before 6.8: no statmount/listmount and no unique mount ids (mountinfo only).
+    package func useMountInfoOnly() {
+        state.withLock { $0.statmountAvailable = false; $0.uniqueMountIDs = false }
+    }
+
+    /// A kernel without open_tree/mount_setattr: guards are made by bind + remount.
+    package func useLegacyBind() { state.withLock { $0.legacyBind = true } }
+
+    /// `mv from to`: the directory, everything below it and the mounts on them move along
+    /// (a guard mount keeps its id at its new place).
+    package func rename(_ from: String, to: String) {
+        func moved(_ p: String) -> String? { p == from ? to : p.hasPrefix(from + "/") ? to + p.dropFirst(from.count) : nil }
+        state.withLock { s in
+            s.directories = Dictionary(uniqueKeysWithValues: s.directories.map { (moved($0.key) ?? $0.key, $0.value) })
+            s.mounts = Dictionary(uniqueKeysWithValues: s.mounts.map { (moved($0.key) ?? $0.key, $0.value) })
+        }
+    }
+
+    /// The guards made so far were made in this process's mount namespace, a shared peer of
+    /// `ns`. That namespace exits and the process goes on in `ns`, which holds the propagated
+    /// copies of the guards, each with a mount id of its own.
+    package func leaveExitedPeerNamespace(for ns: UInt64) {
+        state.withLock { s in
+            for (path, stack) in s.mounts {
+                s.mounts[path] = stack.map { m in
+                    guard m.isBindGuard else { return m }
+                    s.nextMountID += 1
+                    var copy = m
+                    copy.id = s.nextMountID
+                    return copy
+                }
+            }
+            s.liveNamespaces.remove(s.namespace)
+            s.namespace = ns
+            s.liveNamespaces.insert(ns)
+        }
+    }
+
+    /// A self-bind of the directory made by hand (`mount --bind`, then maybe `-o remount,ro`).
+    @discardableResult
+    package func bindByHand(_ path: String, readOnly: Bool) -> UInt64 {
+        state.withLock {
+            $0.nextMountID += 1
+            $0.mounts[path, default: []].append(Mount(id: $0.nextMountID, isBindGuard: true, readOnly: readOnly))
+            return $0.nextMountID
+        }
+    }
+
     /// Nothing at or below `path` answers any more (`answers` says false).
     public func stopAnswering(_ path: String) { state.withLock { _ = $0.dead.insert(path) } }
 
@@ -193,7 +249,7 @@ public final class FakeKernel: KernelOperations, Sendable {
             let storage = mount.map { !$0.isBindGuard } ?? false
             return DirectoryProbe(device: storage ? Self.device + (mount!.id & 0xff) : Self.device,
                                   inode: storage ? 2 : dir.inode, isDirectory: true, mountState: mountState,
-                                  mountID: mount?.id ?? 1, mountIDIsUnique: true)
+                                  mountID: mount?.id ?? 1, mountIDIsUnique: s.uniqueMountIDs)
         }
     }
 
@@ -262,7 +318,7 @@ public final class FakeKernel: KernelOperations, Sendable {
             let (path, _) = try layer(s, handle)
             s.nextMountID += 1
             s.mounts[path, default: []].append(Mount(id: s.nextMountID, isBindGuard: true, readOnly: true))
-            return BindGuardMount(mountID: s.nextMountID, mountIDIsUnique: true, usedFallback: false)
+            return BindGuardMount(mountID: s.nextMountID, mountIDIsUnique: s.uniqueMountIDs, usedFallback: s.legacyBind)
         }
     }
 
@@ -279,6 +335,20 @@ public final class FakeKernel: KernelOperations, Sendable {
     public func mountExists(uniqueID: UInt64) -> Bool? {
         state.withLock { s in
             s.statmountAvailable ? s.mounts.values.contains { $0.contains { $0.id == uniqueID } } : nil
+        }
+    }
+
+    public func lookUpMount(id: UInt64, unique: Bool) -> MountLookup {
+        guard unique else {
+            guard let entries = try? mountInfo() else { return .unknown }
+            return MountLookup.inMountInfo(id: id, entries)
+        }
+        return state.withLock { s in
+            guard s.statmountAvailable else { return .unknown }
+            guard let (path, m) = s.mounts.lazy.flatMap({ p, stack in stack.map { (p, $0) } }).first(where: { $0.1.id == id })
+            else { return .absent }
+            return .found(MountWhereabouts(mountPoint: path, hasGuardAttributes: m.readOnly,
+                                           device: m.isBindGuard ? Self.device : Self.device + (m.id & 0xff)))
         }
     }
 
@@ -305,7 +375,7 @@ public final class FakeKernel: KernelOperations, Sendable {
     }
 
     public func mountNamespace() -> UInt64? { state.withLock { $0.namespace } }
-    public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
+    public func mountNamespaceAlive(_ namespace: UInt64, madeBeforeMount guardMountID: UInt64?) -> Bool? {
         state.withLock { $0.liveNamespaces.contains(namespace) }
     }
 }

@@ -280,7 +280,7 @@ private func facts(_ base: TargetFacts, immutable: Bool? = false, supported: Boo
             for facts in [w.facts, nil] as [TargetFacts?] {
                 let implied: GuardStatus?
                 switch GuardDecisions.clear(row: row(w), facts: facts, operatorUnseal: unseal) {
-                case .removeBind, .clearFlag: implied = .clearing
+                case .removeBind, .removeMovedBind, .clearFlag: implied = .clearing
                 case .markCleared: implied = .cleared
                 case .postpone: implied = w.status == .clearDeferred ? nil : .clearDeferred
                 case .alreadyClear, .refuse, .wait: implied = nil

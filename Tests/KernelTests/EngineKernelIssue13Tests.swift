@@ -139,7 +139,7 @@ extension EngineKernelTests {
 
     // MARK: item 7
 
-    @Test(sandboxed, .disabled("issue 13 item 7: a moved guard is not detected yet (needs statmount's mount point)")) func aMovedGuardIsDetectedAndRemovedWhereItIs() throws {
+    @Test(sandboxed) func aMovedGuardIsDetectedAndRemovedWhereItIs() throws {
         let dir = try Sandbox.make("ek-moved")
         defer { dir.cleanUp() }
         let w = EngineKernelWorld(dir)
@@ -148,6 +148,9 @@ extension EngineKernelTests {
         try #require(rename(dir.sub("pve"), dir.sub("pve.old")) == 0)
         _ = try dir.mkdir("pve/nfs1")
         #expect(try touchFailure("\(nfs1)/f") == nil, "the new directory is not guarded")
+        let findings = try w.engine.doctor().findings.filter { $0.path == nfs1 }
+        #expect(findings.contains { $0.code == "guard-moved" && $0.severity == .fail && $0.message.contains("pve.old/nfs1") },
+                "\(findings)")
 
         let changes = try w.engine.reconcile(dryRun: true)
         #expect(changes.first?.reason.contains("pve.old/nfs1") == true, "\(changes)")
@@ -183,7 +186,7 @@ extension EngineKernelTests {
         #expect(mine.contains { $0.code == "seal-unsupported" && $0.severity >= .warn }, "\(mine)")
     }
 
-    @Test(sandboxed, .disabled("issue 13 item 8: an orphaned pending row is not flagged yet")) func aPendingRowWhoseCommandIsGoneIsFlaggedAtOnce() throws {
+    @Test(sandboxed) func aPendingRowWhoseCommandIsGoneIsFlaggedAtOnce() throws {
         let dir = try Sandbox.make("ek-orphan")
         defer { dir.cleanUp() }
         let w = EngineKernelWorld(dir)
@@ -211,7 +214,7 @@ extension EngineKernelTests {
         try w.legalHistory(t)
     }
 
-    @Test(sandboxed, .disabled("issue 13 item 8: bare doctor does not list unconfigured mountpoints yet")) func bareDoctorListsMountpointsThatHideData() throws {
+    @Test(sandboxed) func bareDoctorListsMountpointsThatHideData() throws {
         let dir = try Sandbox.make("ek-hidden")
         defer { dir.cleanUp() }
         let w = EngineKernelWorld(dir)

@@ -116,6 +116,13 @@ typedef struct gs_mount_info {
 } gs_mount_info;
 int gs_statmount(uint64_t mnt_id_unique, gs_mount_info *out);
 
+/// statmount(2) with the mount point: like gs_statmount, and the mount's path relative to
+/// the caller's root copied into `point` (NUL-terminated). -EOVERFLOW when it does not fit.
+int gs_statmount_point(uint64_t mnt_id_unique, gs_mount_info *out, char *point, uint64_t size);
+
+/// AT_STATX_DONT_SYNC: statx answers from cached attributes, no round trip to a server.
+#define GS_AT_STATX_DONT_SYNC 0x4000
+
 /// listmount(2) (Linux 6.8+): up to `count` unique ids of the mounts whose parent is
 /// `mnt_id_unique`. Returns how many were written, -ENOENT when no such mount exists
 /// here, -ENOSYS when the kernel has no listmount.

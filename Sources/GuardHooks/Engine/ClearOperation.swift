@@ -100,8 +100,18 @@ extension GuardEngine {
             step.writeAhead = .transition(GuardTransition(guardID: id, to: .cleared, reason: reason))
             return report(.cleared, reason)
         case .removeBind(let id):
-            step.writeAhead = .transition(GuardTransition(guardID: id, to: .clearing, reason: operatorUnseal ? "unseal" : "clear"))
-            step.action = .removeBind(mountID: row?.mountID ?? 0, mountIDIsUnique: row?.mountIDIsUnique ?? false)
+            let verb = operatorUnseal ? "unseal" : "clear"
+            step.writeAhead = .transition(GuardTransition(
+                guardID: id, to: .clearing, reason: item.adoption.map { "\(verb): \($0)" } ?? verb,
+                mountID: item.adoption == nil ? nil : row?.mountID, mountIDIsUnique: item.adoption == nil ? nil : row?.mountIDIsUnique))
+            step.action = .removeBind(mountID: row?.mountID ?? 0, mountIDIsUnique: row?.mountIDIsUnique ?? false, at: nil)
+            step.reason = item.adoption
+            return step
+        case .removeMovedBind(let id, let moved):
+            let why = "guard moved to \(moved) (a parent directory was renamed): removed there"
+            step.writeAhead = .transition(GuardTransition(guardID: id, to: .clearing, reason: "\(operatorUnseal ? "unseal" : "clear"): \(why)"))
+            step.action = .removeBind(mountID: row?.mountID ?? 0, mountIDIsUnique: row?.mountIDIsUnique ?? false, at: moved)
+            step.reason = why
             return step
         case .clearFlag(let id?):
             step.writeAhead = .transition(GuardTransition(guardID: id, to: .clearing, reason: operatorUnseal ? "unseal" : "clear"))

@@ -47,6 +47,7 @@ extension GuardEngine {
         var findings: [DoctorFinding] = []
         let here = surroundings()
         let below = MountsBelowIndex(mounts)
+        let orphaned = try session.store.map(orphanedPendingRows) ?? []
         for path in paths {
             let row = rowByPath[PathKey(path)]
             // Nothing calls into a path that did not answer within the probe deadline: a dead
@@ -62,9 +63,11 @@ extension GuardEngine {
             if let row {
                 o.rowAgeSeconds = now - row.updatedAt.timeIntervalSince1970
                 o.rowReason = row.reason
+                o.rowOrphaned = orphaned.contains(row.id)
             }
             findings += DoctorClassifier.classify(o, pendingWarnAfter: configuration.pendingWarnAfter)
         }
+        if targets.isEmpty { findings += unconfiguredHiddenData(mounts: mounts, examined: Set(paths.map(PathKey.init))) }
         findings += hostCheckFindings(mounts: mounts, rows: rows)
         if let store = session.store {
             for (guardID, claims) in try store.liveClaims() {
@@ -87,7 +90,11 @@ extension GuardEngine {
                              here: Surroundings) -> PathObservation {
         var o = PathObservation(path: path, mountState: nil, bareImmutable: nil, bareHasEntries: nil)
         o.row = row.map(GuardSummary.init)
-        if let row { o.rowGuardPresent = observe(row, here).guardPresent }
+        if let row {
+            let seen = observe(row, here)
+            o.rowGuardPresent = seen.guardPresent
+            o.rowGuardMovedTo = seen.movedTo
+        }
         if (try? kernel.mountPlacement(path)) == .mounted(foreign: true) {
             // Storage is mounted (and answered `reachable`): only its root's flag is read; the
             // bare directory is looked at underneath, on the parent's filesystem.

@@ -10,6 +10,9 @@ struct BatchItem {
     var facts: TargetFacts?
     /// Set when reconciling found the row's guard already gone: the row as it was, and why.
     var repairedAway: (row: GuardRecord, reason: String)?
+    /// The row's guard was made in another mount namespace and is visible here as another
+    /// mount (a shared peer's copy): the row now names that mount, and this says so.
+    var adoption: String?
     /// The row's live claims, and whether each one's job still runs (same order; looked up
     /// only for a batch run with `claimLiveness`, else empty).
     var claims: [ClaimRecord] = []
@@ -33,8 +36,9 @@ struct BatchStep {
         case makeGuard(RequestedKind)
         /// The flag is already there: record it, touch nothing.
         case adoptFlag
-        /// Unmount the recorded bind guard, only if it is the topmost mount.
-        case removeBind(mountID: UInt64, mountIDIsUnique: Bool)
+        /// Unmount the recorded bind guard, only if it is the topmost mount at `at` (the
+        /// item's path when nil; where a moved guard is now otherwise).
+        case removeBind(mountID: UInt64, mountIDIsUnique: Bool, at: String?)
         /// Clear `FS_IMMUTABLE_FL` on the item's fd.
         case clearFlag
     }
@@ -143,11 +147,18 @@ struct GuardBatch {
         for i in items.indices {
             if let known = early[i] { outcomes[i] = known; steps.append(nil); continue }
             // A row the kernel contradicts is reconciled first, so the decision sees the truth.
-            if let r = items[i].row,
-               let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: engine.observeBounded(r, here)) {
-                repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
-                items[i].row?.status = to
-                if to == .cleared { items[i].row = nil; items[i].repairedAway = (r, reason) }
+            if let r = items[i].row {
+                let seen = engine.observeBounded(r, here)
+                if let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: seen) {
+                    repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
+                    items[i].row?.status = to
+                    if to == .cleared { items[i].row = nil; items[i].repairedAway = (r, reason) }
+                } else if let copy = seen.peerCopy, r.status != .applying {
+                    items[i].row?.mountID = copy.mountID
+                    items[i].row?.mountIDIsUnique = copy.unique
+                    items[i].adoption = "guard made in mount namespace \(r.mountNamespace.map(String.init) ?? "?"), "
+                        + "adopted here as mount \(copy.mountID) (a shared peer's copy)"
+                }
             }
             if let probe = items[i].probe {
                 items[i].facts = engine.facts(handles[i], probe: probe, row: items[i].row)
@@ -269,12 +280,14 @@ struct GuardBatch {
         case .makeGuard(let requested):
             guard let handle = handles[i] else { return Done(to: .failed, recordedReason: "no open directory", reportsReason: true, outcome: .failed) }
             return engine.makeGuard(requested, on: handle, immutableSupported: items[i].facts?.immutableSupported ?? true)
-        case .removeBind(let mountID, let unique):
+        case .removeBind(let mountID, let unique, let moved):
             handles.close(i)  // our own fd on the guard would make the unmount fail with EBUSY
-            let path = items[i].path ?? items[i].target
+            let path = moved ?? items[i].path ?? items[i].target
             do {
                 switch try kernel.removeBind(at: path, mountID: mountID, mountIDIsUnique: unique) {
-                case .removed: return Done(to: .cleared, recordedReason: "bind guard unmounted")
+                case .removed:
+                    if let moved { return Done(to: .cleared, recordedReason: "moved bind guard unmounted at \(moved)", reportsReason: true) }
+                    return Done(to: .cleared, recordedReason: "bind guard unmounted")
                 case .notTopmost:
                     return Done(to: .clearDeferred, recordedReason: "shadowed: storage is mounted over the guard",
                                 reportsReason: true, outcome: .deferred)

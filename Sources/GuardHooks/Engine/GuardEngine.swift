@@ -200,17 +200,45 @@ public final class GuardEngine: Sendable {
         } else {
             f.immutable = nil
         }
-        if let row, row.kind == .bind, let id = row.mountID {
-            f.recordedMountExists = bindGuardExists(id: id, unique: row.mountIDIsUnique, path: row.path)
+        if let row, row.kind == .bind, row.mountID != nil {
+            let recorded = recordedBind(row)
+            f.recordedMountExists = recorded.exists
+            if case .moved(let to) = recorded { f.recordedMountMovedTo = to }
         }
         return f
     }
 
-    /// Whether a recorded bind guard mount still exists in this namespace.
-    func bindGuardExists(id: UInt64, unique: Bool, path: String) -> Bool? {
-        if unique, let exists = kernel.mountExists(uniqueID: id) { return exists }
-        guard !unique, let entries = try? kernel.mountInfo() else { return nil }
-        return entries.contains { $0.mountID == id && $0.mountPoint == path }
+    /// Where a recorded bind guard's own mount is now (issue 13, item 7).
+    enum RecordedBind: Equatable {
+        /// At the row's path; `inForce`: still read-only, nosuid, nodev, noexec.
+        case atPath(inForce: Bool)
+        /// The same mount, attached elsewhere (`mv` of a parent directory).
+        case moved(to: String)
+        case gone
+        case unknown
+
+        var exists: Bool? {
+            switch self {
+            case .atPath, .moved: return true
+            case .gone: return false
+            case .unknown: return nil
+            }
+        }
+    }
+
+    /// Looks the row's guard mount up by its id in the mount table (statmount's mount point
+    /// and attributes; mountinfo for a reusable id), never by calling into a filesystem.
+    func recordedBind(_ row: GuardRecord) -> RecordedBind {
+        guard row.kind == .bind, let id = row.mountID else { return .unknown }
+        switch kernel.lookUpMount(id: id, unique: row.mountIDIsUnique) {
+        case .unknown: return .unknown
+        case .absent: return .gone
+        case .found(let m):
+            if m.mountPoint.utf8.elementsEqual(row.path.utf8) { return .atPath(inForce: m.hasGuardAttributes) }
+            // A reusable id elsewhere is ours only on the same filesystem with a guard's attributes.
+            if !row.mountIDIsUnique && (row.device == nil || m.device != row.device || !m.hasGuardAttributes) { return .gone }
+            return .moved(to: m.mountPoint)
+        }
     }
 
     func bootID() throws -> String {

@@ -43,8 +43,7 @@ extension GuardEngine {
     func hasGuardAttributes(topmostAt path: String) -> Bool? {
         guard let entries = try? kernel.mountInfo() else { return nil }
         guard let top = entries.last(where: { $0.mountPoint.utf8.elementsEqual(path.utf8) }) else { return false }
-        let options = Set(top.options.split(separator: ","))
-        return ["ro", "nosuid", "nodev", "noexec"].allSatisfy { options.contains(Substring($0)) }
+        return top.hasGuardAttributes
     }
 
     /// This boot and this mount namespace, read once per command rather than per guard.
@@ -69,8 +68,17 @@ extension GuardEngine {
     func observe(_ row: GuardRecord, _ here: Surroundings) -> GuardObservation {
         var o = GuardObservation(guardPresent: nil)
         if let boot = here.bootID { o.sameBoot = (boot == row.bootID) }
-        if let recorded = row.mountNamespace, let current = here.namespace, recorded != current {
-            switch kernel.mountNamespaceAlive(recorded) {
+        let recordedBind = row.kind == .bind && row.mountID != nil ? recordedBind(row) : .unknown
+        if let recorded = row.mountNamespace, let current = here.namespace, recorded != current,
+           recordedBind.exists != true {
+            // Made in another namespace and its own mount is not here. Before calling that
+            // namespace exited: a shared peer's copy of the guard may be in force here.
+            if row.kind == .bind, o.sameBoot, case .guardMount(let id, let unique) = guardMountOnTop(row) {
+                o.guardPresent = true
+                o.peerCopy = (id, unique)
+                return o
+            }
+            switch kernel.mountNamespaceAlive(recorded, madeBeforeMount: row.mountIDIsUnique ? row.mountID : nil) {
             case true?: o.namespace = .otherAlive
             case false?: o.namespace = .otherGone
             case nil: o.namespace = .unknown
@@ -78,21 +86,21 @@ extension GuardEngine {
         }
         switch row.kind {
         case .bind:
-            if let id = row.mountID {
-                o.guardPresent = bindGuardExists(id: id, unique: row.mountIDIsUnique, path: row.path)
+            if row.mountID != nil {
+                switch recordedBind {
+                case .atPath(let inForce): o.guardPresent = inForce; o.weakened = !inForce
+                case .moved(let to): o.guardPresent = false; o.movedTo = to
+                case .gone: o.guardPresent = false
+                case .unknown: break
+                }
             } else {
                 // Interrupted before the id was recorded: our guard is a mount root at the
-                // path showing the very directory (same device and inode) we recorded. With a
-                // storage on top, it cannot be told (and the storage is not called into).
-                if (try? kernel.mountPlacement(row.path)) == .mounted(foreign: true) { return o }
-                guard let h = try? kernel.openDirectory(row.path) else { return o }
-                defer { kernel.close(h) }
-                guard let p = try? kernel.probe(h) else { return o }
-                // …and read-only with nosuid,nodev,noexec: any writable bind is not the guard.
-                let ours = p.mountState == .mounted && p.device == row.device && p.inode == row.inode
-                    && hasGuardAttributes(topmostAt: row.path) == true
-                o.guardPresent = p.mountState == .unknown ? nil : ours
-                if ours { o.foundMountID = p.mountID }
+                // path showing the very directory we recorded, with a guard's attributes.
+                switch guardMountOnTop(row) {
+                case .guardMount(let id, _): o.guardPresent = true; o.foundMountID = id
+                case .notAGuard: o.guardPresent = false
+                case .unknown: break
+                }
             }
         case .immutable:
             if (try? kernel.mountPlacement(row.path)) == .mounted(foreign: true) {
@@ -112,6 +120,24 @@ extension GuardEngine {
             }
         }
         return o
+    }
+
+    /// What the topmost mount at a row's path is, for a row whose own mount id is not there.
+    enum TopGuard { case guardMount(id: UInt64, unique: Bool), notAGuard, unknown }
+
+    /// Whether the topmost mount at the row's path is a guard of the row's directory: a mount
+    /// root showing the very directory (same device and inode), read-only with nosuid, nodev,
+    /// noexec (any writable bind is not the guard). With a storage on top it cannot be told
+    /// (and the storage is not called into).
+    func guardMountOnTop(_ row: GuardRecord) -> TopGuard {
+        if (try? kernel.mountPlacement(row.path)) == .mounted(foreign: true) { return .unknown }
+        guard let h = try? kernel.openDirectory(row.path) else { return .unknown }
+        defer { kernel.close(h) }
+        guard let p = try? kernel.probe(h), p.mountState != .unknown else { return .unknown }
+        let ours = p.mountState == .mounted && p.device == row.device && p.inode == row.inode
+            && hasGuardAttributes(topmostAt: row.path) == true
+        guard ours, let id = p.mountID else { return .notAGuard }
+        return .guardMount(id: id, unique: p.mountIDIsUnique)
     }
 
     /// The flag of the directory underneath whatever is mounted at `path`; nil: unknown.

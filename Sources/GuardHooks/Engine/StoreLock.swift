@@ -51,6 +51,20 @@ public final class StoreLock {
         }
     }
 
+    /// Runs `body` while no command holds the lock, holding a shared lock on it meanwhile (a
+    /// writer waits those few milliseconds, as for any other writer): nil when a command
+    /// holds it, or when the lock file cannot be opened (missing, or not ours to read). A
+    /// reader's probe: it creates nothing and never waits.
+    package static func withoutWriters<T>(path: String, _ body: () throws -> T) rethrows -> T? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+              retryingInterrupts({ flock(fd, LOCK_SH | LOCK_NB) }) == 0 else { return nil }
+        return try body()
+    }
+
     private init(path: String, fd: Int32) { self.path = path; self.fd = fd }
 
     public func release() {

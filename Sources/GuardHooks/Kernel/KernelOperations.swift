@@ -113,6 +113,42 @@ public struct MountInfoEntry: Sendable, Hashable {
     }
 
     public var isReadOnly: Bool { options.split(separator: ",").contains("ro") }
+
+    /// The per-mount options carry ro, nosuid, nodev and noexec: a guard's attributes.
+    package var hasGuardAttributes: Bool {
+        let o = Set(options.split(separator: ","))
+        return ["ro", "nosuid", "nodev", "noexec"].allSatisfy { o.contains(Substring($0)) }
+    }
+}
+
+/// Where a mount is attached in this mount namespace, read from the mount table
+/// (`statmount`, or mountinfo), never by a call into the mounted filesystem.
+public struct MountWhereabouts: Sendable, Hashable {
+    public var mountPoint: String
+    /// ro, nosuid, nodev and noexec are all set: a guard's attributes.
+    public var hasGuardAttributes: Bool
+    /// The mounted filesystem's device, to tell a reused mountinfo id from the guard.
+    public var device: UInt64?
+
+    public init(mountPoint: String, hasGuardAttributes: Bool, device: UInt64?) {
+        self.mountPoint = mountPoint; self.hasGuardAttributes = hasGuardAttributes; self.device = device
+    }
+}
+
+/// The answer of `KernelOperations.lookUpMount`.
+public enum MountLookup: Sendable, Hashable {
+    /// No mount with that id in this namespace.
+    case absent
+    case found(MountWhereabouts)
+    /// The kernel cannot tell (no statmount for a unique id, unreadable mountinfo).
+    case unknown
+
+    /// The mountinfo answer for a reusable id (kernels without statmount).
+    public static func inMountInfo(id: UInt64, _ entries: [MountInfoEntry]) -> MountLookup {
+        guard let e = entries.first(where: { $0.mountID == id }) else { return .absent }
+        return .found(MountWhereabouts(mountPoint: e.mountPoint, hasGuardAttributes: e.hasGuardAttributes,
+                                       device: makeDevice(major: e.deviceMajor, minor: e.deviceMinor)))
+    }
 }
 
 /// Every kernel call the engine makes, behind one seam: `LinuxKernel` for real,
@@ -162,12 +198,25 @@ public protocol KernelOperations: Sendable {
     /// Whether a mount with this unique id exists in this mount namespace
     /// (`statmount`); nil when the kernel cannot tell.
     func mountExists(uniqueID: UInt64) -> Bool?
+    /// Where the mount with this id is attached here and with which attributes: statmount
+    /// for a unique id, mountinfo for a reusable one (which may name another mount since:
+    /// callers compare the device and attributes).
+    func lookUpMount(id: UInt64, unique: Bool) -> MountLookup
 
     func mountInfo() throws(KernelError) -> [MountInfoEntry]
     func bootID() throws(KernelError) -> String
     /// Inode of `/proc/self/ns/mnt`.
     func mountNamespace() -> UInt64?
     /// Whether any process still has this mount namespace (scan of `/proc/*/ns/mnt`);
-    /// nil when it cannot be told.
-    func mountNamespaceAlive(_ namespace: UInt64) -> Bool?
+    /// nil when it cannot be told. With `guardMountID` (a unique mount id), a namespace whose
+    /// root mount is newer than that guard is another one that reuses the inode number: every
+    /// mount of a namespace made after the guard has a larger unique id.
+    func mountNamespaceAlive(_ namespace: UInt64, madeBeforeMount guardMountID: UInt64?) -> Bool?
+}
+
+extension KernelOperations {
+    /// `mountNamespaceAlive` by the inode alone.
+    public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
+        mountNamespaceAlive(namespace, madeBeforeMount: nil)
+    }
 }

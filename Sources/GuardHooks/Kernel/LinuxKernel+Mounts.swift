@@ -214,6 +214,24 @@ extension LinuxKernel {
         }
     }
 
+    public func lookUpMount(id: UInt64, unique: Bool) -> MountLookup {
+        guard unique else {
+            guard let entries = try? mountInfo() else { return .unknown }
+            return MountLookup.inMountInfo(id: id, entries)
+        }
+        var info = gs_mount_info()
+        var point = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        switch gs_statmount_point(id, &info, &point, UInt64(point.count)) {
+        case 0:
+            let path = String(decoding: point.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return .found(MountWhereabouts(
+                mountPoint: path, hasGuardAttributes: info.mnt_attr & Self.guardAttributes == Self.guardAttributes,
+                device: makeDevice(major: info.sb_dev_major, minor: info.sb_dev_minor)))
+        case -Int32(ENOENT): return .absent
+        default: return .unknown
+        }
+    }
+
     public func mountInfo() throws(KernelError) -> [MountInfoEntry] {
         try mountTable.entries()
     }

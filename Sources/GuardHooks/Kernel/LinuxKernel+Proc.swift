@@ -15,8 +15,21 @@ extension LinuxKernel {
 
     /// Scans `/proc/<pid>/ns/mnt` of every process. Not seen: a namespace kept alive only
     /// by a non-leader thread, an open nsfs fd or a bind-mounted nsfs file.
-    public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
-        anyProcess { pid in namespaceInode("/proc/\(pid)/ns/mnt") == namespace }
+    /// A process is taken to be in the guard's namespace unless its root mount's unique id
+    /// shows the namespace was made after the guard (the inode number was reused: parallel
+    /// `unshare -m` runs free and take inode numbers all the time). The root is looked at
+    /// with AT_STATX_DONT_SYNC: from the mount and the cached inode, no server round trip.
+    public func mountNamespaceAlive(_ namespace: UInt64, madeBeforeMount guardMountID: UInt64?) -> Bool? {
+        anyProcess { pid in
+            guard namespaceInode("/proc/\(pid)/ns/mnt") == namespace else { return false }
+            guard let guardMountID else { return true }
+            var st = gs_statx_result()
+            let root = "/proc/\(pid)/root"
+            // The process may have exited since its ns link was read: it then holds nothing.
+            guard gs_statx(GS_AT_FDCWD, root, Int32(GS_AT_STATX_DONT_SYNC), GS_STATX_MNT_ID_UNIQUE, &st) == 0 else { return false }
+            guard st.mask & GS_STATX_MNT_ID_UNIQUE != 0 else { return true }
+            return st.mnt_id < guardMountID
+        }
     }
 
     /// Whether any process (a numeric entry of /proc) satisfies `test`; nil when /proc

@@ -1,7 +1,9 @@
 import GuardStore
 
 public enum Severity: String, Sendable, Codable, Comparable, CaseIterable {
-    case ok, warn, fail
+    /// `info`: worth knowing, nothing is wrong with a guard (data hidden under an
+    /// unconfigured mountpoint).
+    case ok, info, warn, fail
     public static func < (a: Severity, b: Severity) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
@@ -40,6 +42,11 @@ public struct PathObservation: Sendable, Hashable {
     public var rowReason: String?
     public var rowAgeSeconds: Double?
     public var rowGuardPresent: Bool?
+    /// The row's bind guard mount is attached at another path now (a parent renamed).
+    package var rowGuardMovedTo: String?
+    /// The row is pending(applying) or pending(clearing) while no command holds the writers'
+    /// lock: the command that wrote it is gone.
+    package var rowOrphaned = false
     /// The bare directory's filesystem cannot hold the immutable flag (ramfs, …).
     public var immutableUnsupported = false
     /// Mount points strictly below the path (mount table): a guard here hides them.
@@ -94,13 +101,19 @@ public enum DoctorClassifier {
             }
         }
         if let row = o.row {
-            if row.status.state == .applied, o.rowGuardPresent == false {
+            if let moved = o.rowGuardMovedTo {
+                add(.fail, "guard-moved", "guard #\(row.id)'s read-only mount was moved to \(moved) (a parent directory "
+                    + "was renamed): this path is not guarded; hook-runner clear removes the mount there")
+            } else if row.status.state == .applied, o.rowGuardPresent == false {
                 add(.fail, "drift", "store says guard #\(row.id) is applied but the kernel shows no guard: run hook-runner reconcile")
             }
             if row.status.state == .failed {
                 add(.warn, "guard-failed", "guard #\(row.id) failed: \(o.rowReason ?? "no reason recorded")")
             }
-            if row.status.state == .pending, let age = o.rowAgeSeconds, age > pendingWarnAfter {
+            if o.rowOrphaned {
+                add(.warn, "pending-orphaned", "guard #\(row.id) is \(row.status) but no hook-runner holds the writers' "
+                    + "lock: the command that wrote it is gone (killed?); run hook-runner reconcile")
+            } else if row.status.state == .pending, let age = o.rowAgeSeconds, age > pendingWarnAfter {
                 add(.warn, "pending-stale", "guard #\(row.id) has been \(row.status) for \(Int(age / 3600)) h")
             }
         } else if offline {

@@ -19,6 +19,9 @@ public struct TargetFacts: Sendable, Hashable {
     public var recordedMountExists: Bool?
     /// Mount points strictly below the target (from the mount table): a guard would hide them.
     public var mountsBelow: [String] = []
+    /// For a recorded bind guard: where its mount is attached now when that is not the
+    /// target (a parent directory was renamed). The read-only mount is still there.
+    package var recordedMountMovedTo: String?
 
     public init(mountState: MountState, topMountID: UInt64? = nil, immutable: Bool? = false,
                 immutableSupported: Bool = true, recordedMountExists: Bool? = nil) {
@@ -71,6 +74,9 @@ public enum ApplyDecision: Sendable, Hashable {
 public enum ClearDecision: Sendable, Hashable {
     /// Record pending(clearing), then unmount the pinned guard mount.
     case removeBind(GuardID)
+    /// The guard's mount was moved (its parent renamed): record pending(clearing), then
+    /// unmount it where it is now.
+    case removeMovedBind(GuardID, at: String)
     /// Record pending(clearing) (when there is a row), then clear FS_IMMUTABLE_FL.
     case clearFlag(GuardID?)
     /// The guard is already gone from the kernel: settle the row as cleared.
@@ -184,6 +190,9 @@ public enum GuardDecisions {
         switch row.kind {
         case .bind:
             if row.isOnTop(facts) { return .removeBind(row.id) }
+            if let moved = facts.recordedMountMovedTo, facts.recordedMountExists == true {
+                return .removeMovedBind(row.id, at: moved)
+            }
             switch (facts.mountState, facts.recordedMountExists) {
             case (.mounted, .some(true)):
                 return .postpone(row.id, "shadowed: storage is mounted over the guard")

@@ -18,6 +18,18 @@ public struct GuardObservation: Sendable, Hashable {
     public var guardPresent: Bool?
     /// For an interrupted bind apply: the id of the guard mount found at the path.
     public var foundMountID: UInt64?
+    /// The row's bind guard mount is attached elsewhere now (a parent directory renamed).
+    package var movedTo: String?
+    /// The row's bind guard mount is at the path but no longer ro,nosuid,nodev,noexec.
+    package var weakened = false
+    /// A bind guard made in another mount namespace, seen here as another mount at the
+    /// path with the guard's directory and attributes: a shared peer's propagated copy.
+    package var peerCopy: (mountID: UInt64, unique: Bool)? {
+        get { peerCopyID.map { ($0, peerCopyIDIsUnique) } }
+        set { peerCopyID = newValue?.mountID; peerCopyIDIsUnique = newValue?.unique ?? false }
+    }
+    private var peerCopyID: UInt64?
+    private var peerCopyIDIsUnique = false
 
     public init(sameBoot: Bool = true, namespace: Namespace = .same, guardPresent: Bool?, foundMountID: UInt64? = nil) {
         self.sameBoot = sameBoot; self.namespace = namespace
@@ -40,6 +52,13 @@ public enum ReconcileDecisions {
             }
         }
         guard let present = o.guardPresent else { return nil }
+        if let moved = o.movedTo, status != .failed {
+            return (.failed, "guard moved to \(moved) (a parent directory was renamed): this path is not guarded; "
+                        + "clear removes the read-only mount there")
+        }
+        if o.weakened, status == .applied {
+            return (.failed, "guard mount remounted without ro,nosuid,nodev,noexec: not in force")
+        }
         switch (status.state, status.action, present) {
         case (.pending, .applying?, true): return (.applied, "interrupted apply settled by probing: guard in force")
         case (.pending, .applying?, false): return (.failed, "interrupted apply: guard not in force")
