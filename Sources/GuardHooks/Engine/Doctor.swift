@@ -2,15 +2,15 @@ import Glibc
 import GuardStore
 
 /// The result of `doctor`: every finding, and the worst severity.
-public struct DoctorReport: Sendable, Hashable, Codable {
-    public var findings: [DoctorFinding]
-    public var worst: Severity { findings.map(\.severity).max() ?? .ok }
+package struct DoctorReport: Sendable, Hashable, Codable {
+    package var findings: [DoctorFinding]
+    package var worst: Severity { findings.map(\.severity).max() ?? .ok }
 }
 
 extension GuardEngine {
     /// Compares the store with the kernel for every recorded path, every configured seal,
     /// every given target and every read-only self-bind under the allowed roots. Read-only.
-    public func doctor(targets: [String] = [], sealed: [String] = []) throws -> DoctorReport {
+    package func doctor(targets: [String] = [], sealed: [String] = []) throws -> DoctorReport {
         try mappingStoreErrors { try examine(targets: targets, sealed: sealed) }
     }
 

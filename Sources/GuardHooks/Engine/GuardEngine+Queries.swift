@@ -39,7 +39,7 @@ extension GuardEngine {
 
 extension GuardEngine {
     /// Every live claim, by guard: who relies on which guard now.
-    public func liveClaims() throws -> [GuardID: [ClaimRecord]] {
+    package func liveClaims() throws -> [GuardID: [ClaimRecord]] {
         try reading { store in try store.liveClaims() } ?? [:]
     }
 }

@@ -21,6 +21,11 @@ public enum GuardedScopeError: Error, Sendable, CustomStringConvertible {
             return "\(o.report.phase) failed (\(failed.isEmpty ? "no detail" : failed.joined(separator: "; "))): not started"
         }
     }
+
+    /// The pre phase's exit status (1, or 128+N when a signal interrupted it).
+    public var exitStatus: Int32 {
+        switch self { case .preFailed(let o): o.report.exitStatus }
+    }
 }
 
 /// How a guarded scope runs its phases: the same knobs as `PhaseRequest`, without the phase
@@ -31,7 +36,7 @@ public struct GuardedScopeOptions: Sendable {
     public var timeout: Duration
     public var binaryPath: String
 
-    public init(hooksDirectory: String? = Settings.Default.hooksDir, swiftHooks: [any SwiftHook] = [],
+    public init(hooksDirectory: String? = PhaseRequest.defaultHooksDirectory, swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), binaryPath: String = "/usr/local/bin/hook-runner") {
         self.hooksDirectory = hooksDirectory; self.swiftHooks = swiftHooks; self.timeout = timeout
         self.binaryPath = binaryPath
@@ -83,7 +88,7 @@ extension GuardEngine {
 extension GuardEngine {
     /// Records a command run under guards (`hook-runner exec`) as a run of phase `exec`: its
     /// targets, and one result named `command` with the command line, times and exit status.
-    public func recordCommand(_ argv: [String], targets: [String], exitCode: Int32, signal: Int32?,
+    package func recordCommand(_ argv: [String], targets: [String], exitCode: Int32, signal: Int32?,
                               startedAt: Date, reason: String?) throws {
         try mappingStoreErrors {
             let session = try openSession(forWriting: true)

@@ -21,7 +21,10 @@ public struct PhaseRequest: Sendable {
     /// A `pre-*` phase in which no hook runs succeeds (else it fails: nothing is guarded).
     public var allowEmpty = false
 
-    public init(phase: String, targets: [String], hooksDirectory: String? = Settings.Default.hooksDir,
+    /// hook-runner's hooks directory: `/etc/guard-hooks/hooks.d`.
+    public static let defaultHooksDirectory = Settings.Default.hooksDir
+
+    public init(phase: String, targets: [String], hooksDirectory: String? = PhaseRequest.defaultHooksDirectory,
                 swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5), keepGoing: Bool = false,
                 dryRun: Bool = false, binaryPath: String = "/usr/local/bin/hook-runner") {
@@ -37,6 +40,8 @@ public enum PhaseRunError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self { case .badTarget(let m): m }
     }
+    /// hook-runner's exit code for it: 65.
+    public var exitStatus: Int32 { SysExitCode.badTarget.rawValue }
 }
 
 /// The phase's report and the run id it was recorded under (nil for a dry run).
@@ -57,8 +62,11 @@ extension GuardEngine {
         }
         if let refusal = targetRefusal(request.targets) { throw PhaseRunError.badTarget(refusal) }
         var hooks: [DiscoveredHook] = []
+        var directoryRefusal: String?
         if let dir = request.hooksDirectory {
-            do { hooks = try HookDiscovery.discover(directory: dir, phase: request.phase, policy: .current) } catch {
+            do {
+                (hooks, directoryRefusal) = try HookDiscovery.listing(directory: dir, phase: request.phase, policy: .current)
+            } catch {
                 throw GuardEngineError.usage("\(error)")
             }
         }
@@ -80,9 +88,10 @@ extension GuardEngine {
                                   timeout: request.timeout, gracePeriod: request.gracePeriod, keepGoing: request.keepGoing,
                                   allowedRoots: configuration.allowedRoots)
         context.job = configuration.claimant?.environmentValue
-        let report = await HookRunner().run(phase: request.phase, targets: request.targets, context: context,
+        var report = await HookRunner().run(phase: request.phase, targets: request.targets, context: context,
                                             hooks: hooks, swiftHooks: request.swiftHooks, observer: recorder,
                                             output: output)
+        report.hooksDirectoryRefusal = directoryRefusal
         // A post-* phase ends its job's reliance on the targets' guards, whether or not a
         // hook cleared them: the guards themselves go with the next clear.
         if request.phase.hasPrefix("post-"), let recorder, let claimant = configuration.claimant {
@@ -95,7 +104,7 @@ extension GuardEngine {
     /// The same target policy as `apply` (normalised, inside an allowed root, no control
     /// bytes), before any hook runs: a newline in a target would reach hooks as two targets.
     /// Returns why the first refused target is refused, or nil.
-    public func targetRefusal(_ targets: [String]) -> String? {
+    package func targetRefusal(_ targets: [String]) -> String? {
         for target in targets {
             if target.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 return "target \(target.debugDescription): contains a control character"

@@ -4,18 +4,18 @@ import SystemPackage
 import Glibc
 
 extension LinuxKernel {
-    public func bootID() throws(KernelError) -> String {
+    package func bootID() throws(KernelError) -> String {
         let text = try readFile("/proc/sys/kernel/random/boot_id")
         return String(text.filter { !$0.isWhitespace })
     }
 
-    public func mountNamespace() -> UInt64? {
+    package func mountNamespace() -> UInt64? {
         namespaceInode("/proc/self/ns/mnt")
     }
 
     /// Scans `/proc/<pid>/ns/mnt` of every process. Not seen: a namespace kept alive only
     /// by a non-leader thread, an open nsfs fd or a bind-mounted nsfs file.
-    public func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
+    package func mountNamespaceAlive(_ namespace: UInt64) -> Bool? {
         anyProcess { pid in namespaceInode("/proc/\(pid)/ns/mnt") == namespace }
     }
 

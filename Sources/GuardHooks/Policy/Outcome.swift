@@ -46,7 +46,7 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
                         count: count)
     }
 
-    public init(target: String, path: String? = nil, outcome: Outcome, dryRun: Bool = false,
+    package init(target: String, path: String? = nil, outcome: Outcome, dryRun: Bool = false,
                 kind: GuardKind? = nil, lifetime: GuardLifetime? = nil, guardID: GuardID? = nil,
                 reason: String? = nil) {
         self.target = target; self.path = path; self.outcome = outcome; self.dryRun = dryRun

@@ -18,7 +18,7 @@ public struct HookInvocation: Sendable {
     public var phase: String
     public var targets: [String]
     public var hookName: String
-    public var context: HookContext
+    package var context: HookContext
     /// The environment an executable hook would have (for Swift hooks that spawn tools).
     public var environment: [String: String]
     private let emit: @Sendable (String) -> Void
@@ -38,7 +38,7 @@ public struct HookInvocation: Sendable {
 
 /// Told about each hook as the phase goes, so a caller can record results one by one
 /// (a crash mid-phase then loses at most the hook that was running).
-public protocol HookRunObserver: Sendable {
+package protocol HookRunObserver: Sendable {
     /// A hook is about to run (not called for hooks that are skipped or refused).
     func hookStarted(_ hook: PlannedHook) async
     /// A hook's result is final: it ran, or it was skipped or refused.
@@ -46,14 +46,14 @@ public protocol HookRunObserver: Sendable {
 }
 
 /// A hook the runner considers for a phase.
-public struct PlannedHook: Sendable, Hashable {
-    public var name: String
-    public var path: String
-    public var kind: HookResult.Kind
+package struct PlannedHook: Sendable, Hashable {
+    package var name: String
+    package var path: String
+    package var kind: HookResult.Kind
     /// Set when discovery refused it: it does not run and is recorded failed with this reason.
-    public var refusal: String?
+    package var refusal: String?
     /// Where an executable is run from (nil: by path).
-    public var origin: HookOrigin? = nil
+    package var origin: HookOrigin? = nil
     /// Executed in a dry run: it declares `# dry-run: yes` (Swift hooks see `dryRun`).
-    public var understandsDryRun = true
+    package var understandsDryRun = true
 }

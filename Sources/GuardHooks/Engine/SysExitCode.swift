@@ -1,0 +1,47 @@
+/// The exit codes of hook-runner (sysexits), for a Swift tool that wants to exit as the
+/// command line does: 0 desired state reached, 1 an action failed, 64 usage, 65 bad target,
+/// 70 internal error (the store cannot be opened or written), 75 try again later (lock busy,
+/// deferred, storage not answering), 77 not permitted (not root). `PhaseReport.exitStatus`,
+/// `GuardEngineError.exitStatus` and `forOutcomes(_:)` speak it.
+public enum SysExitCode: Int32, Sendable {
+    case ok = 0
+    case actionFailed = 1
+    case usage = 64
+    case badTarget = 65
+    case internalError = 70
+    case tryAgainLater = 75
+    case notPermitted = 77
+
+    /// One code for a batch: a failure (a wrong storage included) outranks a refusal, which
+    /// outranks a deferral or a storage that did not answer (both: try later).
+    public static func forOutcomes(_ outcomes: [Outcome]) -> SysExitCode {
+        if outcomes.contains(where: { $0 == .failed || $0 == .unsupported || $0 == .wrongStorage }) { return .actionFailed }
+        if outcomes.contains(.refused) { return .badTarget }
+        if outcomes.contains(where: { $0 == .deferred || $0 == .unreachable }) { return .tryAgainLater }
+        return .ok
+    }
+
+    /// The exit code for one batch of outcomes (`apply`, `clear`, `seal`, `unseal`).
+    public static func forOutcomes(_ outcomes: [TargetOutcome]) -> SysExitCode {
+        forOutcomes(outcomes.map(\.outcome))
+    }
+
+    /// The exit code hook-runner gives an error a GuardHooks call threw; 70 for any other error.
+    public static func forError(_ error: any Error) -> SysExitCode {
+        let status: Int32? = switch error {
+        case let e as GuardEngineError: e.exitStatus
+        case let e as PhaseRunError: e.exitStatus
+        case let e as GuardedScopeError: e.exitStatus
+        default: nil
+        }
+        return status.flatMap(SysExitCode.init(rawValue:)) ?? .internalError
+    }
+
+    /// The exit code of an import: 65 when a line was refused, 1 when one failed, else 0
+    /// (a skipped line is information, not an error).
+    package static func forImport(_ results: [ProxsaveImport.LineResult]) -> SysExitCode {
+        if results.contains(where: { $0.verdict == .failed }) { return .actionFailed }
+        if results.contains(where: { $0.verdict == .refused }) { return .badTarget }
+        return .ok
+    }
+}
