@@ -5,7 +5,9 @@ import SystemPackage
 
 /// Settings of one engine: where the store is, which roots may be guarded, who acts.
 public struct GuardEngineConfiguration: Sendable {
+    /// The SQLite store, absolute (a relative path is anchored to the current directory).
     public var storePath: String
+    /// Only directories below these may be guarded.
     public var allowedRoots: [String]
     /// Seconds to wait for the writers' lock before reporting busy (exit 75).
     public var lockTimeout: Double
@@ -110,6 +112,7 @@ public final class GuardEngine: Sendable {
     package let kernel: any KernelOperations
     /// Where a claim's liveness is looked up.
     package let processes: any ProcessTable
+    /// What this engine was built with.
     public let configuration: GuardEngineConfiguration
     let policy: PathPolicy
     /// Which storages answered in this command (MountTable.swift).

@@ -31,9 +31,13 @@ public enum GuardedScopeError: Error, Sendable, CustomStringConvertible {
 /// How a guarded scope runs its phases: the same knobs as `PhaseRequest`, without the phase
 /// and the targets.
 public struct GuardedScopeOptions: Sendable {
+    /// As `PhaseRequest.hooksDirectory`: hook-runner's own by default; nil: Swift hooks only.
     public var hooksDirectory: String?
+    /// In-process hooks for both phases (each says its `phases`).
     public var swiftHooks: [any SwiftHook]
+    /// How long one hook may run.
     public var timeout: Duration
+    /// The hook-runner the hooks call back (`GUARD_HOOKS_BIN`); it must exist.
     public var binaryPath: String
 
     public init(hooksDirectory: String? = PhaseRequest.defaultHooksDirectory, swiftHooks: [any SwiftHook] = [],

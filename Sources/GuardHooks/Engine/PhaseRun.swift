@@ -3,14 +3,21 @@ import GuardStore
 
 /// One phase to run: the hooks.d directory, the Swift hooks a tool registers, and limits.
 public struct PhaseRequest: Sendable {
+    /// The phase: `pre-backup`, `post-restore`, … (lower-case letters, digits and `-`).
     public var phase: String
+    /// The targets every hook gets (argv and `GUARD_HOOKS_TARGETS`), checked like `apply`'s.
     public var targets: [String]
     /// nil: only the Swift hooks run. Default: hook-runner's own (`/etc/guard-hooks/hooks.d`).
     public var hooksDirectory: String?
+    /// In-process hooks, run in name order among the `hooks.d` executables.
     public var swiftHooks: [any SwiftHook]
+    /// How long one hook may run before its process group gets SIGTERM.
     public var timeout: Duration
+    /// How long after SIGTERM before SIGKILL.
     public var gracePeriod: Duration
+    /// Run every hook of a `pre-*` phase even after one failed (other phases always do).
     public var keepGoing: Bool
+    /// Record nothing; executables without `# dry-run: yes` are reported `would-run`.
     public var dryRun: Bool
     /// The hook-runner binary hooks call back (`GUARD_HOOKS_BIN`). A phase whose hooks.d
     /// hooks would run refuses to start when it is not an executable file: the shipped guard
@@ -46,7 +53,9 @@ public enum PhaseRunError: Error, Sendable, CustomStringConvertible {
 
 /// The phase's report and the run id it was recorded under (nil for a dry run).
 public struct PhaseOutcome: Sendable {
+    /// The run as recorded (`hook-runner runs` shows it); nil for a dry run.
     public var runID: RunID?
+    /// What each hook did, and the phase's exit status.
     public var report: PhaseReport
 }
 

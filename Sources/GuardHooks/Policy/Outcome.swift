@@ -32,11 +32,17 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
     public var target: String
     /// The canonical path acted on, once resolved.
     public var path: String?
+    /// What happened to the target (or, in a dry run, would happen).
     public var outcome: Outcome
+    /// The outcome of a dry run: the kernel and the store were not touched.
     public var dryRun: Bool
+    /// The guard's kind (`bind` or `immutable`), when there is a guard.
     public var kind: GuardKind?
+    /// `transient`, or `persistent` for a seal.
     public var lifetime: GuardLifetime?
+    /// The guard's row in the store (`hook-runner history --id`).
     public var guardID: GuardID?
+    /// Why, in words: the refusal, the errno text, what was found mounted, …
     public var reason: String?
 
     /// `count` slots for a batch's outcomes, filled in place (an array of optionals

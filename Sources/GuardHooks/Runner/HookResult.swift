@@ -15,6 +15,7 @@ public struct HookResult: Sendable, Hashable {
     /// `outputTail` holds at most `OutputLimits.tailBytes` UTF-8 bytes; `reason` says why it
     /// failed or was skipped (nil for `ok` and `soft-skip`).
     public var record: HookResultRecord
+    /// An executable of the hooks directory, or a Swift hook.
     public var kind: Kind
     /// The signal to hook-runner (SIGINT/SIGTERM/SIGHUP) that ended this hook early.
     public var interruptedBy: Int32? = nil
@@ -57,10 +58,12 @@ public struct HookResult: Sendable, Hashable {
 
 /// The results of one phase, in run order.
 public struct PhaseReport: Sendable, Hashable {
+    /// The phase that ran.
     public var phase: String
     public var targets: [String]
     public var startedAt: Date
     public var finishedAt: Date
+    /// One result per hook considered for the phase, in run order.
     public var results: [HookResult]
 
     package init(phase: String, targets: [String], startedAt: Date, finishedAt: Date, results: [HookResult]) {

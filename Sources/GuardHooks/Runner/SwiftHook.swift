@@ -15,8 +15,11 @@ extension SwiftHook {
 /// What a Swift hook gets: the same facts an executable hook gets in its argv and
 /// environment, and a way to print lines into the run's output and the stored tail.
 public struct HookInvocation: Sendable {
+    /// The phase being run.
     public var phase: String
+    /// The phase's targets.
     public var targets: [String]
+    /// This hook's `name`.
     public var hookName: String
     package var context: HookContext
     /// The environment an executable hook would have (for Swift hooks that spawn tools).
