@@ -9,6 +9,7 @@ extension GuardEngine {
         try reading { store in try store.forEachGuard(selection, body) }
     }
 
+    /// Guards as selected, collected.
     public func guards(_ selection: GuardSelection) throws -> [GuardRecord] {
         try reading { store in try store.guards(selection) } ?? []
     }

@@ -33,6 +33,7 @@ public struct GuardEngineConfiguration: Sendable {
     /// The storage expected at each configured mountpoint, and where identities are looked up.
     package var storage = StorageExpectations()
 
+    /// hook-runner's store: `/var/lib/guard-hooks/guards.db`.
     public static let defaultStorePath = "/var/lib/guard-hooks/guards.db"
 
     /// Guard only below these roots unless told otherwise: `/mnt`, `/media`, `/run/media`.
@@ -43,6 +44,7 @@ public struct GuardEngineConfiguration: Sendable {
     /// so a mistyped path cannot start a second, empty store. hook-runner passes true.
     public var createStoreIfMissing: Bool
 
+    /// A configuration; the defaults are hook-runner's, except that the store must exist.
     public init(storePath: String = GuardEngineConfiguration.defaultStorePath,
                 allowedRoots: [String] = GuardEngineConfiguration.defaultAllowedRoots, lockTimeout: Double = 10,
                 actor: String = "guard-hooks", runID: RunID? = nil, pendingWarnAfter: Double = 86_400,

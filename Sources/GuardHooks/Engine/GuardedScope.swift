@@ -4,8 +4,13 @@ import GuardStore
 /// The phase pair a guarded scope runs around its work: `pre-backup`/`post-backup` or
 /// `pre-restore`/`post-restore`.
 public enum GuardedPhase: String, Sendable, CaseIterable {
-    case backup, restore
+    /// `pre-backup` and `post-backup`.
+    case backup
+    /// `pre-restore` and `post-restore`.
+    case restore
+    /// The phase run before the work.
     public var pre: String { "pre-\(rawValue)" }
+    /// The phase run after the work, always.
     public var post: String { "post-\(rawValue)" }
 }
 
@@ -40,6 +45,7 @@ public struct GuardedScopeOptions: Sendable {
     /// The hook-runner the hooks call back (`GUARD_HOOKS_BIN`); it must exist.
     public var binaryPath: String
 
+    /// Options for both phases of a scope; the defaults are hook-runner's.
     public init(hooksDirectory: String? = PhaseRequest.defaultHooksDirectory, swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), binaryPath: String = "/usr/local/bin/hook-runner") {
         self.hooksDirectory = hooksDirectory; self.swiftHooks = swiftHooks; self.timeout = timeout

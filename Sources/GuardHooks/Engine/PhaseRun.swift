@@ -31,6 +31,7 @@ public struct PhaseRequest: Sendable {
     /// hook-runner's hooks directory: `/etc/guard-hooks/hooks.d`.
     public static let defaultHooksDirectory = Settings.Default.hooksDir
 
+    /// A phase to run; the defaults are hook-runner's (`run`'s own timeout is configurable).
     public init(phase: String, targets: [String], hooksDirectory: String? = PhaseRequest.defaultHooksDirectory,
                 swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5), keepGoing: Bool = false,
@@ -43,6 +44,7 @@ public struct PhaseRequest: Sendable {
 
 /// A phase that cannot start (exit 65, before any hook runs).
 public enum PhaseRunError: Error, Sendable, CustomStringConvertible {
+    /// A target is refused by policy (outside the allowed roots, a control character, …).
     case badTarget(String)
     public var description: String {
         switch self { case .badTarget(let m): m }

@@ -4,12 +4,19 @@
 /// deferred, storage not answering), 77 not permitted (not root). `PhaseReport.exitStatus`,
 /// `GuardEngineError.exitStatus` and `forOutcomes(_:)` speak it.
 public enum SysExitCode: Int32, Sendable {
+    /// The desired state was reached.
     case ok = 0
+    /// An action failed (a hook, the kernel, a wrong storage).
     case actionFailed = 1
+    /// A bad argument for the whole command.
     case usage = 64
+    /// A target refused by policy.
     case badTarget = 65
+    /// The store cannot be opened or written, or no store where one is required.
     case internalError = 70
+    /// The lock is busy, a guard was deferred, a storage did not answer.
     case tryAgainLater = 75
+    /// Not root (hook-runner's own check).
     case notPermitted = 77
 
     /// One code for a batch: a failure (a wrong storage included) outranks a refusal, which

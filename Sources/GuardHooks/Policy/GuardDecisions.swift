@@ -2,7 +2,12 @@ import GuardStore
 
 /// The kind an operator asks for: `auto` is bind first, immutable when no bind can be made.
 public enum RequestedKind: String, Sendable, Codable, CaseIterable {
-    case auto, bind, immutable
+    /// A read-only bind mount, or the immutable flag where no bind can be made.
+    case auto
+    /// A read-only bind mount of the directory over itself.
+    case bind
+    /// The immutable inode flag (`chattr +i`).
+    case immutable
 }
 
 /// What the kernel shows at a target, probed on the fd the engine will act on.

@@ -2,13 +2,17 @@ import GuardStore
 
 /// The one vocabulary every guard command reports per target (DESIGN.md, issue 3).
 public enum Outcome: String, Sendable, Codable, CaseIterable {
+    /// A guard was made.
     case applied
+    /// The target was already guarded.
     case alreadyApplied = "already-applied"
     /// Storage is online at the target: nothing to guard.
     case skippedMounted = "skipped-mounted"
     /// Left `pending`: try later.
     case deferred
+    /// The guard was removed.
     case cleared
+    /// There was no guard to remove.
     case alreadyClear = "already-clear"
     /// Refused by policy (bad path, persistent guard, mounted target, …).
     case refused

@@ -6,8 +6,11 @@ import GuardStore
 /// directly (`result.outcome`, `result.exitCode`).
 @dynamicMemberLookup
 public struct HookResult: Sendable, Hashable {
+    /// Where a hook comes from.
     public enum Kind: String, Sendable, Hashable, Codable {
+        /// A file of the hooks directory.
         case executable
+        /// A `SwiftHook` the tool registered.
         case swift
     }
 
@@ -25,6 +28,7 @@ public struct HookResult: Sendable, Hashable {
     /// The outcome word shown to people: `would-run` for hooks a dry run only lists.
     public var outcomeWord: String { wouldRun ? "would-run" : record.outcome.rawValue }
 
+    /// The record's fields, read directly: `result.outcome`, `result.exitCode`.
     public subscript<T>(dynamicMember keyPath: WritableKeyPath<HookResultRecord, T>) -> T {
         get { record[keyPath: keyPath] }
         set { record[keyPath: keyPath] = newValue }
@@ -60,7 +64,9 @@ public struct HookResult: Sendable, Hashable {
 public struct PhaseReport: Sendable, Hashable {
     /// The phase that ran.
     public var phase: String
+    /// The targets the hooks got.
     public var targets: [String]
+    /// When the phase started and ended.
     public var startedAt: Date
     public var finishedAt: Date
     /// One result per hook considered for the phase, in run order.
@@ -90,5 +96,6 @@ public struct PhaseReport: Sendable, Hashable {
     /// 1) and `PhaseRunError.exitStatus` (65) give those codes, `SysExitCode.forError(_:)` any.
     public var exitStatus: Int32 { interruptedBy.map { 128 + $0 } ?? (failures.isEmpty ? 0 : 1) }
 
+    /// The results as the store keeps them.
     public var records: [HookResultRecord] { results.map(\.record) }
 }

@@ -2,9 +2,12 @@
 /// name order among the `hooks.d` executables, under the same outcome rules: return 0 for
 /// ok, 75 for a soft skip, anything else (or throw) to fail.
 public protocol SwiftHook: Sendable {
+    /// Sorts it among the hooks.d executables (byte order); recorded as `swift:<name>`.
     var name: String { get }
     /// The phases it runs for; nil for every phase (like an executable without header).
     var phases: [String]? { get }
+    /// Runs the hook: 0 ok, 75 soft skip (the rest of the phase is skipped), anything else
+    /// or a thrown error fails.
     func run(_ invocation: HookInvocation) async throws -> Int32
 }
 
@@ -33,6 +36,7 @@ public struct HookInvocation: Sendable {
         self.emit = emit
     }
 
+    /// A dry run: do nothing that changes anything.
     public var dryRun: Bool { context.dryRun }
 
     /// Prints text as the hook's output; newlines separate lines.
