@@ -10,8 +10,6 @@ let package = Package(
     name: "GuardHooks",
     products: [
         .library(name: "GuardHooks", targets: ["GuardHooks"]),
-        .library(name: "GuardStore", targets: ["GuardStore"]),
-        .library(name: "GuardRender", targets: ["GuardRender"]),
         .executable(name: "hook-runner", targets: ["hook-runner"]),
     ],
     dependencies: [

@@ -3,7 +3,7 @@ import GuardHooks
 extension SysExitCode {
     /// The exit code of `hidden`: 65 when a target could not be looked at, else 1 when
     /// something is hidden (so monitoring can alert), else 0.
-    public static func forHidden(_ reports: [HiddenReport]) -> SysExitCode {
+    package static func forHidden(_ reports: [HiddenReport]) -> SysExitCode {
         if reports.contains(where: { $0.scan == nil }) { return .badTarget }
         if reports.contains(where: { ($0.scan?.entries ?? 0) > 0 }) { return .actionFailed }
         return .ok
@@ -12,7 +12,7 @@ extension SysExitCode {
 
 extension Render {
     /// Prints `hidden`'s findings (one block per target, or one JSON document).
-    public static func hiddenReport(_ reports: [HiddenReport], limit: Int, json: Bool, fd: Int32 = 1) -> SysExitCode {
+    package static func hiddenReport(_ reports: [HiddenReport], limit: Int, json: Bool, fd: Int32 = 1) -> SysExitCode {
         let code = SysExitCode.forHidden(reports)
         if json {
             resultsDocument("hidden", code, reports, fd: fd) { r, w in

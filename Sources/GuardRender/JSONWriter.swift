@@ -5,15 +5,15 @@ import FoundationEssentials
 /// whole document in memory (BENCHMARKS.md).
 /// Same shape as `Render.json`: snake_case keys in sorted order, a field with no value left
 /// out, `/` not escaped, one document and a newline. Output is flushed to `fd` every 64 KiB.
-public struct JSONWriter {
+package struct JSONWriter {
     private let out: OutputBuffer
     /// Whether the container being written already has a member (a comma comes first).
     private var hasMember: [Bool] = []
 
     /// A writer of one document to `fd` (1: stdout).
-    public init(fd: Int32 = 1) { out = OutputBuffer(fd: fd) }
+    package init(fd: Int32 = 1) { out = OutputBuffer(fd: fd) }
 
-    public mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
+    package mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
         separate()
         out.byte(UInt8(ascii: "{")); hasMember.append(false)
         try body(&self)
@@ -21,38 +21,38 @@ public struct JSONWriter {
     }
 
     /// A member holding an object.
-    public mutating func object(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
+    package mutating func object(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
         self.key(key)
         out.byte(UInt8(ascii: "{")); hasMember.append(false)
         try body(&self)
         hasMember.removeLast(); out.byte(UInt8(ascii: "}"))
     }
 
-    public mutating func array(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
+    package mutating func array(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
         self.key(key)
         out.byte(UInt8(ascii: "[")); hasMember.append(false)
         try body(&self)
         hasMember.removeLast(); out.byte(UInt8(ascii: "]"))
     }
 
-    public mutating func field(_ key: StaticString, _ value: String?) {
+    package mutating func field(_ key: StaticString, _ value: String?) {
         guard let value else { return }
         self.key(key); string(value)
     }
 
-    public mutating func field<I: BinaryInteger>(_ key: StaticString, _ value: I?) {
+    package mutating func field<I: BinaryInteger>(_ key: StaticString, _ value: I?) {
         guard let value else { return }
         self.key(key)
         out.decimal(UInt64(value.magnitude), negative: value < 0)
     }
 
-    public mutating func field(_ key: StaticString, _ value: Bool) {
+    package mutating func field(_ key: StaticString, _ value: Bool) {
         self.key(key)
         if value { out.bytes("true") } else { out.bytes("false") }
     }
 
     /// An RFC 3339 UTC time, as a JSON string.
-    public mutating func field(_ key: StaticString, _ value: Date?) {
+    package mutating func field(_ key: StaticString, _ value: Date?) {
         guard let value else { return }
         self.key(key)
         out.byte(UInt8(ascii: "\""))
@@ -60,12 +60,12 @@ public struct JSONWriter {
         out.byte(UInt8(ascii: "\""))
     }
 
-    public mutating func field(_ key: StaticString, strings: [String]) {
+    package mutating func field(_ key: StaticString, strings: [String]) {
         array(key) { w in for s in strings { w.separate(); w.string(s) } }
     }
 
     /// Ends the document with a newline and writes what is left.
-    public mutating func finish() {
+    package mutating func finish() {
         out.byte(0x0A)
         out.flush()
     }

@@ -26,7 +26,7 @@ struct OutcomeJSON: Encodable {
 
 extension Render {
     /// Prints per-target outcomes (a JSON document or a table) and returns the batch's exit code.
-    public static func report(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, json: Bool,
+    package static func report(_ command: String, _ outcomes: [TargetOutcome], dryRun: Bool, json: Bool,
                               fd: Int32 = 1) throws -> SysExitCode {
         let code = SysExitCode.forOutcomes(outcomes.map(\.outcome))
         if json {

@@ -2,7 +2,7 @@ import GuardHooks
 
 extension Outcome {
     /// The word printed for a dry run: what would happen.
-    public var dryRunWord: String {
+    package var dryRunWord: String {
         switch self {
         case .applied: return "would-apply"
         case .cleared: return "would-clear"
@@ -15,5 +15,5 @@ extension Outcome {
 
 extension TargetOutcome {
     /// The word the command line prints for this outcome (`applied`, `would-apply`, …).
-    public var word: String { dryRun ? outcome.dryRunWord : outcome.rawValue }
+    package var word: String { dryRun ? outcome.dryRunWord : outcome.rawValue }
 }

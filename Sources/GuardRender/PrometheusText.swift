@@ -6,10 +6,10 @@ import GuardStore
 /// `# TYPE` for every family, one sample per line, label values escaped, families in a
 /// fixed order. Every (kind, state, lifetime) combination of an outstanding guard is
 /// always present, zero when there is none, so alerts never see an absent series.
-public enum PrometheusText {
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+package enum PrometheusText {
+    package static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ s: MetricsSnapshot) -> String {
+    package static func render(_ s: MetricsSnapshot) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(escapeHelp(help))\n# TYPE \(name) \(type)\n"
@@ -74,10 +74,10 @@ public enum PrometheusText {
     }
 
     /// Label values: backslash, double quote and newline escaped.
-    public static func escapeLabelValue(_ v: String) -> String { escape(v, quotes: true) }
+    package static func escapeLabelValue(_ v: String) -> String { escape(v, quotes: true) }
 
     /// HELP text: backslash and newline escaped.
-    public static func escapeHelp(_ v: String) -> String { escape(v, quotes: false) }
+    package static func escapeHelp(_ v: String) -> String { escape(v, quotes: false) }
 
     private static func escape(_ v: String, quotes: Bool) -> String {
         var out = ""
@@ -93,7 +93,7 @@ public enum PrometheusText {
     }
 
     /// Integers without a fraction, milliseconds kept for times; `NaN`/`+Inf` as Prometheus spells them.
-    public static func format(_ v: Double) -> String {
+    package static func format(_ v: Double) -> String {
         if v.isNaN { return "NaN" }
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }

@@ -3,7 +3,7 @@ extension Render {
     /// Two passes over the cells (widths, then output through a 64 KiB buffer) rather than an
     /// escaped copy of the table and the whole text in memory: a 10,000-target report is
     /// written in the memory of one buffer. No rows: nothing is written, not even the header.
-    public static func table(_ header: [String], _ rows: [[String]], fd: Int32 = 1) {
+    package static func table(_ header: [String], _ rows: [[String]], fd: Int32 = 1) {
         guard !rows.isEmpty else { return }
         // A control character (a newline in a refused target) must not break the table.
         var widths = [Int](repeating: 0, count: header.count)
@@ -39,7 +39,7 @@ extension Render {
 extension String {
     /// `\n`, `\t`, `\r` and `\u{1b}` for control characters (Unicode category Cc: U+0000–U+001F,
     /// U+007F–U+009F); everything else as is. Scans UTF-8 bytes: a C1 control is `C2 80`–`C2 9F`.
-    public var escapingControlCharacters: String {
+    package var escapingControlCharacters: String {
         var previous: UInt8 = 0
         let clean = utf8.allSatisfy { b in
             defer { previous = b }
@@ -61,5 +61,5 @@ extension String {
     }
 
     /// Columns a cell takes: its characters, counted cheaply when it is all ASCII.
-    public var displayWidth: Int { utf8.allSatisfy { $0 < 0x80 } ? utf8.count : count }
+    package var displayWidth: Int { utf8.allSatisfy { $0 < 0x80 } ? utf8.count : count }
 }

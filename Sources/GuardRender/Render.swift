@@ -2,8 +2,8 @@ import FoundationEssentials
 
 /// Text and JSON output of the command line. JSON: one document, snake_case fields, RFC 3339
 /// UTC times. Every writer takes the file descriptor to write to (1, stdout, by default).
-public enum Render {
-    public static func json<T: Encodable>(_ value: T, fd: Int32 = 1) throws {
+package enum Render {
+    package static func json<T: Encodable>(_ value: T, fd: Int32 = 1) throws {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -17,14 +17,14 @@ public enum Render {
     }
 
     /// Writes all of `data`, unbuffered.
-    public static func write(_ data: Data, fd: Int32 = 1) {
+    package static func write(_ data: Data, fd: Int32 = 1) {
         data.withUnsafeBytes { write($0, fd: fd) }
     }
 
-    public static func write(_ buf: UnsafeRawBufferPointer, fd: Int32 = 1) {
+    package static func write(_ buf: UnsafeRawBufferPointer, fd: Int32 = 1) {
         guard let base = buf.baseAddress else { return }
         OutputBuffer.writeAll(fd, base, buf.count)
     }
 
-    public static func line(_ s: String, fd: Int32 = 1) { write(Data((s + "\n").utf8), fd: fd) }
+    package static func line(_ s: String, fd: Int32 = 1) { write(Data((s + "\n").utf8), fd: fd) }
 }

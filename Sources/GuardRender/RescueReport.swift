@@ -3,7 +3,7 @@ import GuardHooks
 extension Render {
     /// Prints what a rescue moved (or would move) and returns its exit code: 1 when an
     /// entry stayed behind, else 0.
-    public static func rescueReport(_ r: RescueResult, json: Bool, fd: Int32 = 1) -> SysExitCode {
+    package static func rescueReport(_ r: RescueResult, json: Bool, fd: Int32 = 1) -> SysExitCode {
         let code: SysExitCode = r.leftBehind.isEmpty ? .ok : .actionFailed
         let bytes = r.moved.reduce(UInt64(0)) { $0 + $1.bytes }
         if json {

@@ -1,3 +1,4 @@
+import GuardHooks
 extension Render {
     /// `{"command": …, "exit_code": …, "results": [ … ]}`: the JSON document of the
     /// per-target read commands (`check`, `hidden`), one object per target.

@@ -3,7 +3,7 @@ import GuardHooks
 extension SysExitCode {
     /// The exit code of `check`: a wrong storage (1) outranks a bad target (65), which
     /// outranks offline or unreachable (75, try later); all online is 0.
-    public static func forCheck(_ states: [StorageState]) -> SysExitCode {
+    package static func forCheck(_ states: [StorageState]) -> SysExitCode {
         if states.contains(.wrongStorage) { return .actionFailed }
         if states.contains(.badTarget) { return .badTarget }
         if states.contains(where: { $0 == .offline || $0 == .unreachable }) { return .tryAgainLater }
@@ -13,7 +13,7 @@ extension SysExitCode {
 
 extension Render {
     /// Prints `check`'s answers (a table, or one JSON document) and returns the exit code.
-    public static func checkReport(_ checks: [StorageCheck], json: Bool, fd: Int32 = 1) -> SysExitCode {
+    package static func checkReport(_ checks: [StorageCheck], json: Bool, fd: Int32 = 1) -> SysExitCode {
         let code = SysExitCode.forCheck(checks.map(\.state))
         if json {
             resultsDocument("check", code, checks, fd: fd) { c, w in

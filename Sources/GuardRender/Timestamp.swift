@@ -4,30 +4,30 @@ import FoundationEssentials
 /// into a byte buffer: listings print two per row, and formatting through `gmtime_r` and
 /// string interpolation cost more than reading the row. The calendar arithmetic is Howard
 /// Hinnant's `civil_from_days` (proleptic Gregorian, exact for every Int64 day count we meet).
-public enum Timestamp {
+package enum Timestamp {
     /// Milliseconds since the epoch, rounded as the store rounds them.
-    public static func milliseconds(_ date: Date) -> Int64 {
+    package static func milliseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
-    public static func rfc3339(_ date: Date) -> String {
+    package static func rfc3339(_ date: Date) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
         appendRFC3339(milliseconds(date), to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    public static func appendRFC3339(_ date: Date, to out: inout [UInt8]) {
+    package static func appendRFC3339(_ date: Date, to out: inout [UInt8]) {
         appendRFC3339(milliseconds(date), to: &out)
     }
 
     /// The longest text `writeRFC3339` makes (a year of Int64 milliseconds has at most 9
     /// digits and a sign).
-    public static let rfc3339MaxBytes = 32
+    package static let rfc3339MaxBytes = 32
 
     /// Writes the text of `ms` at `p` (at most `rfc3339MaxBytes`) and returns its length.
     /// Years outside 0…9999 keep their sign and every digit.
-    public static func writeRFC3339(_ ms: Int64, to p: UnsafeMutablePointer<UInt8>) -> Int {
+    package static func writeRFC3339(_ ms: Int64, to p: UnsafeMutablePointer<UInt8>) -> Int {
         // Floor division, so instants before 1970 land on the right day and second.
         let (msDay, dayMs) = floorDivMod(ms, 86_400_000)
         let (y, m, d) = civil(fromDays: msDay)
@@ -49,7 +49,7 @@ public enum Timestamp {
         return n
     }
 
-    public static func appendRFC3339(_ ms: Int64, to out: inout [UInt8]) {
+    package static func appendRFC3339(_ ms: Int64, to out: inout [UInt8]) {
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: rfc3339MaxBytes))
         let n = out.withUnsafeMutableBufferPointer { writeRFC3339(ms, to: $0.baseAddress! + start) }

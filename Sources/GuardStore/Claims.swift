@@ -8,31 +8,31 @@ import FoundationEssentials
 ///   `withGuards` scope (`token` tells two scopes of one process apart).
 /// - `key`: an explicit key (`--claim`, `GUARD_HOOKS_CLAIM`) for tools whose pre and post
 ///   phases come from unrelated processes. Its liveness cannot be told.
-public struct ClaimHolder: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case session, process, key }
+package struct ClaimHolder: Sendable, Hashable, Codable {
+    package enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case session, process, key }
 
-    public var kind: Kind
-    public var pid: Int32?
+    package var kind: Kind
+    package var pid: Int32?
     /// Start time of `pid` in clock ticks since boot (/proc/PID/stat field 22).
-    public var pidStart: UInt64?
-    public var sid: Int32?
+    package var pidStart: UInt64?
+    package var sid: Int32?
     /// Start time of the session leader; nil when the leader had already exited.
-    public var sidStart: UInt64?
-    public var bootID: String
-    public var key: String?
+    package var sidStart: UInt64?
+    package var bootID: String
+    package var key: String?
     /// A scope inside one process (`withGuards`).
-    public var token: String?
+    package var token: String?
     /// For people: the leader's command name, the key, … Not part of the identity.
-    public var description: String?
+    package var description: String?
 
-    public init(kind: Kind, pid: Int32? = nil, pidStart: UInt64? = nil, sid: Int32? = nil, sidStart: UInt64? = nil,
+    package init(kind: Kind, pid: Int32? = nil, pidStart: UInt64? = nil, sid: Int32? = nil, sidStart: UInt64? = nil,
                 bootID: String, key: String? = nil, token: String? = nil, description: String? = nil) {
         self.kind = kind; self.pid = pid; self.pidStart = pidStart; self.sid = sid; self.sidStart = sidStart
         self.bootID = bootID; self.key = key; self.token = token; self.description = description
     }
 
     /// The identity as one string: equal for the same job, different for any other.
-    public var canonicalKey: String {
+    package var canonicalKey: String {
         let boot = String(bootID.prefix(8))
         switch kind {
         case .session: return "session:\(sid ?? 0):\(sidStart ?? 0)@\(boot)"
@@ -42,7 +42,7 @@ public struct ClaimHolder: Sendable, Hashable, Codable {
     }
 
     /// How the claim reads in listings: `session 1234 (cron)`, `key nightly`.
-    public var summary: String {
+    package var summary: String {
         switch kind {
         case .session: return "session \(sid ?? 0)" + (description.map { " (\($0))" } ?? "")
         case .process: return "process \(pid ?? 0)" + (description.map { " (\($0))" } ?? "")
@@ -52,23 +52,23 @@ public struct ClaimHolder: Sendable, Hashable, Codable {
 }
 
 /// One claim as stored.
-public struct ClaimRecord: Sendable, Hashable, Codable {
-    public var id: Int64
-    public var guardID: GuardID
-    public var holder: ClaimHolder
-    public var runID: RunID?
-    public var claimedAt: Date
-    public var actor: String
-    public var releasedAt: Date?
-    public var releaseReason: String?
-    public var releasedRunID: RunID?
+package struct ClaimRecord: Sendable, Hashable, Codable {
+    package var id: Int64
+    package var guardID: GuardID
+    package var holder: ClaimHolder
+    package var runID: RunID?
+    package var claimedAt: Date
+    package var actor: String
+    package var releasedAt: Date?
+    package var releaseReason: String?
+    package var releasedRunID: RunID?
 
-    public var isLive: Bool { releasedAt == nil }
+    package var isLive: Bool { releasedAt == nil }
 }
 
 /// A claim to release, and why.
-public struct ClaimRelease: Sendable, Hashable {
-    public var claimID: Int64
-    public var reason: String
-    public init(claimID: Int64, reason: String) { self.claimID = claimID; self.reason = reason }
+package struct ClaimRelease: Sendable, Hashable {
+    package var claimID: Int64
+    package var reason: String
+    package init(claimID: Int64, reason: String) { self.claimID = claimID; self.reason = reason }
 }

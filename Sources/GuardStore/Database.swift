@@ -7,19 +7,19 @@ import Glibc
 ///
 /// Not `Sendable`: a connection is confined to one isolation domain by the type system, which
 /// is why it is opened `SQLITE_OPEN_NOMUTEX` (no per-call mutex needed).
-public final class Database {
-    public enum Mode: Sendable, Hashable { case readWrite, readOnly }
+package final class Database {
+    package enum Mode: Sendable, Hashable { case readWrite, readOnly }
 
     let handle: OpaquePointer
-    public let path: String
-    public let mode: Mode
+    package let path: String
+    package let mode: Mode
     private var cache: [SQLKey: Statement] = [:]
     private var transactionDepth = 0
     private var transactionIsWrite = false
     private var isClosed = false
     /// Number of write transactions committed on this connection (counted by `sqlite3_commit_hook`),
     /// so tests can check that a batch costs one transaction.
-    public private(set) var commitCount = 0
+    package private(set) var commitCount = 0
     private var traceObserver: ((String) -> Void)?
 
     /// Opens `path` with explicit flags. `create` adds `SQLITE_OPEN_CREATE` (read-write only).
@@ -27,7 +27,7 @@ public final class Database {
     /// is never interpreted as a URI even when the library enables URIs globally.
     /// `immutable` (read-only only) opens through the `immutable=1` URI: no locks, no `-shm`;
     /// for a file nothing can be writing (GuardStore's reader fallback says when).
-    public init(path: String, mode: Mode, create: Bool = false, immutable: Bool = false,
+    package init(path: String, mode: Mode, create: Bool = false, immutable: Bool = false,
                 busyTimeoutMilliseconds: Int32 = 5_000) throws {
         _ = Database.libraryConfigured
         let absolute = FileIO.absolutePath(path)
@@ -114,7 +114,7 @@ public final class Database {
     }
 
     /// Finalizes cached statements and closes the connection. Idempotent.
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         for statement in cache.values { statement.finalize() }
@@ -144,7 +144,7 @@ public final class Database {
     }
 
     /// Runs one statement to completion, discarding rows.
-    public func execute(_ sql: String, _ arguments: [any SQLBindable] = []) throws {
+    package func execute(_ sql: String, _ arguments: [any SQLBindable] = []) throws {
         let statement = try cachedStatement(sql)
         defer { statement.done() }
         try statement.bind(arguments)
@@ -152,7 +152,7 @@ public final class Database {
     }
 
     /// Runs a script of several statements without arguments (migrations, pragmas). Not cached.
-    public func executeScript(_ sql: String) throws {
+    package func executeScript(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
         if rc != SQLITE_OK {
@@ -163,7 +163,7 @@ public final class Database {
     }
 
     /// Calls `body` with every row of `sql`, as SQLite steps to it (nothing is collected).
-    public func forEachRow(_ sql: String, _ arguments: [any SQLBindable] = [],
+    package func forEachRow(_ sql: String, _ arguments: [any SQLBindable] = [],
                            _ body: (Row) throws -> Void) throws {
         let statement = try cachedStatement(sql)
         defer { statement.done() }
@@ -172,7 +172,7 @@ public final class Database {
     }
 
     /// Maps every row of `sql` through `transform`.
-    public func rows<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
+    package func rows<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
                         _ transform: (Row) throws -> T) throws -> [T] {
         var result: [T] = []
         try forEachRow(sql, arguments) { result.append(try transform($0)) }
@@ -180,7 +180,7 @@ public final class Database {
     }
 
     /// The first row of `sql` mapped through `transform`, or nil.
-    public func row<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
+    package func row<T>(_ sql: String, _ arguments: [any SQLBindable] = [],
                        _ transform: (Row) throws -> T) throws -> T? {
         let statement = try cachedStatement(sql)
         defer { statement.done() }
@@ -189,18 +189,18 @@ public final class Database {
     }
 
     /// The first column of the first row as an integer (nil when no row or NULL).
-    public func int64(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> Int64? {
+    package func int64(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> Int64? {
         try row(sql, arguments) { $0.int64OrNil(0) } ?? nil
     }
 
     /// The first column of the first row as text (nil when no row or NULL).
-    public func text(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> String? {
+    package func text(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> String? {
         try row(sql, arguments) { $0.textOrNil(0) } ?? nil
     }
 
     /// Calls `observer` with the SQL of every statement as it starts (`sqlite3_trace_v2`), or
     /// stops tracing when nil. For diagnostics and for tests that check query plans.
-    public func trace(_ observer: ((String) -> Void)?) {
+    package func trace(_ observer: ((String) -> Void)?) {
         traceObserver = observer
         guard observer != nil else { sqlite3_trace_v2(handle, 0, nil, nil); return }
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -211,10 +211,10 @@ public final class Database {
         }, context)
     }
 
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     /// Rows changed since the connection opened (`sqlite3_total_changes64`).
-    public var totalChanges: Int64 { sqlite3_total_changes64(handle) }
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    package var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+    package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     // MARK: Transactions
 
@@ -222,7 +222,7 @@ public final class Database {
     /// a concurrent writer waits in the busy handler instead of failing at its first write
     /// (a deferred transaction that upgrades gets SQLITE_BUSY with no retry). Any error thrown
     /// rolls everything back. Nested calls become savepoints of the outer transaction.
-    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+    package func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         if transactionDepth > 0 {
             guard transactionIsWrite else {
                 throw DatabaseError(extendedCode: SQLITE_MISUSE,
@@ -235,7 +235,7 @@ public final class Database {
     }
 
     /// Runs `body` in a deferred (read) transaction: one consistent snapshot for several queries.
-    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+    package func readTransaction<T>(_ body: () throws -> T) throws -> T {
         if transactionDepth > 0 { return try body() }
         try execute("BEGIN DEFERRED")
         return try finishTransaction(write: false, body)

@@ -31,7 +31,7 @@ extension GuardStore {
     /// Adds `holder`'s claim on the guard; a live claim of the same holder stays as it is
     /// (a job that runs pre twice holds one claim). Returns whether a claim was added.
     @discardableResult
-    public func addClaim(guardID: GuardID, holder: ClaimHolder, runID: RunID?, actor: Actor) throws -> Bool {
+    package func addClaim(guardID: GuardID, holder: ClaimHolder, runID: RunID?, actor: Actor) throws -> Bool {
         try requireWritable()
         return try database.writeTransaction {
             try database.execute(Self.insertClaim, [
@@ -43,7 +43,7 @@ extension GuardStore {
     }
 
     /// Releases each claim once, with its reason; an already released claim is left as it was.
-    public func releaseClaims(_ releases: [ClaimRelease], runID: RunID?) throws {
+    package func releaseClaims(_ releases: [ClaimRelease], runID: RunID?) throws {
         guard !releases.isEmpty else { return }
         try requireWritable()
         try database.writeTransaction {
@@ -53,25 +53,25 @@ extension GuardStore {
     }
 
     /// Releases `holder`'s live claim on one guard, if it has one.
-    public func releaseClaim(guardID: GuardID, holder: ClaimHolder, reason: String, runID: RunID?) throws {
+    package func releaseClaim(guardID: GuardID, holder: ClaimHolder, reason: String, runID: RunID?) throws {
         try requireWritable()
         try database.execute(Self.releaseClaimOfHolder, [nowMilliseconds, reason, runID, guardID, holder.canonicalKey])
     }
 
     /// The live claims on one guard, oldest first.
-    public func liveClaims(guardID: GuardID) throws -> [ClaimRecord] {
+    package func liveClaims(guardID: GuardID) throws -> [ClaimRecord] {
         guard hasClaims else { return [] }
         return try database.rows(Self.selectLiveClaims, [guardID], Self.decodeClaim)
     }
 
     /// Every live claim, by guard.
-    public func liveClaims() throws -> [GuardID: [ClaimRecord]] {
+    package func liveClaims() throws -> [GuardID: [ClaimRecord]] {
         guard hasClaims else { return [:] }
         return Dictionary(grouping: try database.rows(Self.selectLiveClaimsAll, [], Self.decodeClaim), by: \.guardID)
     }
 
     /// Every claim a guard ever had, live or released, oldest first.
-    public func claims(guardID: GuardID) throws -> [ClaimRecord] {
+    package func claims(guardID: GuardID) throws -> [ClaimRecord] {
         guard hasClaims else { return [] }
         return try database.rows(Self.selectClaimsOfGuard, [guardID], Self.decodeClaim)
     }

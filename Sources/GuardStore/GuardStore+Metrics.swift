@@ -1,13 +1,13 @@
 import FoundationEssentials
 
 /// The newest real (not dry) run of one phase.
-public struct PhaseLastRun: Sendable, Hashable {
-    public var phase: String
-    public var startedAt: Date
-    public var finishedAt: Date?
+package struct PhaseLastRun: Sendable, Hashable {
+    package var phase: String
+    package var startedAt: Date
+    package var finishedAt: Date?
     /// nil while the run is unfinished (or was interrupted).
-    public var exitCode: Int32?
-    public init(phase: String, startedAt: Date, finishedAt: Date?, exitCode: Int32?) {
+    package var exitCode: Int32?
+    package init(phase: String, startedAt: Date, finishedAt: Date?, exitCode: Int32?) {
         self.phase = phase; self.startedAt = startedAt; self.finishedAt = finishedAt; self.exitCode = exitCode
     }
 }
@@ -16,7 +16,7 @@ extension GuardStore {
     /// The newest real run of each phase, in no particular order (one query, served by an
     /// index). It relies on SQLite's rule that bare columns of a `MAX()` aggregate come from
     /// the row holding the maximum.
-    public func lastRunPerPhase() throws -> [PhaseLastRun] {
+    package func lastRunPerPhase() throws -> [PhaseLastRun] {
         try database.rows("""
             SELECT phase, MAX(started_at), finished_at, exit_code FROM runs WHERE dry_run = 0 GROUP BY phase
             """) { row in

@@ -11,25 +11,13 @@ extension GuardStore {
     static let selectCurrentGuard = "SELECT \(guardColumns) FROM guards WHERE path = ? AND state <> 'cleared'"
     static let selectOutstanding = "SELECT \(guardColumns) FROM guards WHERE state <> 'cleared' ORDER BY path"
 
-    public func guardRecord(id: GuardID) throws -> GuardRecord? {
+    package func guardRecord(id: GuardID) throws -> GuardRecord? {
         try database.row(Self.selectGuardByID, [id], Self.decodeGuard)
-    }
-
-    /// Which rows of `guards` a listing wants.
-    public enum GuardSelection: Sendable, Hashable {
-        /// Every row ever made, by id.
-        case all
-        /// Every row not `cleared`, by path.
-        case outstanding
-        /// The rows in one state, by id.
-        case state(GuardState)
-        /// Every row ever made for one path, oldest first.
-        case path(String)
     }
 
     /// Calls `body` with each selected row, one at a time: a listing of any size costs the
     /// memory of one row (the arrays below are this, collected).
-    public func forEachGuard(_ selection: GuardSelection, _ body: (GuardRecord) throws -> Void) throws {
+    package func forEachGuard(_ selection: GuardSelection, _ body: (GuardRecord) throws -> Void) throws {
         let (sql, arguments): (String, [any SQLBindable]) = switch selection {
         case .all: ("SELECT \(Self.guardColumns) FROM guards ORDER BY id", [])
         case .outstanding: (Self.selectOutstanding, [])
@@ -46,26 +34,26 @@ extension GuardStore {
         try database.forEachRow(sql, arguments) { try body(Self.decodeGuard($0)) }
     }
 
-    public func guards(_ selection: GuardSelection) throws -> [GuardRecord] {
+    package func guards(_ selection: GuardSelection) throws -> [GuardRecord] {
         var rows: [GuardRecord] = []
         try forEachGuard(selection) { rows.append($0) }
         return rows
     }
 
     /// Every guard that is not `cleared`, by path.
-    public func outstandingGuards() throws -> [GuardRecord] { try guards(.outstanding) }
+    package func outstandingGuards() throws -> [GuardRecord] { try guards(.outstanding) }
 
-    public func guards(state: GuardState) throws -> [GuardRecord] { try guards(.state(state)) }
+    package func guards(state: GuardState) throws -> [GuardRecord] { try guards(.state(state)) }
 
     /// Every row ever made for `path`, oldest first.
-    public func guards(path: String) throws -> [GuardRecord] { try guards(.path(path)) }
+    package func guards(path: String) throws -> [GuardRecord] { try guards(.path(path)) }
 
     /// The outstanding (non-cleared) row of `path`, if any; the schema allows at most one.
-    public func currentGuard(path: String) throws -> GuardRecord? {
+    package func currentGuard(path: String) throws -> GuardRecord? {
         try database.row(Self.selectCurrentGuard, [path], Self.decodeGuard)
     }
 
-    public func allGuards() throws -> [GuardRecord] { try guards(.all) }
+    package func allGuards() throws -> [GuardRecord] { try guards(.all) }
 
     // MARK: History
 
@@ -75,7 +63,7 @@ extension GuardStore {
         """
 
     /// The transitions of every guard ever made for `path`, newest LAST; `limit` keeps the newest N.
-    public func history(path: String, limit: Int? = nil) throws -> [GuardEvent] {
+    package func history(path: String, limit: Int? = nil) throws -> [GuardEvent] {
         try database.rows("""
             SELECT * FROM (SELECT \(Self.eventColumns) FROM events e JOIN guards g ON g.id = e.guard_id
                            WHERE g.path = ? ORDER BY e.id DESC LIMIT ?)
@@ -84,7 +72,7 @@ extension GuardStore {
     }
 
     /// The transitions of one guard, newest LAST; `limit` keeps the newest N.
-    public func history(guardID: GuardID, limit: Int? = nil) throws -> [GuardEvent] {
+    package func history(guardID: GuardID, limit: Int? = nil) throws -> [GuardEvent] {
         try database.rows("""
             SELECT * FROM (SELECT \(Self.eventColumns) FROM events e JOIN guards g ON g.id = e.guard_id
                            WHERE e.guard_id = ? ORDER BY e.id DESC LIMIT ?)
@@ -93,7 +81,7 @@ extension GuardStore {
     }
 
     /// All transitions, newest LAST; `limit` keeps the newest N (read backwards along the rowid).
-    public func history(limit: Int? = nil) throws -> [GuardEvent] {
+    package func history(limit: Int? = nil) throws -> [GuardEvent] {
         try database.rows("""
             SELECT * FROM (SELECT \(Self.eventColumns) FROM events e JOIN guards g ON g.id = e.guard_id
                            ORDER BY e.id DESC LIMIT ?)
@@ -142,4 +130,16 @@ extension GuardStore {
                           reason: row.textOrNil(7), at: date(row.int64(8)), runID: row.int64OrNil(9),
                           actor: row.text(10))
     }
+}
+
+/// Which rows of `guards` a listing wants.
+public enum GuardSelection: Sendable, Hashable {
+    /// Every row ever made, by id.
+    case all
+    /// Every row not `cleared`, by path.
+    case outstanding
+    /// The rows in one state, by id.
+    case state(GuardState)
+    /// Every row ever made for one path, oldest first.
+    case path(String)
 }

@@ -3,39 +3,39 @@ import FoundationEssentials
 
 /// A rescue of hidden data (schema v4): what moved from a mountpoint's bare directory to
 /// where, when and by whom.
-public struct RescueRecord: Sendable, Hashable {
-    public enum Method: String, Sendable, Hashable { case rename, copy }
-    public enum State: String, Sendable, Hashable { case started, done }
+package struct RescueRecord: Sendable, Hashable {
+    package enum Method: String, Sendable, Hashable { case rename, copy }
+    package enum State: String, Sendable, Hashable { case started, done }
 
     /// One entry that moved, with what was below it.
-    public struct Entry: Sendable, Hashable {
-        public var name: String
-        public var bytes: UInt64
-        public var entries: Int
-        public init(name: String, bytes: UInt64, entries: Int) { self.name = name; self.bytes = bytes; self.entries = entries }
+    package struct Entry: Sendable, Hashable {
+        package var name: String
+        package var bytes: UInt64
+        package var entries: Int
+        package init(name: String, bytes: UInt64, entries: Int) { self.name = name; self.bytes = bytes; self.entries = entries }
     }
 
-    public var id: Int64
-    public var path: String
-    public var destination: String
-    public var method: Method
+    package var id: Int64
+    package var path: String
+    package var destination: String
+    package var method: Method
     /// `started` and never settled: the rescue was interrupted; see its destination.
-    public var state: State
-    public var entries: Int
-    public var bytes: UInt64
-    public var leftBehind: String?
-    public var startedAt: Date
-    public var finishedAt: Date?
-    public var runID: RunID?
-    public var actor: String
-    public var moved: [Entry]
+    package var state: State
+    package var entries: Int
+    package var bytes: UInt64
+    package var leftBehind: String?
+    package var startedAt: Date
+    package var finishedAt: Date?
+    package var runID: RunID?
+    package var actor: String
+    package var moved: [Entry]
 }
 
 extension GuardStore {
     var hasRescues: Bool { schemaVersion >= 5 }
 
     /// Records a rescue about to start (before anything moves); returns its id.
-    public func beginRescue(path: String, destination: String, method: RescueRecord.Method, runID: RunID?,
+    package func beginRescue(path: String, destination: String, method: RescueRecord.Method, runID: RunID?,
                             actor: Actor) throws -> Int64 {
         try requireWritable()
         return try database.writeTransaction {
@@ -48,7 +48,7 @@ extension GuardStore {
     }
 
     /// Settles a rescue with the entries that moved and what stayed behind.
-    public func finishRescue(id: Int64, moved: [RescueRecord.Entry], leftBehind: String?) throws {
+    package func finishRescue(id: Int64, moved: [RescueRecord.Entry], leftBehind: String?) throws {
         try requireWritable()
         try database.writeTransaction {
             for e in moved {
@@ -63,7 +63,7 @@ extension GuardStore {
     }
 
     /// Rescues, newest last: of one mountpoint or all; `limit` keeps the newest N.
-    public func rescues(path: String? = nil, limit: Int? = nil) throws -> [RescueRecord] {
+    package func rescues(path: String? = nil, limit: Int? = nil) throws -> [RescueRecord] {
         guard hasRescues else { return [] }
         let columns = "id, path, destination, method, state, entries, bytes, left_behind, started_at, finished_at, run_id, actor"
         let filter = path == nil ? "" : "WHERE path = ?"

@@ -6,7 +6,7 @@ extension GuardStore {
     /// `process`: the pid running it and that process's start time, so a run left
     /// unfinished by a SIGKILL can be told from one still going (`markAbandonedRuns`).
     /// `startedAt`: a run recorded after the fact (`exec`) gives its real start.
-    public func beginRun(phase: String, targets: [String], dryRun: Bool, actor: Actor,
+    package func beginRun(phase: String, targets: [String], dryRun: Bool, actor: Actor,
                          process: (pid: Int32, start: UInt64)? = nil, startedAt: Date? = nil) throws -> RunID {
         try requireWritable()
         try database.execute("""
@@ -18,7 +18,7 @@ extension GuardStore {
 
     /// The unfinished runs whose process is gone (its hook-runner was SIGKILLed): `isAlive`
     /// gets each one's pid and start time. A store older than v4 records no process: none.
-    public func abandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
+    package func abandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
         guard schemaVersion >= 4 else { return [] }
         return try database.rows("""
             SELECT id, phase, pid, pid_start FROM runs WHERE finished_at IS NULL AND pid IS NOT NULL ORDER BY id
@@ -31,7 +31,7 @@ extension GuardStore {
     /// Records every abandoned run (`abandonedRuns`) as interrupted by SIGKILL, exit 137.
     /// Returns the runs marked.
     @discardableResult
-    public func markAbandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
+    package func markAbandonedRuns(isAlive: (Int32, UInt64) -> Bool) throws -> [AbandonedRun] {
         try requireWritable()
         return try database.writeTransaction {
             let gone = try abandonedRuns(isAlive: isAlive)
@@ -44,7 +44,7 @@ extension GuardStore {
     }
 
     /// Records hook number `seq` (run order, from 0 or 1 as the runner likes) of run `runID`.
-    public func recordHookResult(runID: RunID, seq: Int, _ result: HookResultRecord) throws {
+    package func recordHookResult(runID: RunID, seq: Int, _ result: HookResultRecord) throws {
         try requireWritable()
         do {
             try database.execute("""
@@ -61,14 +61,14 @@ extension GuardStore {
 
     /// Stamps the run's end and exit code.
     /// `interruptedBy`: the signal that ended it early.
-    public func finishRun(runID: RunID, exitCode: Int32, interruptedBy: Int32? = nil) throws {
+    package func finishRun(runID: RunID, exitCode: Int32, interruptedBy: Int32? = nil) throws {
         try requireWritable()
         try database.execute("UPDATE runs SET finished_at = ?, exit_code = ?, interrupted_by = ? WHERE id = ?",
                              [nowMilliseconds, exitCode, interruptedBy, runID])
         if sqlite3_changes64(database.handle) == 0 { throw StoreError.unknownRun(id: runID) }
     }
 
-    public func run(id: RunID) throws -> RunRecord? {
+    package func run(id: RunID) throws -> RunRecord? {
         try database.readTransaction {
             guard var run = try database.row("SELECT \(runColumns) FROM runs WHERE id = ?", [id], Self.decodeRun)
             else { return nil }
@@ -79,7 +79,7 @@ extension GuardStore {
 
     /// Runs, newest LAST, with their hook results in run order; `phase` filters, `limit` keeps
     /// the newest N.
-    public func runs(phase: String? = nil, limit: Int? = nil) throws -> [RunRecord] {
+    package func runs(phase: String? = nil, limit: Int? = nil) throws -> [RunRecord] {
         try database.readTransaction {
             var runs: [RunRecord]
             if let phase {

@@ -4,13 +4,13 @@ import CSQLite
 /// or an existing `failed` row taken up again (a retry, `failed → pending(applying)`).
 /// Record properties read through: `recorded.id`, `recorded.path`.
 @dynamicMemberLookup
-public struct RecordedIntent: Sendable, Hashable {
-    public var record: GuardRecord
+package struct RecordedIntent: Sendable, Hashable {
+    package var record: GuardRecord
     /// The status before the intent: nil for a new row, `.failed` for a retry.
-    public var previous: GuardStatus?
-    public var isRetry: Bool { previous != nil }
+    package var previous: GuardStatus?
+    package var isRetry: Bool { previous != nil }
 
-    public subscript<T>(dynamicMember keyPath: KeyPath<GuardRecord, T>) -> T { record[keyPath: keyPath] }
+    package subscript<T>(dynamicMember keyPath: KeyPath<GuardRecord, T>) -> T { record[keyPath: keyPath] }
 }
 
 extension GuardStore {
@@ -19,7 +19,7 @@ extension GuardStore {
     /// legal `failed → pending(applying)` transition (`RecordedIntent.isRetry`); a path with any
     /// other outstanding row throws `StoreError.duplicateOutstanding` and nothing is written.
     @discardableResult
-    public func recordIntents(_ intents: [GuardIntent], runID: RunID?, actor: Actor) throws -> [RecordedIntent] {
+    package func recordIntents(_ intents: [GuardIntent], runID: RunID?, actor: Actor) throws -> [RecordedIntent] {
         try requireWritable()
         return try database.writeTransaction {
             let now = nowMilliseconds
@@ -112,7 +112,7 @@ extension GuardStore {
     /// with `returningRows: false` it returns none and reads only each row's status (a large
     /// batch then holds no copy of the rows: the engine never looks at them).
     @discardableResult
-    public func settle(_ transitions: [GuardTransition], runID: RunID?, actor: Actor,
+    package func settle(_ transitions: [GuardTransition], runID: RunID?, actor: Actor,
                        returningRows: Bool = true) throws -> [GuardRecord] {
         try requireWritable()
         return try database.writeTransaction {

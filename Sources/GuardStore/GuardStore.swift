@@ -8,18 +8,18 @@ import Glibc
 /// `settle` are the only ways to change a guard.
 ///
 /// Not `Sendable` (it owns a `Database`); open one per task or process.
-public final class GuardStore {
-    public typealias Mode = Database.Mode
+package final class GuardStore {
+    package typealias Mode = Database.Mode
 
-    public let path: String
-    public let mode: Mode
+    package let path: String
+    package let mode: Mode
     /// The connection, for raw SQL (tests, diagnostics). Writes through it bypass the state
     /// machine but not the schema's constraints and triggers.
-    public let database: Database
+    package let database: Database
     /// The schema version the file is at (read-only readers may query an older one as is).
-    public internal(set) var schemaVersion = Schema.knownVersion
+    package internal(set) var schemaVersion = Schema.knownVersion
     /// The clock stamped on rows and events; replaceable for tests.
-    public var clock: () -> Date = { Date() }
+    package var clock: () -> Date = { Date() }
 
     private init(path: String, mode: Mode, database: Database) {
         self.path = path
@@ -27,11 +27,11 @@ public final class GuardStore {
         self.database = database
     }
 
-    public func close() { database.close() }
+    package func close() { database.close() }
 
     /// `PRAGMA quick_check` of the whole file: empty when the store is sound, else the
     /// first problems SQLite reports. It reads every page, so `doctor` runs it, not every open.
-    public func integrityProblems(limit: Int = 5) throws -> [String] {
+    package func integrityProblems(limit: Int = 5) throws -> [String] {
         do {
             let rows = try database.rows("PRAGMA quick_check(\(max(1, limit)))") { $0.text(0) }
             return rows == ["ok"] ? [] : rows
@@ -51,7 +51,7 @@ public final class GuardStore {
     ///   is refused too (only a file we create is initialized).
     /// - A store newer than this code is refused (`StoreError.futureSchema`); an older one is
     ///   migrated (read-write) one transaction per step.
-    public static func open(path: String, mode: Mode = .readWrite, create: Bool = false,
+    package static func open(path: String, mode: Mode = .readWrite, create: Bool = false,
                             busyTimeout: Duration = .seconds(5)) throws -> GuardStore {
         let path = canonicalStorePath(path)
         let timeout = Int32(clamping: busyTimeout.components.seconds * 1000
@@ -98,7 +98,7 @@ public final class GuardStore {
     /// What a writing command checks before it creates `<db>.lock` beside the store: the
     /// trust boundary, and that an existing file is a SQLite database at all, so no lock is
     /// ever left beside a file that is not a store (`--db /etc/passwd`).
-    public static func checkBeforeLocking(path: String) throws {
+    package static func checkBeforeLocking(path: String) throws {
         let path = canonicalStorePath(path)
         try StoreTrust.check(storePath: path)
         var st = stat()
@@ -212,13 +212,13 @@ public final class GuardStore {
     /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`): read the current state and
     /// change it with no other writer in between. Store calls inside join the transaction
     /// (as savepoints), and any error rolls back all of it.
-    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+    package func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         try requireWritable()
         return try database.writeTransaction(body)
     }
 
     /// Runs `body` on one consistent snapshot of the store.
-    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+    package func readTransaction<T>(_ body: () throws -> T) throws -> T {
         try database.readTransaction(body)
     }
 }

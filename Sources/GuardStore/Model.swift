@@ -22,7 +22,7 @@ public enum GuardState: String, Sendable, Codable, CaseIterable {
     case cleared
 
     /// Every state but `cleared` is outstanding: something is, or should be, in the kernel.
-    public var isOutstanding: Bool { self != .cleared }
+    package var isOutstanding: Bool { self != .cleared }
 }
 
 /// What a `pending` guard is waiting for. Only `pending` rows carry one.
@@ -40,17 +40,17 @@ public struct GuardStatus: Sendable, Hashable, Codable, CustomStringConvertible 
     public var state: GuardState
     public var action: PendingAction?
 
-    public init(_ state: GuardState, _ action: PendingAction? = nil) {
+    package init(_ state: GuardState, _ action: PendingAction? = nil) {
         self.state = state
         self.action = action
     }
 
-    public static let applying = GuardStatus(.pending, .applying)
-    public static let clearing = GuardStatus(.pending, .clearing)
-    public static let clearDeferred = GuardStatus(.pending, .clearDeferred)
-    public static let applied = GuardStatus(.applied)
-    public static let failed = GuardStatus(.failed)
-    public static let cleared = GuardStatus(.cleared)
+    package static let applying = GuardStatus(.pending, .applying)
+    package static let clearing = GuardStatus(.pending, .clearing)
+    package static let clearDeferred = GuardStatus(.pending, .clearDeferred)
+    package static let applied = GuardStatus(.applied)
+    package static let failed = GuardStatus(.failed)
+    package static let cleared = GuardStatus(.cleared)
 
     /// A status is well formed when exactly the `pending` state carries an action.
     public var isWellFormed: Bool { (state == .pending) == (action != nil) }
@@ -61,8 +61,8 @@ public struct GuardStatus: Sendable, Hashable, Codable, CustomStringConvertible 
 }
 
 /// The legal transitions, as data. `from == nil` is the creation of a row.
-public enum GuardStateMachine {
-    public static let legalTransitions: Set<Edge> = [
+package enum GuardStateMachine {
+    package static let legalTransitions: Set<Edge> = [
         Edge(nil, .applying),
         // apply settles
         Edge(.applying, .applied),
@@ -88,14 +88,14 @@ public enum GuardStateMachine {
         Edge(.applied, .failed),            // reconcile: removed outside hook-runner
     ]
 
-    public struct Edge: Hashable, Sendable, CustomStringConvertible {
-        public var from: GuardStatus?
-        public var to: GuardStatus
-        public init(_ from: GuardStatus?, _ to: GuardStatus) { self.from = from; self.to = to }
-        public var description: String { "\(from?.description ?? "∅") → \(to)" }
+    package struct Edge: Hashable, Sendable, CustomStringConvertible {
+        package var from: GuardStatus?
+        package var to: GuardStatus
+        package init(_ from: GuardStatus?, _ to: GuardStatus) { self.from = from; self.to = to }
+        package var description: String { "\(from?.description ?? "∅") → \(to)" }
     }
 
-    public static func isLegal(from: GuardStatus?, to: GuardStatus) -> Bool {
+    package static func isLegal(from: GuardStatus?, to: GuardStatus) -> Bool {
         legalTransitions.contains(Edge(from, to))
     }
 }
@@ -133,18 +133,18 @@ public struct GuardRecord: Sendable, Hashable, Codable {
 }
 
 /// An intent to guard a path: becomes a `pending(applying)` row.
-public struct GuardIntent: Sendable, Hashable {
-    public var path: String
-    public var kind: GuardKind
-    public var lifetime: GuardLifetime
-    public var device: UInt64?
-    public var inode: UInt64?
-    public var mountNamespace: UInt64?
-    public var bootID: String
-    public var label: String?
-    public var reason: String?
+package struct GuardIntent: Sendable, Hashable {
+    package var path: String
+    package var kind: GuardKind
+    package var lifetime: GuardLifetime
+    package var device: UInt64?
+    package var inode: UInt64?
+    package var mountNamespace: UInt64?
+    package var bootID: String
+    package var label: String?
+    package var reason: String?
 
-    public init(path: String, kind: GuardKind, lifetime: GuardLifetime, device: UInt64? = nil,
+    package init(path: String, kind: GuardKind, lifetime: GuardLifetime, device: UInt64? = nil,
                 inode: UInt64? = nil, mountNamespace: UInt64? = nil, bootID: String,
                 label: String? = nil, reason: String? = nil) {
         self.path = path; self.kind = kind; self.lifetime = lifetime; self.device = device
@@ -154,19 +154,19 @@ public struct GuardIntent: Sendable, Hashable {
 }
 
 /// A requested transition of an existing row, with the kernel facts learned on the way.
-public struct GuardTransition: Sendable, Hashable {
-    public var guardID: GuardID
-    public var to: GuardStatus
-    public var reason: String?
+package struct GuardTransition: Sendable, Hashable {
+    package var guardID: GuardID
+    package var to: GuardStatus
+    package var reason: String?
     /// When set, replace the row's kind (an `auto` apply that fell back to immutable).
-    public var kind: GuardKind?
+    package var kind: GuardKind?
     /// When set, record the guard mount's id (bind guards once applied).
-    public var mountID: UInt64?
-    public var mountIDIsUnique: Bool?
-    public var device: UInt64?
-    public var inode: UInt64?
+    package var mountID: UInt64?
+    package var mountIDIsUnique: Bool?
+    package var device: UInt64?
+    package var inode: UInt64?
 
-    public init(guardID: GuardID, to: GuardStatus, reason: String? = nil, kind: GuardKind? = nil,
+    package init(guardID: GuardID, to: GuardStatus, reason: String? = nil, kind: GuardKind? = nil,
                 mountID: UInt64? = nil, mountIDIsUnique: Bool? = nil,
                 device: UInt64? = nil, inode: UInt64? = nil) {
         self.guardID = guardID; self.to = to; self.reason = reason; self.kind = kind
@@ -189,9 +189,9 @@ public struct GuardEvent: Sendable, Hashable, Codable {
 }
 
 /// Who changed the store: recorded on every event and run ("hook-runner apply", "uid 0", …).
-public struct Actor: Sendable, Hashable {
-    public var name: String
-    public init(_ name: String) { self.name = name }
+package struct Actor: Sendable, Hashable {
+    package var name: String
+    package init(_ name: String) { self.name = name }
 }
 
 /// One `hook-runner run` (or an in-process phase run).
@@ -216,11 +216,11 @@ public struct RunRecord: Sendable, Hashable, Codable {
 
 /// A run left unfinished by a hook-runner that is gone (SIGKILL): `doctor` reports it,
 /// `reconcile` and the next `run` record it interrupted.
-public struct AbandonedRun: Sendable, Hashable {
-    public var id: RunID
-    public var phase: String
-    public var pid: Int32
-    public var pidStart: UInt64
+package struct AbandonedRun: Sendable, Hashable {
+    package var id: RunID
+    package var phase: String
+    package var pid: Int32
+    package var pidStart: UInt64
 }
 
 /// How one hook ended.
@@ -246,7 +246,7 @@ public struct HookResultRecord: Sendable, Hashable, Codable {
     /// For `skipped`/`failed`: why.
     public var reason: String?
 
-    public init(name: String, path: String, outcome: HookOutcome, exitCode: Int32? = nil,
+    package init(name: String, path: String, outcome: HookOutcome, exitCode: Int32? = nil,
                 signal: Int32? = nil, timedOut: Bool = false, startedAt: Date? = nil,
                 finishedAt: Date? = nil, outputTail: String = "", reason: String? = nil) {
         self.name = name; self.path = path; self.outcome = outcome; self.exitCode = exitCode

@@ -1,7 +1,7 @@
 import CSQLite
 
 /// A value SQLite stores: the five storage classes.
-public enum SQLValue: Sendable, Hashable {
+package enum SQLValue: Sendable, Hashable {
     case null
     case integer(Int64)
     case real(Double)
@@ -10,24 +10,24 @@ public enum SQLValue: Sendable, Hashable {
 }
 
 /// Anything that can be bound to a statement parameter.
-public protocol SQLBindable { var sqlValue: SQLValue { get } }
+package protocol SQLBindable { var sqlValue: SQLValue { get } }
 
-extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
-extension Int64: SQLBindable { public var sqlValue: SQLValue { .integer(self) } }
-extension Int: SQLBindable { public var sqlValue: SQLValue { .integer(Int64(self)) } }
-extension Int32: SQLBindable { public var sqlValue: SQLValue { .integer(Int64(self)) } }
-extension Bool: SQLBindable { public var sqlValue: SQLValue { .integer(self ? 1 : 0) } }
-extension Double: SQLBindable { public var sqlValue: SQLValue { .real(self) } }
-extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
+extension SQLValue: SQLBindable { package var sqlValue: SQLValue { self } }
+extension Int64: SQLBindable { package var sqlValue: SQLValue { .integer(self) } }
+extension Int: SQLBindable { package var sqlValue: SQLValue { .integer(Int64(self)) } }
+extension Int32: SQLBindable { package var sqlValue: SQLValue { .integer(Int64(self)) } }
+extension Bool: SQLBindable { package var sqlValue: SQLValue { .integer(self ? 1 : 0) } }
+extension Double: SQLBindable { package var sqlValue: SQLValue { .real(self) } }
+extension String: SQLBindable { package var sqlValue: SQLValue { .text(self) } }
 extension Optional: SQLBindable where Wrapped: SQLBindable {
-    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+    package var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
 
 /// A prepared statement owned by a `Database` (which caches and finalizes it).
 /// Not thread-safe, like the connection it belongs to.
-public final class Statement {
+package final class Statement {
     let handle: OpaquePointer
-    public let sql: String
+    package let sql: String
     unowned let database: Database
 
     init(database: Database, sql: String) throws {
@@ -105,28 +105,28 @@ public final class Statement {
 
 /// The current row of a statement; valid only inside the closure it is handed to.
 /// (Do not keep it: the statement moves on.)
-public struct Row {
+package struct Row {
     let handle: OpaquePointer
 
-    public var count: Int { Int(sqlite3_column_count(handle)) }
+    package var count: Int { Int(sqlite3_column_count(handle)) }
 
-    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
+    package func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
 
-    public func int64(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
+    package func int64(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
 
-    public func int64OrNil(_ i: Int) -> Int64? { isNull(i) ? nil : int64(i) }
+    package func int64OrNil(_ i: Int) -> Int64? { isNull(i) ? nil : int64(i) }
 
-    public func bool(_ i: Int) -> Bool { int64(i) != 0 }
+    package func bool(_ i: Int) -> Bool { int64(i) != 0 }
 
-    public func text(_ i: Int) -> String {
+    package func text(_ i: Int) -> String {
         guard let p = sqlite3_column_text(handle, Int32(i)) else { return "" }
         let n = Int(sqlite3_column_bytes(handle, Int32(i)))
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
-    public func textOrNil(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
+    package func textOrNil(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
 
-    public func value(_ i: Int) -> SQLValue {
+    package func value(_ i: Int) -> SQLValue {
         switch sqlite3_column_type(handle, Int32(i)) {
         case SQLITE_INTEGER: return .integer(int64(i))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, Int32(i)))

@@ -2,7 +2,7 @@ import Glibc
 
 /// Errors of the guard store with a meaning of their own. Anything else SQLite reports
 /// surfaces as `DatabaseError`.
-public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The store file does not exist and the caller did not ask to create it.
     case notFound(path: String)
     /// The file exists but is not a usable SQLite database (not a regular file, empty, wrong
@@ -33,7 +33,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A filesystem step of opening or creating the store failed (`errno` and what was tried).
     case fileSystem(path: String, operation: String, errno: Int32)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notFound(let path):
             return "guard store \(path) does not exist"

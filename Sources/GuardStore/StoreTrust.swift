@@ -7,13 +7,13 @@ import Glibc
 /// `-shm` and lock, and the directory holding them. Any user who could write one of them
 /// could make root act for them. Every file must also be a regular file, seen without
 /// following symlinks, so a FIFO or a device never blocks or feeds a command.
-public enum StoreTrust {
+package enum StoreTrust {
     /// The companion files SQLite and the lock keep beside the store.
-    public static let companionSuffixes = ["-wal", "-shm", ".lock"]
+    package static let companionSuffixes = ["-wal", "-shm", ".lock"]
 
     /// Checks the store's directory and whichever of the store and its companions exist.
     /// Reads only (`lstat`/`stat`); creates nothing.
-    public static func check(storePath path: String) throws {
+    package static func check(storePath path: String) throws {
         let directory = FileIO.parentDirectory(path)
         var st = stat()
         if stat(directory, &st) == 0 {
@@ -60,7 +60,7 @@ public enum StoreTrust {
     }
 
     /// Checks an open companion file (the lock) with `fstat`, after an `O_NOFOLLOW` open.
-    public static func check(openFile fd: Int32, path: String) throws {
+    package static func check(openFile fd: Int32, path: String) throws {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw StoreError.fileSystem(path: path, operation: "fstat", errno: errno) }
         try requireRegularFile(path, st)

@@ -1,1 +1,1 @@
-public enum GuardStoreVersion { public static let schema = Schema.knownVersion }
+package enum GuardStoreVersion { package static let schema = Schema.knownVersion }

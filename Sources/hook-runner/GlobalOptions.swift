@@ -104,17 +104,6 @@ enum CLIError: Error, CustomStringConvertible {
     }
 }
 
-extension GuardEngineError {
-    var exitCode: SysExitCode {
-        switch self {
-        case .busy: return .tryAgainLater
-        case .store, .resources: return .internalError
-        case .usage: return .usage
-        case .failed: return .actionFailed
-        }
-    }
-}
-
 /// Changing the kernel or the store needs root; a dry run only reads.
 func requireRoot(_ command: String, dryRun: Bool) throws {
     if !dryRun && geteuid() != 0 {

@@ -63,7 +63,7 @@ struct HookRunnerCommand: AsyncParsableCommand {
             code = e.exitCode.rawValue
             printError(e.description)
         case let e as GuardEngineError:
-            code = e.exitCode.rawValue
+            code = e.exitStatus
             printError(e.description)
         case let e as ArgumentParser.ExitCode:
             Glibc.exit(e.rawValue)

@@ -150,7 +150,7 @@ extension AdapterTests {
             let dir = NSTemporaryDirectory() + "gh-import-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let engine = GuardEngine(kernel: fake, configuration: GuardEngineConfiguration(
-                storePath: dir + "/guards.db", allowedRoots: ["/mnt"], lockTimeout: 1, actor: "test"))
+                storePath: dir + "/guards.db", allowedRoots: ["/mnt"], lockTimeout: 1, actor: "test", createStoreIfMissing: true))
             let lines = ProxsaveImport.lines(Array("/mnt/flagged\n/mnt/plain\n/mnt/online\n/mnt/missing\n".utf8))
             let results = try engine.importImmutableIndex(lines)
             #expect(results.map(\.verdict) == [.adopted, .skipped, .skipped, .skipped])

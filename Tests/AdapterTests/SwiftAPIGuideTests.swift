@@ -47,6 +47,8 @@ extension AdapterTests {
                 dir = try Sandbox.make("swift-scope")
                 storage = try dir.mkdir("usb")
                 db = dir.sub("state/guards.db")
+                // The example's engine wants an existing store (hook-runner's, on a real host).
+                _ = try GuardEngine(configuration: GuardEngineConfiguration(storePath: db, createStoreIfMissing: true)).apply([])
                 let cli = CLI(dir: dir)
                 try cli.installShippedHooks()
                 hooks = cli.hooksDir

@@ -5,22 +5,22 @@ import SystemPackage
 /// An in-memory kernel for the engine tests (a test target: never in the product):
 /// directories with inode flags, a stack of mounts per path, symlinks, and injectable
 /// errors, so every branch (unsupported filesystem, unknown mount state, EPERM) is reachable.
-public final class FakeKernel: KernelOperations, Sendable {
-    public struct Directory: Sendable {
-        public var inode: UInt64
-        public var immutable = false
-        public var immutableSupported = true
-        public var hasEntries = false
-        public var isDirectory = true
+package final class FakeKernel: KernelOperations, Sendable {
+    package struct Directory: Sendable {
+        package var inode: UInt64
+        package var immutable = false
+        package var immutableSupported = true
+        package var hasEntries = false
+        package var isDirectory = true
     }
 
-    public struct Mount: Sendable {
-        public var id: UInt64
-        public var isBindGuard: Bool
-        public var readOnly: Bool
+    package struct Mount: Sendable {
+        package var id: UInt64
+        package var isBindGuard: Bool
+        package var readOnly: Bool
         /// Storage roots carry their own flag (a sealed *mounted* root is a doctor failure).
-        public var rootImmutable = false
-        public var hasEntries = false
+        package var rootImmutable = false
+        package var hasEntries = false
     }
 
     struct State {
@@ -47,13 +47,13 @@ public final class FakeKernel: KernelOperations, Sendable {
     }
 
     let state = Mutex(State())
-    public static let device: UInt64 = 0x801
+    package static let device: UInt64 = 0x801
 
-    public init() {}
+    package init() {}
 
     // MARK: arranging the world
 
-    public func addDirectory(_ path: String, immutableSupported: Bool = true, immutable: Bool = false,
+    package func addDirectory(_ path: String, immutableSupported: Bool = true, immutable: Bool = false,
                              hasEntries: Bool = false) {
         state.withLock {
             $0.nextInode += 1
@@ -62,18 +62,18 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func addFile(_ path: String) {
+    package func addFile(_ path: String) {
         state.withLock {
             $0.nextInode += 1
             $0.directories[path] = Directory(inode: $0.nextInode, isDirectory: false)
         }
     }
 
-    public func addSymlink(_ path: String, to target: String) { state.withLock { $0.symlinks[path] = target } }
+    package func addSymlink(_ path: String, to target: String) { state.withLock { $0.symlinks[path] = target } }
 
     /// Mounts storage (a new filesystem) on top of whatever is at `path`; returns its id.
     @discardableResult
-    public func mountStorage(_ path: String, rootImmutable: Bool = false, hasEntries: Bool = false) -> UInt64 {
+    package func mountStorage(_ path: String, rootImmutable: Bool = false, hasEntries: Bool = false) -> UInt64 {
         state.withLock {
             $0.nextMountID += 1
             $0.mounts[path, default: []].append(Mount(id: $0.nextMountID, isBindGuard: false, readOnly: false,
@@ -83,19 +83,19 @@ public final class FakeKernel: KernelOperations, Sendable {
     }
 
     /// Unmounts the topmost mount at `path` (storage going offline, or a guard removed by hand).
-    public func unmountTop(_ path: String) { state.withLock { _ = $0.mounts[path]?.popLast() } }
+    package func unmountTop(_ path: String) { state.withLock { _ = $0.mounts[path]?.popLast() } }
 
-    public func setImmutableByHand(_ path: String, _ on: Bool) {
+    package func setImmutableByHand(_ path: String, _ on: Bool) {
         state.withLock { $0.directories[path]?.immutable = on }
     }
 
-    public func setMountStateUnknown(_ path: String) { state.withLock { _ = $0.unknownMountState.insert(path) } }
+    package func setMountStateUnknown(_ path: String) { state.withLock { _ = $0.unknownMountState.insert(path) } }
 
     /// Makes every later call of `operation` (a protocol method name) fail with `errno`.
-    public func fail(_ operation: String, with errno: Errno) { state.withLock { $0.failures[operation] = errno } }
-    public func stopFailing(_ operation: String) { state.withLock { _ = $0.failures.removeValue(forKey: operation) } }
+    package func fail(_ operation: String, with errno: Errno) { state.withLock { $0.failures[operation] = errno } }
+    package func stopFailing(_ operation: String) { state.withLock { _ = $0.failures.removeValue(forKey: operation) } }
 
-    public func reboot(newBootID: String) {
+    package func reboot(newBootID: String) {
         state.withLock { s in
             s.bootID = newBootID
             for (path, stack) in s.mounts { s.mounts[path] = stack.filter { !$0.isBindGuard } }
@@ -104,7 +104,7 @@ public final class FakeKernel: KernelOperations, Sendable {
 
     /// This process moves to mount namespace `ns`; the guards made so far lived only in the
     /// old one (made there by a process in a private child namespace) and are not seen here.
-    public func enterNewNamespace(_ ns: UInt64, oldAlive: Bool) {
+    package func enterNewNamespace(_ ns: UInt64, oldAlive: Bool) {
         state.withLock { s in
             for (path, stack) in s.mounts { s.mounts[path] = stack.filter { !$0.isBindGuard } }
             if !oldAlive { s.liveNamespaces.remove(s.namespace) }
@@ -113,7 +113,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func setStatmountAvailable(_ on: Bool) { state.withLock { $0.statmountAvailable = on } }
+    package func setStatmountAvailable(_ on: Bool) { state.withLock { $0.statmountAvailable = on } }
 
     /// A kernel before 6.8: no statmount/listmount and no unique mount ids (mountinfo only).
     package func useMountInfoOnly() {
@@ -164,14 +164,14 @@ public final class FakeKernel: KernelOperations, Sendable {
     }
 
     /// Nothing at or below `path` answers any more (`answers` says false).
-    public func stopAnswering(_ path: String) { state.withLock { _ = $0.dead.insert(path) } }
+    package func stopAnswering(_ path: String) { state.withLock { _ = $0.dead.insert(path) } }
 
     // MARK: observing
 
-    public func isImmutable(path: String) -> Bool { state.withLock { $0.directories[path]?.immutable ?? false } }
-    public func mountStack(_ path: String) -> [Mount] { state.withLock { $0.mounts[path] ?? [] } }
-    public var calls: [String] { state.withLock { $0.calls } }
-    public var openHandles: Int { state.withLock { $0.handles.count } }
+    package func isImmutable(path: String) -> Bool { state.withLock { $0.directories[path]?.immutable ?? false } }
+    package func mountStack(_ path: String) -> [Mount] { state.withLock { $0.mounts[path] ?? [] } }
+    package var calls: [String] { state.withLock { $0.calls } }
+    package var openHandles: Int { state.withLock { $0.handles.count } }
 
     // MARK: KernelOperations
 
@@ -180,7 +180,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         if let e = s.failures[op] { throw KernelError(e, op, path) }
     }
 
-    public func resolve(_ path: String) throws(KernelError) -> String {
+    package func resolve(_ path: String) throws(KernelError) -> String {
         try state.withLock { (s: inout State) throws(KernelError) -> String in
             try check(&s, "resolve", path)
             var current = path
@@ -200,11 +200,11 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func openDirectory(_ path: String) throws(KernelError) -> DirectoryHandle {
+    package func openDirectory(_ path: String) throws(KernelError) -> DirectoryHandle {
         try open(path, shadowed: false)
     }
 
-    public func openShadowed(_ path: String) throws(KernelError) -> DirectoryHandle {
+    package func openShadowed(_ path: String) throws(KernelError) -> DirectoryHandle {
         try open(path, shadowed: true)
     }
 
@@ -222,9 +222,9 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func close(_ handle: DirectoryHandle) { state.withLock { _ = $0.handles.removeValue(forKey: handle.fd) } }
+    package func close(_ handle: DirectoryHandle) { state.withLock { _ = $0.handles.removeValue(forKey: handle.fd) } }
 
-    public func createDirectory(_ path: String) throws(KernelError) {
+    package func createDirectory(_ path: String) throws(KernelError) {
         try state.withLock { (s: inout State) throws(KernelError) in
             try check(&s, "createDirectory", path)
             if s.directories[path] != nil { throw KernelError(.fileExists, "mkdirat", path) }
@@ -240,7 +240,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         return (h.path, h.depth > 0 && h.depth <= stack.count ? stack[h.depth - 1] : nil)
     }
 
-    public func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe {
+    package func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe {
         try state.withLock { (s: inout State) throws(KernelError) -> DirectoryProbe in
             try check(&s, "probe", handle.path)
             let (path, mount) = try layer(s, handle)
@@ -253,7 +253,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement {
+    package func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement {
         try state.withLock { (s: inout State) throws(KernelError) -> MountPlacement in
             try check(&s, "mountPlacement", path)
             if s.symlinks[path] != nil { return .symlink }
@@ -262,21 +262,21 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func answers(_ path: String, within seconds: Double) -> Bool {
+    package func answers(_ path: String, within seconds: Double) -> Bool {
         state.withLock { s in
             s.calls.append("answers \(path)")
             return !s.dead.contains { path == $0 || path.hasPrefix($0 + "/") }
         }
     }
 
-    public func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe {
+    package func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe {
         let handle = try openDirectory(path)
         defer { close(handle) }
         try state.withLock { (s: inout State) throws(KernelError) in try check(&s, "probeMountRoot", path) }
         return try probe(handle)
     }
 
-    public func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
+    package func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
         try state.withLock { (s: inout State) throws(KernelError) -> Bool in
             try check(&s, "hasEntries", handle.path)
             let (path, mount) = try layer(s, handle)
@@ -285,7 +285,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func isImmutable(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
+    package func isImmutable(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
         try state.withLock { (s: inout State) throws(KernelError) -> Bool in
             try check(&s, "isImmutable", handle.path)
             let (path, mount) = try layer(s, handle)
@@ -296,7 +296,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func setImmutable(_ handle: DirectoryHandle, _ on: Bool) throws(KernelError) {
+    package func setImmutable(_ handle: DirectoryHandle, _ on: Bool) throws(KernelError) {
         try state.withLock { (s: inout State) throws(KernelError) in
             try check(&s, "setImmutable", handle.path)
             let (path, mount) = try layer(s, handle)
@@ -312,7 +312,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount {
+    package func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount {
         try state.withLock { (s: inout State) throws(KernelError) -> BindGuardMount in
             try check(&s, "makeReadOnlyBind", handle.path)
             let (path, _) = try layer(s, handle)
@@ -322,7 +322,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval {
+    package func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval {
         try state.withLock { (s: inout State) throws(KernelError) -> BindRemoval in
             try check(&s, "removeBind", path)
             guard let top = s.mounts[path]?.last else { return .notMounted }
@@ -332,13 +332,13 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func mountExists(uniqueID: UInt64) -> Bool? {
+    package func mountExists(uniqueID: UInt64) -> Bool? {
         state.withLock { s in
             s.statmountAvailable ? s.mounts.values.contains { $0.contains { $0.id == uniqueID } } : nil
         }
     }
 
-    public func lookUpMount(id: UInt64, unique: Bool) -> MountLookup {
+    package func lookUpMount(id: UInt64, unique: Bool) -> MountLookup {
         guard unique else {
             guard let entries = try? mountInfo() else { return .unknown }
             return MountLookup.inMountInfo(id: id, entries)
@@ -352,7 +352,7 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func mountInfo() throws(KernelError) -> [MountInfoEntry] {
+    package func mountInfo() throws(KernelError) -> [MountInfoEntry] {
         try state.withLock { (s: inout State) throws(KernelError) -> [MountInfoEntry] in
             try check(&s, "mountInfo", "/proc/self/mountinfo")
             return s.mounts.sorted { $0.key < $1.key }.flatMap { path, stack in
@@ -367,15 +367,15 @@ public final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
-    public func bootID() throws(KernelError) -> String {
+    package func bootID() throws(KernelError) -> String {
         try state.withLock { (s: inout State) throws(KernelError) -> String in
             try check(&s, "bootID", "/proc/sys/kernel/random/boot_id")
             return s.bootID
         }
     }
 
-    public func mountNamespace() -> UInt64? { state.withLock { $0.namespace } }
-    public func mountNamespaceAlive(_ namespace: UInt64, madeBeforeMount guardMountID: UInt64?) -> Bool? {
+    package func mountNamespace() -> UInt64? { state.withLock { $0.namespace } }
+    package func mountNamespaceAlive(_ namespace: UInt64, madeBeforeMount guardMountID: UInt64?) -> Bool? {
         state.withLock { $0.liveNamespaces.contains(namespace) }
     }
 }

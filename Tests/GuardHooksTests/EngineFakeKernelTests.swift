@@ -18,7 +18,8 @@ final class EngineWorld {
         dir = NSTemporaryDirectory() + "gh-engine-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         engine = GuardEngine(kernel: kernel, configuration: GuardEngineConfiguration(
-            storePath: dir + "/state/guards.db", allowedRoots: allowedRoots, lockTimeout: 1, actor: "test"))
+            storePath: dir + "/state/guards.db", allowedRoots: allowedRoots, lockTimeout: 1, actor: "test",
+            createStoreIfMissing: true))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

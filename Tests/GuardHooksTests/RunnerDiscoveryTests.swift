@@ -2,7 +2,7 @@ import Foundation
 import GuardStore
 import GuardTestSupport
 import Testing
-@testable import GuardHooks
+import GuardHooks
 import Glibc
 
 extension RunnerTests {

@@ -2,7 +2,7 @@ import Foundation
 import GuardStore
 import Synchronization
 import Testing
-@testable import GuardHooks
+import GuardHooks
 
 extension RunnerTests {
     @Suite struct Execution {

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import GuardHooks
+import GuardHooks
 import Glibc
 
 /// Every runner suite nests in here, so `swift test --filter RunnerTests` selects them all.

@@ -1,5 +1,5 @@
 import Testing
-@testable import GuardHooks
+import GuardHooks
 
 extension RunnerTests {
     @Suite struct PhasesHeaderParsing {

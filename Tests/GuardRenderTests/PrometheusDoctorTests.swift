@@ -23,10 +23,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ([Severity.ok: 3, .warn: 1], [#"guard_hooks_doctor_findings{severity="ok"} 3"#, #"guard_hooks_doctor_findings{severity="warn"} 1"#,
-                                      #"guard_hooks_doctor_findings{severity="fail"} 0"#]),
-        ([.ok: 1, .warn: 4, .fail: 1], [#"guard_hooks_doctor_findings{severity="ok"} 1"#, #"guard_hooks_doctor_findings{severity="warn"} 4"#,
-                                       #"guard_hooks_doctor_findings{severity="fail"} 1"#]),
+        ([Severity.ok: 3, .warn: 1], [#"guard_hooks_doctor_findings{severity="ok"} 3"#, #"guard_hooks_doctor_findings{severity="info"} 0"#,
+                                      #"guard_hooks_doctor_findings{severity="warn"} 1"#, #"guard_hooks_doctor_findings{severity="fail"} 0"#]),
+        ([.ok: 1, .info: 2, .warn: 4, .fail: 1], [#"guard_hooks_doctor_findings{severity="ok"} 1"#, #"guard_hooks_doctor_findings{severity="info"} 2"#,
+                                                  #"guard_hooks_doctor_findings{severity="warn"} 4"#, #"guard_hooks_doctor_findings{severity="fail"} 1"#]),
     ] as [([Severity: Int], [String])])
     func findingCounts(_ counts: [Severity: Int], _ expected: [String]) {
         var s = MetricsSnapshot(now: Self.now)

@@ -3,7 +3,7 @@ import Foundation
 /// The `hook-runner` built next to the running test bundle (every test target that runs
 /// it depends on the executable, so SwiftPM builds it there); falls back to the nearest
 /// `.build/debug/hook-runner` above.
-public let hookRunnerBinary: String = {
+package let hookRunnerBinary: String = {
     let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
     let beside = dir.appendingPathComponent("hook-runner").path
@@ -17,7 +17,7 @@ public let hookRunnerBinary: String = {
 }()
 
 /// The package root (for the shipped `hooks.d`, recipes, packaging).
-public let packageRoot: String = {
+package let packageRoot: String = {
     var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     while dir.path != "/", !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
         dir = dir.deletingLastPathComponent()
@@ -26,4 +26,4 @@ public let packageRoot: String = {
 }()
 
 /// The PATH hooks get, and the one tests give the binary.
-public let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+package let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

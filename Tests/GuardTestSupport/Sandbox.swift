@@ -7,11 +7,11 @@ import Glibc
 /// in a mount namespace of its own (not PID 1's) and `/mnt` is a tmpfs there. `scripts/test`
 /// arranges exactly that; then nothing a test mounts or flags can reach the host, even
 /// if the test process dies, because the namespace and its tmpfs die with it.
-public enum Sandbox {
-    public static let root = "/mnt"
+package enum Sandbox {
+    package static let root = "/mnt"
 
     /// Why kernel tests cannot run here, or nil when they can.
-    public static let unavailableReason: String? = {
+    package static let unavailableReason: String? = {
         if geteuid() != 0 { return "kernel tests need root; run scripts/test as root" }
         guard let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt") else {
             return "cannot read /proc/self/ns/mnt"
@@ -31,10 +31,10 @@ public enum Sandbox {
         return nil
     }()
 
-    public static var isAvailable: Bool { unavailableReason == nil }
+    package static var isAvailable: Bool { unavailableReason == nil }
 
     /// A fresh directory `/mnt/<name>-<random>`; remove it with `SandboxDirectory.cleanUp()`.
-    public static func make(_ name: String) throws -> SandboxDirectory {
+    package static func make(_ name: String) throws -> SandboxDirectory {
         precondition(isAvailable, unavailableReason ?? "")
         let path = "\(root)/\(name)-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
@@ -42,15 +42,15 @@ public enum Sandbox {
     }
 }
 
-public struct SandboxDirectory: Sendable {
-    public let path: String
+package struct SandboxDirectory: Sendable {
+    package let path: String
 
     /// `path/relative`.
-    public func sub(_ relative: String) -> String { "\(path)/\(relative)" }
+    package func sub(_ relative: String) -> String { "\(path)/\(relative)" }
 
     /// Creates `path/relative` (and parents), returns its path.
     @discardableResult
-    public func mkdir(_ relative: String) throws -> String {
+    package func mkdir(_ relative: String) throws -> String {
         let p = sub(relative)
         try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
         return p
@@ -58,7 +58,7 @@ public struct SandboxDirectory: Sendable {
 
     /// Unmounts everything below the directory (deepest first, repeatedly, so stacked
     /// mounts go too), clears every immutable flag below it, and removes it.
-    public func cleanUp() {
+    package func cleanUp() {
         for _ in 0..<16 {
             let mounts = Sandbox.mountPoints(under: path)
             if mounts.isEmpty { break }
@@ -71,7 +71,7 @@ public struct SandboxDirectory: Sendable {
 
 extension Sandbox {
     /// Mount points at or below `prefix`, from this namespace's mountinfo (octal escapes decoded).
-    public static func mountPoints(under prefix: String) -> [String] {
+    package static func mountPoints(under prefix: String) -> [String] {
         guard let text = readProcFile("/proc/self/mountinfo") else { return [] }
         return text.split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ")
@@ -84,7 +84,7 @@ extension Sandbox {
     /// Reads a whole /proc file to EOF. `String(contentsOfFile:)` is not enough: /proc files
     /// report size 0 and Foundation then reads one page, so a mountinfo longer than 4 KiB
     /// (a few dozen mounts) comes back truncated.
-    public static func readProcFile(_ path: String) -> String? {
+    package static func readProcFile(_ path: String) -> String? {
         guard let bytes = try? FileIO.readFile(path, limit: 64 << 20) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -103,7 +103,7 @@ extension Sandbox {
     }
 
     /// Clears `FS_IMMUTABLE_FL` on every directory and file below `path` (no symlinks followed).
-    public static func clearImmutableFlags(under path: String) {
+    package static func clearImmutableFlags(under path: String) {
         var stack = [path]
         while let dir = stack.popLast() {
             let fd = open(dir, O_RDONLY | O_NONBLOCK | Int32(GS_O_NOFOLLOW) | Int32(GS_O_CLOEXEC))
@@ -125,21 +125,21 @@ extension Sandbox {
 
 /// Runs a command and captures its status and output (tests check results with the tools
 /// operators trust: findmnt, lsattr, touch, sqlite3).
-public struct CommandResult: Sendable {
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
+package struct CommandResult: Sendable {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
 }
 
 /// The sanitizer runtimes' settings of this test process (suppression files, exit codes),
 /// passed on to every child even when a test gives an exact environment, so a sanitized
 /// hook-runner reads the same suppressions (`scripts/reliability sanitizers`).
-public let sanitizerOptions = ProcessInfo.processInfo.environment.filter {
+package let sanitizerOptions = ProcessInfo.processInfo.environment.filter {
     ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"].contains($0.key)
 }
 
 @discardableResult
-public func runCommand(_ argv: [String], environment: [String: String]? = nil,
+package func runCommand(_ argv: [String], environment: [String: String]? = nil,
                        stdin: String? = nil) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env")
@@ -163,12 +163,12 @@ public func runCommand(_ argv: [String], environment: [String: String]? = nil,
 
 /// A child's stdout and stderr, each a file in a temporary directory: no pipe can fill up
 /// and block the child.
-public struct OutputFiles {
+package struct OutputFiles {
     let dir: URL
-    public let out: FileHandle
-    public let err: FileHandle
+    package let out: FileHandle
+    package let err: FileHandle
 
-    public init() throws {
+    package init() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cmd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for name in ["out", "err"] { _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: nil) }
@@ -177,11 +177,11 @@ public struct OutputFiles {
     }
 
     /// Closes both and reads what the child wrote.
-    public func read() -> (stdout: String, stderr: String) {
+    package func read() -> (stdout: String, stderr: String) {
         try? out.close(); try? err.close()
         return ((try? String(contentsOf: dir.appendingPathComponent("out"), encoding: .utf8)) ?? "",
                 (try? String(contentsOf: dir.appendingPathComponent("err"), encoding: .utf8)) ?? "")
     }
 
-    public func remove() { try? FileManager.default.removeItem(at: dir) }
+    package func remove() { try? FileManager.default.removeItem(at: dir) }
 }

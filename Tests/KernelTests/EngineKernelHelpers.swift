@@ -26,7 +26,7 @@ struct EngineKernelWorld {
         self.storePath = storePath ?? dir.sub("state/guards.db")
         engine = GuardEngine(kernel: LinuxKernel(), configuration: GuardEngineConfiguration(
             storePath: self.storePath, allowedRoots: [dir.path], lockTimeout: lockTimeout,
-            actor: "engine-kernel-tests", pendingWarnAfter: pendingWarnAfter))
+            actor: "engine-kernel-tests", pendingWarnAfter: pendingWarnAfter, createStoreIfMissing: true))
     }
 
     /// Reads the store through a read-only connection that is closed again.

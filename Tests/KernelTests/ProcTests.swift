@@ -1,5 +1,5 @@
 import Foundation
-@testable import GuardHooks
+import GuardHooks
 import GuardTestSupport
 import Testing
 

@@ -9,22 +9,22 @@ import SystemPackage
 /// opened without following symlinks); only a directory that is offline and still carries
 /// the flag is adopted, through the guard pipeline with a step that records the flag and
 /// touches nothing (`importStep`): an import can never set a flag or make a bind mount.
-public enum ProxsaveImport {
-    public static let defaultIndexPath = "/var/lib/proxsave/guards/chattr-targets"
-    public static let label = "imported"
+package enum ProxsaveImport {
+    package static let defaultIndexPath = "/var/lib/proxsave/guards/chattr-targets"
+    package static let label = "imported"
     /// The index is a short list; a huge file is not an index.
-    public static let maxIndexBytes = 1 << 20
+    package static let maxIndexBytes = 1 << 20
 
     /// One line of the index: its number (from 1) and its text, or why it is not text.
-    public struct Line: Sendable, Hashable {
-        public var number: Int
-        public var text: String
-        public var invalidUTF8: Bool
+    package struct Line: Sendable, Hashable {
+        package var number: Int
+        package var text: String
+        package var invalidUTF8: Bool
     }
 
     /// Splits the index at `\n` (a final newline ends the last line; a `\r` stays in the line
     /// and is refused as a control character). Empty lines are dropped: they name nothing.
-    public static func lines(_ bytes: [UInt8]) -> [Line] {
+    package static func lines(_ bytes: [UInt8]) -> [Line] {
         var out: [Line] = []
         var number = 0
         for slice in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
@@ -37,7 +37,7 @@ public enum ProxsaveImport {
     }
 
     /// What became of one line.
-    public enum Verdict: String, Sendable, Hashable, Codable {
+    package enum Verdict: String, Sendable, Hashable, Codable {
         /// Recorded as an `applied` immutable guard labelled `imported` (or would be, dry run).
         case adopted
         /// Already recorded by us: nothing to do.
@@ -50,16 +50,16 @@ public enum ProxsaveImport {
         case failed
     }
 
-    public struct LineResult: Sendable, Hashable, Codable {
-        public var line: Int
-        public var text: String
+    package struct LineResult: Sendable, Hashable, Codable {
+        package var line: Int
+        package var text: String
         /// The canonical path, once resolved.
-        public var path: String?
-        public var verdict: Verdict
-        public var reason: String
-        public var guardID: GuardID?
+        package var path: String?
+        package var verdict: Verdict
+        package var reason: String
+        package var guardID: GuardID?
 
-        public init(line: Int, text: String, path: String? = nil, verdict: Verdict, reason: String, guardID: GuardID? = nil) {
+        package init(line: Int, text: String, path: String? = nil, verdict: Verdict, reason: String, guardID: GuardID? = nil) {
             self.line = line; self.text = text; self.path = path; self.verdict = verdict; self.reason = reason
             self.guardID = guardID
         }
@@ -67,7 +67,7 @@ public enum ProxsaveImport {
 
     /// The pure half: refuses lines that are invalid as typed, and repeated paths.
     /// Returns the refusals and the lines left for the kernel, with their normalised paths.
-    public static func validate(_ lines: [Line]) -> (refused: [LineResult], candidates: [(Line, String)]) {
+    package static func validate(_ lines: [Line]) -> (refused: [LineResult], candidates: [(Line, String)]) {
         var refused: [LineResult] = []
         var candidates: [(Line, String)] = []
         var firstLine: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
@@ -99,7 +99,7 @@ extension GuardEngine {
     /// offline and carries the flag on that fd is adopted — recorded `applied`, labelled
     /// `imported`. The import's steps hold no action but `adoptFlag`, so an import can never
     /// set a flag or make a bind mount. Results are in line order.
-    public func importImmutableIndex(_ lines: [ProxsaveImport.Line], lifetime: GuardLifetime = .transient,
+    package func importImmutableIndex(_ lines: [ProxsaveImport.Line], lifetime: GuardLifetime = .transient,
                                      dryRun: Bool = false) throws -> [ProxsaveImport.LineResult] {
         typealias R = ProxsaveImport.LineResult
         let (refused, candidates) = ProxsaveImport.validate(lines)

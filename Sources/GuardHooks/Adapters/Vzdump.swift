@@ -18,15 +18,15 @@
 ///   the guest's log into `DUMPDIR` after `backup-end`/`backup-abort`; `job-end` after the
 ///   last guest, `job-abort` when the job itself dies. A hook exiting non-zero in
 ///   `job-start` aborts the job (then `job-abort` runs); in a guest phase it fails that guest.
-public enum Vzdump {
+package enum Vzdump {
     /// Every phase vzdump calls a hook script with.
-    public enum Phase: String, Sendable, CaseIterable {
+    package enum Phase: String, Sendable, CaseIterable {
         case jobInit = "job-init", jobStart = "job-start", jobEnd = "job-end", jobAbort = "job-abort"
         case backupStart = "backup-start", backupEnd = "backup-end", backupAbort = "backup-abort"
         case logEnd = "log-end", preStop = "pre-stop", preRestart = "pre-restart", postRestart = "post-restart"
 
         /// Guest phases carry `MODE VMID` after the phase.
-        public var isGuestPhase: Bool {
+        package var isGuestPhase: Bool {
             switch self {
             case .jobInit, .jobStart, .jobEnd, .jobAbort: return false
             default: return true
@@ -35,19 +35,19 @@ public enum Vzdump {
     }
 
     /// One call of the hook script, as vzdump made it.
-    public struct Invocation: Sendable, Hashable {
-        public var phase: String
-        public var mode: String?
-        public var vmid: String?
-        public var storeID: String?
-        public var dumpDir: String?
+    package struct Invocation: Sendable, Hashable {
+        package var phase: String
+        package var mode: String?
+        package var vmid: String?
+        package var storeID: String?
+        package var dumpDir: String?
 
-        public init(phase: String, mode: String? = nil, vmid: String? = nil, storeID: String? = nil, dumpDir: String? = nil) {
+        package init(phase: String, mode: String? = nil, vmid: String? = nil, storeID: String? = nil, dumpDir: String? = nil) {
             self.phase = phase; self.mode = mode; self.vmid = vmid; self.storeID = storeID; self.dumpDir = dumpDir
         }
 
         /// From the script's arguments (without argv[0]) and vzdump's environment.
-        public init(arguments: [String], environment: [String: String]) {
+        package init(arguments: [String], environment: [String: String]) {
             func nonEmpty(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
             self.init(phase: arguments.first ?? "", mode: arguments.count > 1 ? arguments[1] : nil,
                       vmid: arguments.count > 2 ? arguments[2] : nil,
@@ -55,7 +55,7 @@ public enum Vzdump {
         }
 
         /// `job-start`, `backup-start qemu 101 (snapshot)`: for messages and the run's actor.
-        public var summary: String {
+        package var summary: String {
             var s = phase
             if let vmid { s += " vmid \(vmid)" }
             if let mode { s += " (\(mode))" }
@@ -65,7 +65,7 @@ public enum Vzdump {
     }
 
     /// What to do for one call.
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Run our phase (`pre-backup` / `post-backup`) for these targets.
         case run(phase: String, targets: [String])
         /// Nothing to do; exit 0 after printing the reason.
@@ -73,7 +73,7 @@ public enum Vzdump {
     }
 
     /// Where the guarded mountpoints come from.
-    public enum TargetSource: Sendable, Hashable {
+    package enum TargetSource: Sendable, Hashable {
         /// Given by the operator (`--target`, `GUARD_HOOKS_VZDUMP_TARGETS`).
         case configured([String])
         /// Derived from `DUMPDIR` (see `mountpoint(forDumpDir:)`).
@@ -83,14 +83,14 @@ public enum Vzdump {
 
     /// The subdirectory a Proxmox VE directory-type storage (dir, NFS, CIFS, …) keeps its
     /// backups in: `DUMPDIR` is `<storage path>/dump`.
-    public static let storageBackupSubdirectory = "dump"
+    package static let storageBackupSubdirectory = "dump"
 
     /// The storage mountpoint for a `DUMPDIR`: its parent when the last component is `dump`
     /// (a PVE storage: `/mnt/pve/nfs1/dump` → `/mnt/pve/nfs1`), else `DUMPDIR` itself
     /// (`vzdump --dumpdir /mnt/usb`). Guarding the mountpoint, not `dump`, covers every
     /// subdirectory vzdump and the storage layer write (a bind guard covers the subtree).
     /// nil when `DUMPDIR` is not a valid absolute path.
-    public static func mountpoint(forDumpDir dumpDir: String) -> String? {
+    package static func mountpoint(forDumpDir dumpDir: String) -> String? {
         guard case .success(let normal) = PathPolicy.normalize(dumpDir) else { return nil }
         let parts = normal.split(separator: "/")
         if parts.count >= 2, parts.last == Substring(storageBackupSubdirectory) {
@@ -109,7 +109,7 @@ public enum Vzdump {
     /// | `job-end`, `job-abort` | `post-backup` | the job wrote its last byte (log-end of the last guest is over) |
     /// | `backup-end`, `backup-abort`, `log-end` | – | the job goes on writing: `log-end` copies the log into DUMPDIR, the next guest follows |
     /// | `pre-stop`, `pre-restart`, `post-restart` | – | guest state, not storage |
-    public static func ourPhase(for phase: Phase) -> String? {
+    package static func ourPhase(for phase: Phase) -> String? {
         switch phase {
         case .jobInit, .jobStart, .backupStart: return "pre-backup"
         case .jobEnd, .jobAbort: return "post-backup"
@@ -121,7 +121,7 @@ public enum Vzdump {
     /// mountpoint outside the allowed roots (the `local` storage, `/var/lib/vz/dump`) is
     /// not ours to guard and gives `nothing`, so adding the hook never breaks such a job;
     /// a configured target outside the roots is passed on, and refused loudly by the engine.
-    public static func plan(_ call: Invocation, configuredTargets: [String],
+    package static func plan(_ call: Invocation, configuredTargets: [String],
                             allowedRoots: [String] = PathPolicy.defaultAllowedRoots) -> Action {
         guard let phase = Phase(rawValue: call.phase) else {
             return .nothing("unknown vzdump phase \(call.phase.debugDescription): nothing to do")
@@ -149,7 +149,7 @@ public enum Vzdump {
         }
     }
 
-    public static func targetSource(_ call: Invocation, configuredTargets: [String]) -> TargetSource {
+    package static func targetSource(_ call: Invocation, configuredTargets: [String]) -> TargetSource {
         if !configuredTargets.isEmpty { return .configured(configuredTargets) }
         if let dumpDir = call.dumpDir { return .dumpDir(dumpDir) }
         return .none

@@ -1,14 +1,14 @@
 import GuardStore
 
 /// Whether the job behind a claim still runs. `unknown` never releases anything.
-public enum ClaimLiveness: Sendable, Hashable {
+package enum ClaimLiveness: Sendable, Hashable {
     case alive
     case gone(String)
     case unknown(String)
 }
 
 /// What a process lookup in /proc found.
-public enum ProcessLookup: Sendable, Hashable {
+package enum ProcessLookup: Sendable, Hashable {
     /// The process exists; its start time in clock ticks since boot.
     case running(startTime: UInt64)
     case absent
@@ -17,18 +17,18 @@ public enum ProcessLookup: Sendable, Hashable {
 }
 
 /// The facts about one holder that decide its liveness, read from /proc.
-public struct HolderFacts: Sendable, Hashable {
-    public var process: ProcessLookup?
-    public var sessionLeader: ProcessLookup?
+package struct HolderFacts: Sendable, Hashable {
+    package var process: ProcessLookup?
+    package var sessionLeader: ProcessLookup?
     /// Whether any process still belongs to the holder's session; nil when it cannot be told.
-    public var sessionHasMembers: Bool?
+    package var sessionHasMembers: Bool?
 
-    public init(process: ProcessLookup? = nil, sessionLeader: ProcessLookup? = nil, sessionHasMembers: Bool? = nil) {
+    package init(process: ProcessLookup? = nil, sessionLeader: ProcessLookup? = nil, sessionHasMembers: Bool? = nil) {
         self.process = process; self.sessionLeader = sessionLeader; self.sessionHasMembers = sessionHasMembers
     }
 }
 
-public enum ClaimDecisions {
+package enum ClaimDecisions {
     /// The liveness rule (README, "How guards work"), pure over what /proc showed:
     /// - a claim of an earlier boot is gone;
     /// - an explicit key cannot be checked: unknown;
@@ -39,7 +39,7 @@ public enum ClaimDecisions {
     ///   gone, while any process is still in the session. The kernel does not reuse a pid
     ///   while a session of that id has members, so a leader pid running with another start
     ///   time proves the session ended.
-    public static func liveness(_ h: ClaimHolder, currentBoot: String?, facts: HolderFacts) -> ClaimLiveness {
+    package static func liveness(_ h: ClaimHolder, currentBoot: String?, facts: HolderFacts) -> ClaimLiveness {
         guard let currentBoot else { return .unknown("cannot read the boot id") }
         if h.bootID != currentBoot { return .gone("its holder ran in an earlier boot") }
         switch h.kind {
@@ -90,7 +90,7 @@ extension ClaimDecisions {
     /// Which of a guard's live claims a clear releases, and who still holds the guard after:
     /// the caller's own claim and every claim whose job is provably gone are released; a live
     /// or undecidable one stays (never released on a guess). `force` releases all of them.
-    public static func release(_ claims: [ClaimRecord], liveness: [ClaimLiveness], claimant: ClaimHolder?,
+    package static func release(_ claims: [ClaimRecord], liveness: [ClaimLiveness], claimant: ClaimHolder?,
                                force: Bool) -> (releases: [ClaimRelease], holders: [ClaimRecord]) {
         var releases: [ClaimRelease] = [], holders: [ClaimRecord] = []
         for (claim, alive) in zip(claims, liveness) {
@@ -108,7 +108,7 @@ extension ClaimDecisions {
     }
 
     /// "held by session 4242 (cron) of run #7, key nightly"
-    public static func heldReason(_ holders: [ClaimRecord]) -> String {
+    package static func heldReason(_ holders: [ClaimRecord]) -> String {
         "held by " + holders.map { c in c.holder.summary + (c.runID.map { " of run #\($0)" } ?? "") }.joined(separator: ", ")
             + " (clear --force overrides)"
     }
@@ -132,16 +132,16 @@ extension GuardEngine {
 }
 
 /// A claim whose job is provably gone, released by `reconcile` (or that would be, dry run).
-public struct StaleClaim: Sendable, Hashable {
-    public var guardID: GuardID
-    public var path: String
-    public var holder: ClaimHolder
-    public var reason: String
+package struct StaleClaim: Sendable, Hashable {
+    package var guardID: GuardID
+    package var path: String
+    package var holder: ClaimHolder
+    package var reason: String
 }
 
 extension GuardEngine {
     /// Releases every claim whose job is provably gone (`reconcile`); a dry run only lists them.
-    public func releaseStaleClaims(dryRun: Bool = false) throws -> [StaleClaim] {
+    package func releaseStaleClaims(dryRun: Bool = false) throws -> [StaleClaim] {
         try mappingStoreErrors {
             let session = try openSession(forWriting: !dryRun)
             defer { session.lock?.release() }
@@ -167,7 +167,7 @@ extension ClaimDecisions {
     /// doctor's findings about one guard's live claims: a claim whose job's liveness cannot
     /// be decided stays (and doctor says why); one held longer than `warnAfter` seconds is
     /// worth a look (a job that never ran its post phase).
-    public static func findings(path: String, claims: [ClaimRecord], liveness: [ClaimLiveness], now: Double,
+    package static func findings(path: String, claims: [ClaimRecord], liveness: [ClaimLiveness], now: Double,
                                 warnAfter: Double) -> [DoctorFinding] {
         var out: [DoctorFinding] = []
         for (c, alive) in zip(claims, liveness) {

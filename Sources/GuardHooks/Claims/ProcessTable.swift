@@ -4,7 +4,7 @@ import Glibc
 
 /// The processes of this system as /proc shows them: what a claim's liveness is decided on,
 /// and who the caller is. A seam: tests pass their own.
-public protocol ProcessTable: Sendable {
+package protocol ProcessTable: Sendable {
     func lookup(_ pid: Int32) -> ProcessLookup
     /// Whether any process has session id `sid`; nil when /proc cannot be scanned.
     func sessionHasMembers(_ sid: Int32) -> Bool?
@@ -25,15 +25,15 @@ extension ProcessTable {
     }
 }
 
-public struct LinuxProcessTable: ProcessTable {
+package struct LinuxProcessTable: ProcessTable {
     let kernel = LinuxKernel()
-    public init() {}
+    package init() {}
 
     func stat(_ pid: Int32) throws(KernelError) -> ProcStat? {
         ProcStat(try kernel.readFile("/proc/\(pid)/stat", limit: 64 << 10).utf8)
     }
 
-    public func lookup(_ pid: Int32) -> ProcessLookup {
+    package func lookup(_ pid: Int32) -> ProcessLookup {
         guard pid > 0 else { return .absent }
         do {
             guard let s = try stat(pid) else { return .unreadable }
@@ -44,29 +44,29 @@ public struct LinuxProcessTable: ProcessTable {
         }
     }
 
-    public func sessionHasMembers(_ sid: Int32) -> Bool? {
+    package func sessionHasMembers(_ sid: Int32) -> Bool? {
         kernel.anyProcess { pid in
             guard let s = (try? stat(pid)) ?? nil else { return false }
             return s.session == sid && !s.hasExited
         }
     }
 
-    public func commandName(_ pid: Int32) -> String? {
+    package func commandName(_ pid: Int32) -> String? {
         guard let text = try? kernel.readFile("/proc/\(pid)/comm", limit: 4096) else { return nil }
         return String(text.prefix { $0 != "\n" })
     }
 }
 
 /// Who is calling: the job a claim is made for, found without help from the calling tool.
-public enum JobIdentity {
+package enum JobIdentity {
     /// The environment variable through which `run` and `exec` hand their job to the hooks
     /// they run, so that a hook's `hook-runner apply` claims for that job.
-    public static let environmentVariable = "GUARD_HOOKS_JOB"
+    package static let environmentVariable = "GUARD_HOOKS_JOB"
     /// An explicit key (`--claim`).
-    public static let keyVariable = "GUARD_HOOKS_CLAIM"
+    package static let keyVariable = "GUARD_HOOKS_CLAIM"
 
     /// The caller's session and its leader's start time.
-    public static func session(bootID: String, table: some ProcessTable = LinuxProcessTable()) -> ClaimHolder {
+    package static func session(bootID: String, table: some ProcessTable = LinuxProcessTable()) -> ClaimHolder {
         let sid = getsid(0)
         var start: UInt64?
         if case .running(let s) = table.lookup(sid) { start = s }
@@ -74,7 +74,7 @@ public enum JobIdentity {
     }
 
     /// This very process, within its session; `token` tells scopes of one process apart.
-    public static func process(bootID: String, token: String? = nil, table: some ProcessTable = LinuxProcessTable()) -> ClaimHolder {
+    package static func process(bootID: String, token: String? = nil, table: some ProcessTable = LinuxProcessTable()) -> ClaimHolder {
         var h = session(bootID: bootID, table: table)
         h.kind = .process
         h.pid = getpid()
@@ -84,7 +84,7 @@ public enum JobIdentity {
         return h
     }
 
-    public static func key(_ key: String, bootID: String) -> ClaimHolder {
+    package static func key(_ key: String, bootID: String) -> ClaimHolder {
         ClaimHolder(kind: .key, bootID: bootID, key: key, description: key)
     }
 }
@@ -92,14 +92,14 @@ public enum JobIdentity {
 extension ClaimHolder {
     /// The holder as one environment value (`GUARD_HOOKS_JOB`): fields separated by `|`,
     /// the free-text key last.
-    public var environmentValue: String {
+    package var environmentValue: String {
         func n<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "" }
         return ["v1", kind.rawValue, n(pid), n(pidStart), n(sid), n(sidStart), bootID, token ?? "", key ?? ""]
             .joined(separator: "|")
     }
 
     /// Parses `environmentValue`; nil when malformed.
-    public init?(environmentValue: String) {
+    package init?(environmentValue: String) {
         let f = environmentValue.split(separator: "|", maxSplits: 8, omittingEmptySubsequences: false).map(String.init)
         guard f.count == 9, f[0] == "v1", let kind = Kind(rawValue: f[1]), !f[6].isEmpty else { return nil }
         func n<T: LosslessStringConvertible>(_ s: String) -> T?? { s.isEmpty ? .some(nil) : T(s).map { .some($0) } }

@@ -1,7 +1,7 @@
 /// `[storage."PATH"]` tables of config.toml: the storage expected at a mountpoint.
 extension ConfigFile {
     /// The keys a `[storage."PATH"]` table may hold.
-    public static let storageKeys = ["fstype", "source", "uuid"]
+    package static let storageKeys = ["fstype", "source", "uuid"]
 
     static func storageEntry(_ entry: TOMLSubset.Entry, _ table: TOMLSubset.Table, into config: inout ConfigFile,
                              file: String) throws(ConfigError) {

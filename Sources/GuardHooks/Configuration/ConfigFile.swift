@@ -19,25 +19,25 @@ import Glibc
 /// source = "nas:/export/pve"
 /// uuid = "…"                  # filesystem UUID, as blkid shows it
 /// ```
-public struct ConfigFile: Sendable, Hashable {
-    public var allowedRoots: [String]?
-    public var store: String?
-    public var hooksDir: String?
-    public var timeout: Double?
-    public var lockTimeout: Double?
+package struct ConfigFile: Sendable, Hashable {
+    package var allowedRoots: [String]?
+    package var store: String?
+    package var hooksDir: String?
+    package var timeout: Double?
+    package var lockTimeout: Double?
     /// Seconds after which `doctor` warns about a guard still held by a claim.
-    public var claimWarnAfter: Double?
-    public var probeTimeout: Double?
-    public var sealed: [String]?
-    public var phases: [String]?
+    package var claimWarnAfter: Double?
+    package var probeTimeout: Double?
+    package var sealed: [String]?
+    package var phases: [String]?
     /// `[storage."PATH"]` tables, by normalized mountpoint.
-    public var storage: [String: ExpectedStorage]
+    package var storage: [String: ExpectedStorage]
     /// Where Proxmox VE's storage list is (`doctor` reads it when it exists).
-    public var pveStorageConfig: String?
+    package var pveStorageConfig: String?
     /// Where the filesystem UUID links are (a `uuid` of `[storage."PATH"]` is looked up there).
-    public var diskByUUID: String?
+    package var diskByUUID: String?
 
-    public init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
+    package init(allowedRoots: [String]? = nil, store: String? = nil, hooksDir: String? = nil,
                 timeout: Double? = nil, lockTimeout: Double? = nil, probeTimeout: Double? = nil, sealed: [String]? = nil,
                 phases: [String]? = nil, storage: [String: ExpectedStorage] = [:]) {
         self.allowedRoots = allowedRoots; self.store = store; self.hooksDir = hooksDir
@@ -46,14 +46,14 @@ public struct ConfigFile: Sendable, Hashable {
     }
 
     /// The file read when neither `--config` nor `GUARD_HOOKS_CONFIG` names one.
-    public static let defaultPath = "/etc/guard-hooks/config.toml"
+    package static let defaultPath = "/etc/guard-hooks/config.toml"
 
     /// The keys the file may hold, in the order the README documents them.
-    public static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "probe_timeout", "sealed",
+    package static let keys = ["allowed_roots", "store", "hooks_dir", "timeout", "lock_timeout", "probe_timeout", "sealed",
                               "claim_warn_after", "phases", "pve_storage_cfg", "disk_by_uuid"]
 
     /// Parses and checks the text of a config file. `file` only names it in errors.
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
+    package static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigFile {
         let entries: [TOMLSubset.Entry]
         do { entries = try TOMLSubset.parse(text) } catch { throw ConfigError(file: file, line: error.line, message: error.message) }
         var config = ConfigFile()
@@ -111,7 +111,7 @@ public struct ConfigFile: Sendable, Hashable {
     /// Reads and parses `path`. A missing file is nil when `required` is false (the default
     /// file is optional), an error when it is true (a file named by `--config` or
     /// `GUARD_HOOKS_CONFIG`). Any other read error is an error either way.
-    public static func load(path: String, required: Bool) throws(ConfigError) -> ConfigFile? {
+    package static func load(path: String, required: Bool) throws(ConfigError) -> ConfigFile? {
         let bytes: [UInt8]
         do {
             bytes = try FileIO.readFile(path, limit: 1_048_576)
@@ -169,15 +169,15 @@ public struct ConfigFile: Sendable, Hashable {
 }
 
 /// A config file that cannot be used: names the file and, where it applies, the line.
-public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var message: String
+package struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var file: String
+    package var line: Int?
+    package var message: String
 
-    public init(file: String, line: Int?, message: String) {
+    package init(file: String, line: Int?, message: String) {
         self.file = file; self.line = line; self.message = message
     }
 
     /// `config.toml:7: unknown key "timout" …`, the form compilers use.
-    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
+    package var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
 }

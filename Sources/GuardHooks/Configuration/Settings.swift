@@ -1,67 +1,67 @@
 /// The settings a command runs with, each taken from the first layer that sets it:
 /// command-line flag > environment variable > config file > built-in default.
 /// Pure: the caller reads the environment and the file and passes them in.
-public struct Settings: Sendable, Hashable {
+package struct Settings: Sendable, Hashable {
     /// Where a value came from (for messages and tests).
-    public enum Source: String, Sendable, Hashable { case flag, environment, file, `default` }
+    package enum Source: String, Sendable, Hashable { case flag, environment, file, `default` }
 
-    public var storePath: String
-    public var allowedRoots: [String]
-    public var hooksDir: String
+    package var storePath: String
+    package var allowedRoots: [String]
+    package var hooksDir: String
     /// Seconds one hook may run.
-    public var timeout: Double
+    package var timeout: Double
     /// Seconds of waiting for the writers' lock.
-    public var lockTimeout: Double
+    package var lockTimeout: Double
     /// Seconds after which `doctor` warns about a guard still held by a claim.
-    public var claimWarnAfter: Double
+    package var claimWarnAfter: Double
     /// Seconds a call into a possibly dead storage may take before its target is `unreachable`.
-    public var probeTimeout: Double
+    package var probeTimeout: Double
     /// The mountpoints `seal` seals when given none, and `doctor` checks.
-    public var sealed: [String]
+    package var sealed: [String]
     /// The storage expected at each configured mountpoint (`[storage."PATH"]`, file only).
-    public var storage: [String: ExpectedStorage] = [:]
+    package var storage: [String: ExpectedStorage] = [:]
     /// Proxmox VE's storage list and the UUID link directory (file only, for tests and odd hosts).
-    public var pveStorageConfig = Default.pveStorageConfig
-    public var diskByUUID = Default.diskByUUID
-    public var sources: [String: Source]
+    package var pveStorageConfig = Default.pveStorageConfig
+    package var diskByUUID = Default.diskByUUID
+    package var sources: [String: Source]
     /// Phases beyond the standard ones that `run` accepts (config `phases`; file only).
-    public var phases: [String] = []
+    package var phases: [String] = []
 
     /// The environment variables of each setting.
-    public enum Variable {
-        public static let config = "GUARD_HOOKS_CONFIG"
-        public static let store = "GUARD_HOOKS_DB"
-        public static let allowedRoots = "GUARD_HOOKS_ALLOW_ROOTS"
-        public static let hooksDir = "GUARD_HOOKS_DIR"
-        public static let timeout = "GUARD_HOOKS_TIMEOUT"
-        public static let lockTimeout = "GUARD_HOOKS_LOCK_TIMEOUT"
-        public static let sealed = "GUARD_HOOKS_SEAL"
-        public static let claimWarnAfter = "GUARD_HOOKS_CLAIM_WARN_AFTER"
-        public static let probeTimeout = "GUARD_HOOKS_PROBE_TIMEOUT"
+    package enum Variable {
+        package static let config = "GUARD_HOOKS_CONFIG"
+        package static let store = "GUARD_HOOKS_DB"
+        package static let allowedRoots = "GUARD_HOOKS_ALLOW_ROOTS"
+        package static let hooksDir = "GUARD_HOOKS_DIR"
+        package static let timeout = "GUARD_HOOKS_TIMEOUT"
+        package static let lockTimeout = "GUARD_HOOKS_LOCK_TIMEOUT"
+        package static let sealed = "GUARD_HOOKS_SEAL"
+        package static let claimWarnAfter = "GUARD_HOOKS_CLAIM_WARN_AFTER"
+        package static let probeTimeout = "GUARD_HOOKS_PROBE_TIMEOUT"
     }
 
-    public enum Default {
-        public static let store = GuardEngineConfiguration.defaultStorePath
-        public static let allowedRoots = PathPolicy.defaultAllowedRoots
-        public static let hooksDir = "/etc/guard-hooks/hooks.d"
-        public static let timeout = 300.0
-        public static let lockTimeout = 10.0
-        public static let sealed: [String] = []
-        public static let claimWarnAfter = 86_400.0
-        public static let pveStorageConfig = "/etc/pve/storage.cfg"
-        public static let diskByUUID = "/dev/disk/by-uuid"
-        public static let probeTimeout = 5.0
+    package enum Default {
+        package static let store = GuardEngineConfiguration.defaultStorePath
+        package static let allowedRoots = PathPolicy.defaultAllowedRoots
+        package static let hooksDir = "/etc/guard-hooks/hooks.d"
+        package static let timeout = 300.0
+        package static let lockTimeout = 10.0
+        package static let sealed: [String] = []
+        package static let claimWarnAfter = 86_400.0
+        package static let pveStorageConfig = "/etc/pve/storage.cfg"
+        package static let diskByUUID = "/dev/disk/by-uuid"
+        package static let probeTimeout = 5.0
     }
 
     /// What the command line said; nil or empty: not given.
-    public struct Flags: Sendable, Hashable {
+    package struct Flags: Sendable, Hashable {
         /// `--config`: a config file that must exist.
-        public var config: String?
-        public var store: String?
-        public var allowedRoots: [String]
-        public var hooksDir: String?
-        public var timeout: Double?
-        public init(config: String? = nil, store: String? = nil, allowedRoots: [String] = [], hooksDir: String? = nil,
+        package var config: String?
+        package var store: String?
+        package var allowedRoots: [String]
+        package var hooksDir: String?
+        package var timeout: Double?
+        package init(config: String? = nil, store: String? = nil, allowedRoots: [String] = [], hooksDir: String? = nil,
                     timeout: Double? = nil) {
             self.config = config; self.store = store; self.allowedRoots = allowedRoots; self.hooksDir = hooksDir; self.timeout = timeout
         }
@@ -69,7 +69,7 @@ public struct Settings: Sendable, Hashable {
 
     /// The config file to read: `--config`, else `GUARD_HOOKS_CONFIG`, else the default.
     /// `required` is true when it was named: then a missing file is an error.
-    public static func configFile(flag: String?, environment: [String: String]) -> (path: String, required: Bool) {
+    package static func configFile(flag: String?, environment: [String: String]) -> (path: String, required: Bool) {
         if let flag { return (flag, true) }
         if let env = environment[Variable.config], !env.isEmpty { return (env, true) }
         return (ConfigFile.defaultPath, false)
@@ -78,7 +78,7 @@ public struct Settings: Sendable, Hashable {
     /// Resolves every setting once for a command, reading the config file that `flags` and
     /// `environment` name: the one caller of the config-file loader. A malformed or missing
     /// named file is a `SettingsError` (exit 64).
-    public static func resolve(flags: Flags, environment: [String: String]) throws(SettingsError) -> Settings {
+    package static func resolve(flags: Flags, environment: [String: String]) throws(SettingsError) -> Settings {
         let (path, required) = configFile(flag: flags.config, environment: environment)
         let file: ConfigFile?
         do { file = try ConfigFile.load(path: path, required: required) } catch { throw SettingsError(error.description) }
@@ -143,7 +143,7 @@ public struct Settings: Sendable, Hashable {
 }
 
 /// A setting from the command line or the environment that cannot be used (exit 64).
-public struct SettingsError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct SettingsError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -13,8 +13,8 @@
 /// Everything else TOML has (other tables, dotted or quoted keys, inline tables, nested arrays,
 /// multi-line strings, dates, hex/octal/binary integers, `inf`/`nan`) is an error that names
 /// the line, never silently misread. A key given twice is an error too.
-public enum TOMLSubset {
-    public indirect enum Value: Sendable, Hashable {
+package enum TOMLSubset {
+    package indirect enum Value: Sendable, Hashable {
         case string(String)
         case integer(Int64)
         case float(Double)
@@ -22,7 +22,7 @@ public enum TOMLSubset {
         case array([Value])
 
         /// What the value is, for error messages ("a string", "an array", …).
-        public var typeName: String {
+        package var typeName: String {
             switch self {
             case .string: return "a string"
             case .integer: return "an integer"
@@ -34,30 +34,30 @@ public enum TOMLSubset {
     }
 
     /// One `key = value` entry and the line its key is on (1-based).
-    public struct Entry: Sendable, Hashable {
-        public var key: String
-        public var value: Value
-        public var line: Int
+    package struct Entry: Sendable, Hashable {
+        package var key: String
+        package var value: Value
+        package var line: Int
         /// The `[name."quoted"]` header the key is under; nil at the top level.
-        public var table: Table? = nil
+        package var table: Table? = nil
     }
 
     /// A table header `[name."quoted"]` and the line it is on.
-    public struct Table: Sendable, Hashable {
-        public var name: String
-        public var quoted: String
-        public var line: Int
+    package struct Table: Sendable, Hashable {
+        package var name: String
+        package var quoted: String
+        package var line: Int
     }
 
     /// A parse error: the 1-based line and what is wrong there.
-    public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
-        public var line: Int
-        public var message: String
-        public var description: String { "line \(line): \(message)" }
+    package struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+        package var line: Int
+        package var message: String
+        package var description: String { "line \(line): \(message)" }
     }
 
     /// The entries of `text` in file order.
-    public static func parse(_ text: String) throws(ParseError) -> [Entry] {
+    package static func parse(_ text: String) throws(ParseError) -> [Entry] {
         var parser = Parser(Array(text.unicodeScalars))
         return try parser.document()
     }

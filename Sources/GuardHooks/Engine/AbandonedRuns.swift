@@ -7,12 +7,12 @@ import GuardStore
 extension GuardEngine {
     /// Whether the process that began a run is still that run's process: same pid and
     /// same start time (a reused pid has another).
-    public static func runProcessAlive(pid: Int32, start: UInt64) -> Bool {
+    package static func runProcessAlive(pid: Int32, start: UInt64) -> Bool {
         ProcStat.read(pid).map { $0.startTime == start && $0.state != "Z" } ?? false
     }
 
     /// Records every abandoned run interrupted (`reconcile`); a dry run only lists them.
-    public func interruptAbandonedRuns(dryRun: Bool = false) throws -> [AbandonedRun] {
+    package func interruptAbandonedRuns(dryRun: Bool = false) throws -> [AbandonedRun] {
         try mappingStoreErrors {
             let session = try openSession(forWriting: !dryRun)
             defer { session.lock?.release() }

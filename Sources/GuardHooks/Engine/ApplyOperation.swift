@@ -4,9 +4,11 @@ extension GuardEngine {
     /// Guards every offline target. Per target, one outcome of the shared vocabulary.
     ///
     /// - Parameters:
+    ///   - targets: the mountpoints to guard, each inside the allowed roots.
     ///   - kind: `auto` makes a read-only bind guard and falls back to the immutable flag.
     ///   - lifetime: `persistent` guards are removed only by `unseal`.
     ///   - createMissing: make a missing directory (its parent must resolve inside the roots).
+    ///   - label: recorded with the guard (`hook-runner guards` shows it).
     ///   - dryRun: report what would happen; the kernel and the store stay untouched.
     public func apply(_ targets: [String], kind: RequestedKind = .auto, lifetime: GuardLifetime = .transient,
                       createMissing: Bool = false, label: String? = nil, dryRun: Bool = false) throws -> [TargetOutcome] {

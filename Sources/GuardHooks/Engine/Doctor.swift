@@ -2,9 +2,9 @@ import Glibc
 import GuardStore
 
 /// The result of `doctor`: every finding, and the worst severity.
-public struct DoctorReport: Sendable, Hashable, Codable {
-    public var findings: [DoctorFinding]
-    public var worst: Severity { findings.map(\.severity).max() ?? .ok }
+package struct DoctorReport: Sendable, Hashable, Codable {
+    package var findings: [DoctorFinding]
+    package var worst: Severity { findings.map(\.severity).max() ?? .ok }
 }
 
 extension GuardEngine {
@@ -12,7 +12,7 @@ extension GuardEngine {
     /// every given target and every read-only self-bind under the allowed roots. Read-only.
     /// `checkIntegrity: false` skips SQLite's quick_check, which reads the whole file: a
     /// metrics scrape every few seconds must not (1 s on an 82 MiB store, BENCHMARKS.md).
-    public func doctor(targets: [String] = [], sealed: [String] = [], checkIntegrity: Bool = true) throws -> DoctorReport {
+    package func doctor(targets: [String] = [], sealed: [String] = [], checkIntegrity: Bool = true) throws -> DoctorReport {
         try mappingStoreErrors { try examine(targets: targets, sealed: sealed, checkIntegrity: checkIntegrity) }
     }
 

@@ -19,6 +19,5 @@ import GuardStore
 @_exported import typealias GuardStore.GuardID
 @_exported import typealias GuardStore.RunID
 
-/// Which guards a listing wants (`guards --outstanding`, `--state`, `--path`).
-public typealias GuardSelection = GuardStore.GuardSelection
+@_exported import enum GuardStore.GuardSelection
 @_exported import struct GuardStore.RescueRecord

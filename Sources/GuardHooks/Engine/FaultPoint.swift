@@ -5,7 +5,7 @@ import Glibc
 /// the kernel is touched, or after the kernel acted and before the outcomes are settled.
 /// Debug builds only (`GUARD_HOOKS_FAULT_POINTS`, Package.swift): a release binary has no
 /// way to be told to die.
-public enum FaultPoint: String, Sendable, CaseIterable {
+package enum FaultPoint: String, Sendable, CaseIterable {
     case afterIntent = "after-intent"
     case afterKernel = "after-kernel"
     /// In `rescue`, after the third entry has moved (an interrupted rescue).

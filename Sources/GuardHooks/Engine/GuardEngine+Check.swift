@@ -3,7 +3,7 @@ import GuardStore
 import SystemPackage
 
 /// What `check` says about one target.
-public enum StorageState: String, Sendable, Codable, CaseIterable {
+package enum StorageState: String, Sendable, Codable, CaseIterable {
     /// The expected storage is mounted.
     case online
     /// Nothing is mounted, or only a guard.
@@ -17,23 +17,23 @@ public enum StorageState: String, Sendable, Codable, CaseIterable {
 }
 
 /// The answer of `check` for one target.
-public struct StorageCheck: Sendable, Hashable {
-    public var target: String
-    public var path: String?
-    public var state: StorageState
+package struct StorageCheck: Sendable, Hashable {
+    package var target: String
+    package var path: String?
+    package var state: StorageState
     /// What is mounted there (the topmost mount), if anything.
-    public var mounted: MountedStorage?
-    public var expected: ExpectedStorage?
+    package var mounted: MountedStorage?
+    package var expected: ExpectedStorage?
     /// The guard at the path, when the store can be read and has one.
-    public var guardID: GuardID?
-    public var reason: String?
+    package var guardID: GuardID?
+    package var reason: String?
 }
 
 extension GuardEngine {
     /// `check`: is each target's storage there? Reads the mount table and (when readable)
     /// the store; takes no lock, changes nothing, needs no privilege. The only call that
     /// enters a filesystem, resolving the path, is bounded by `deadline` seconds.
-    public func check(_ targets: [String], deadline: Double) -> [StorageCheck] {
+    package func check(_ targets: [String], deadline: Double) -> [StorageCheck] {
         let entries = (try? kernel.mountInfo()) ?? []
         // A store we may not read (a non-root caller) only costs the guard ids.
         let rows = (try? reading { store in try store.outstandingGuards() }) ?? nil

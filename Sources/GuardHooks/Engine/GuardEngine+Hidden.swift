@@ -2,21 +2,21 @@ import FileIO
 import GuardStore
 
 /// What `hidden` found at one target.
-public struct HiddenReport: Sendable, Hashable {
-    public var target: String
-    public var path: String?
+package struct HiddenReport: Sendable, Hashable {
+    package var target: String
+    package var path: String?
     /// Storage (or a guard) is mounted on top: the bare directory was read through a
     /// private clone of the parent mount.
-    public var mounted: Bool
-    public var scan: HiddenScan?
+    package var mounted: Bool
+    package var scan: HiddenScan?
     /// Why the target could not be looked at (a bad target, no privilege for the clone).
-    public var error: String?
+    package var error: String?
 }
 
 extension GuardEngine {
     /// The default targets of `hidden` and `metrics`: every recorded (outstanding) guard's
     /// path, every configured `[storage."PATH"]` and every `sealed` mountpoint.
-    public func recordedAndConfiguredMountpoints(sealed: [String]) -> [String] {
+    package func recordedAndConfiguredMountpoints(sealed: [String]) -> [String] {
         let rows = (try? reading { store in try store.outstandingGuards() }) ?? nil
         var seen = Set<PathKey>()
         let all = (rows ?? []).map(\.path) + configuration.storage.byPath.keys.sorted() + sealed
@@ -27,7 +27,7 @@ extension GuardEngine {
     /// through a private, non-recursive clone of the parent mount (`open_tree(OPEN_TREE_CLONE)`):
     /// the storage is never unmounted or entered. An offline target's bare directory is what
     /// the path shows. At most `budget` entries per target are visited.
-    public func hidden(_ targets: [String], budget: Int = 1_000_000) -> [HiddenReport] {
+    package func hidden(_ targets: [String], budget: Int = 1_000_000) -> [HiddenReport] {
         targets.map { target in
             var report = HiddenReport(target: target, path: nil, mounted: false)
             do throws(HiddenFailure) {

@@ -9,6 +9,7 @@ extension GuardEngine {
         try reading { store in try store.forEachGuard(selection, body) }
     }
 
+    /// Guards as selected, collected.
     public func guards(_ selection: GuardSelection) throws -> [GuardRecord] {
         try reading { store in try store.guards(selection) } ?? []
     }
@@ -39,7 +40,7 @@ extension GuardEngine {
 
 extension GuardEngine {
     /// Every live claim, by guard: who relies on which guard now.
-    public func liveClaims() throws -> [GuardID: [ClaimRecord]] {
+    package func liveClaims() throws -> [GuardID: [ClaimRecord]] {
         try reading { store in try store.liveClaims() } ?? [:]
     }
 }

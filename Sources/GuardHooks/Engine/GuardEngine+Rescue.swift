@@ -4,28 +4,28 @@ import Glibc
 import GuardStore
 
 /// What `rescue` did (or, in a dry run, would do) for one target.
-public struct RescueResult: Sendable, Hashable {
-    public var target: String
-    public var path: String
+package struct RescueResult: Sendable, Hashable {
+    package var target: String
+    package var path: String
     /// `DIR/<name>-<time>`.
-    public var destination: String
-    public var method: RescueRecord.Method
-    public var dryRun: Bool
+    package var destination: String
+    package var method: RescueRecord.Method
+    package var dryRun: Bool
     /// The entries moved (or that would move).
-    public var moved: [RescueRecord.Entry]
+    package var moved: [RescueRecord.Entry]
     /// Entries that stay in the bare directory, and why (open for writing, a failed move).
-    public var leftBehind: [LeftBehind]
-    public var rescueID: Int64?
+    package var leftBehind: [LeftBehind]
+    package var rescueID: Int64?
 
-    public struct LeftBehind: Sendable, Hashable {
-        public var name: String
-        public var reason: String
+    package struct LeftBehind: Sendable, Hashable {
+        package var name: String
+        package var reason: String
     }
 }
 
 /// A rescue that cannot start: a bad target, or a destination a rename cannot reach (exit 65).
-public struct RescueRefusal: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct RescueRefusal: Error, Sendable, CustomStringConvertible {
+    package var description: String
 }
 
 extension GuardEngine {
@@ -35,7 +35,7 @@ extension GuardEngine {
     /// entry in exactly one of the two places. Another filesystem: refused unless `copy`,
     /// then copy, verify, and only then remove. A file open for writing stays. The storage
     /// on top is never touched. Recorded in the store before anything moves and settled after.
-    public func rescue(_ target: String, to dir: String, stamp: String, copy: Bool,
+    package func rescue(_ target: String, to dir: String, stamp: String, copy: Bool,
                        dryRun: Bool) throws -> RescueResult {
         // The same checks as `hidden` (policy, the parent resolved, the bare directory there);
         // the moves themselves happen in `RescueView`'s clone.
@@ -116,7 +116,7 @@ extension GuardEngine {
     }
 
     /// Past rescues, newest last.
-    public func rescues(path: String? = nil, limit: Int? = nil) throws -> [RescueRecord] {
+    package func rescues(path: String? = nil, limit: Int? = nil) throws -> [RescueRecord] {
         try reading { store in try store.rescues(path: path, limit: limit) } ?? []
     }
 }

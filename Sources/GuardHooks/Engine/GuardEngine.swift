@@ -5,7 +5,9 @@ import SystemPackage
 
 /// Settings of one engine: where the store is, which roots may be guarded, who acts.
 public struct GuardEngineConfiguration: Sendable {
+    /// The SQLite store, absolute (a relative path is anchored to the current directory).
     public var storePath: String
+    /// Only directories below these may be guarded.
     public var allowedRoots: [String]
     /// Seconds to wait for the writers' lock before reporting busy (exit 75).
     public var lockTimeout: Double
@@ -15,38 +17,51 @@ public struct GuardEngineConfiguration: Sendable {
     public var runID: RunID?
     /// The job this engine acts for: `apply` adds its claim, `clear` releases it (README,
     /// "How guards work"). nil: the operator, who holds no claim.
-    public var claimant: ClaimHolder?
+    package var claimant: ClaimHolder?
     /// `clear` removes a guard although other jobs hold claims on it (the operator's override).
     public var forceClear = false
     /// `doctor` warns about a guard held by a claim older than this many seconds.
     public var claimWarnAfter: Double = 86_400
     #if GUARD_HOOKS_FAULT_POINTS
     /// Test-only: stop the process dead at a point of the write-ahead protocol.
-    public var faultPoint: FaultPoint?
+    package var faultPoint: FaultPoint?
     #endif
     /// Seconds a call into a possibly dead storage may take; its target is then `unreachable`.
     public var probeTimeout: Double = Settings.Default.probeTimeout
     /// `doctor` warns about a guard pending longer than this many seconds.
     public var pendingWarnAfter: Double
     /// The storage expected at each configured mountpoint, and where identities are looked up.
-    public var storage = StorageExpectations()
+    package var storage = StorageExpectations()
 
+    /// hook-runner's store: `/var/lib/guard-hooks/guards.db`.
     public static let defaultStorePath = "/var/lib/guard-hooks/guards.db"
 
+    /// Guard only below these roots unless told otherwise: `/mnt`, `/media`, `/run/media`.
+    public static let defaultAllowedRoots = PathPolicy.defaultAllowedRoots
+
+    /// Whether a store that does not exist at `storePath` is created by the first write (and
+    /// reads as empty until then). false: every operation throws `GuardEngineError.storeMissing`,
+    /// so a mistyped path cannot start a second, empty store. hook-runner passes true.
+    public var createStoreIfMissing: Bool
+
+    /// A configuration; the defaults are hook-runner's, except that the store must exist.
     public init(storePath: String = GuardEngineConfiguration.defaultStorePath,
-                allowedRoots: [String] = PathPolicy.defaultAllowedRoots, lockTimeout: Double = 10,
-                actor: String = "guard-hooks", runID: RunID? = nil, pendingWarnAfter: Double = 86_400) {
+                allowedRoots: [String] = GuardEngineConfiguration.defaultAllowedRoots, lockTimeout: Double = 10,
+                actor: String = "guard-hooks", runID: RunID? = nil, pendingWarnAfter: Double = 86_400,
+                createStoreIfMissing: Bool = false) {
         // A relative store path would mean another store for every working directory (hooks
         // run with cwd /): anchored once, here, for every layer below.
         self.storePath = FileIO.absolutePath(storePath)
         self.allowedRoots = allowedRoots; self.lockTimeout = lockTimeout
         self.actor = actor; self.runID = runID; self.pendingWarnAfter = pendingWarnAfter
+        self.createStoreIfMissing = createStoreIfMissing
     }
 
     /// An engine's configuration from resolved settings.
-    public init(settings: Settings, actor: String, runID: RunID? = nil) {
+    package init(settings: Settings, actor: String, runID: RunID? = nil) {
+        // hook-runner creates its store on the first write, wherever it is configured.
         self.init(storePath: settings.storePath, allowedRoots: settings.allowedRoots,
-                  lockTimeout: settings.lockTimeout, actor: actor, runID: runID)
+                  lockTimeout: settings.lockTimeout, actor: actor, runID: runID, createStoreIfMissing: true)
         claimWarnAfter = settings.claimWarnAfter
         storage = StorageExpectations(settings)
         probeTimeout = settings.probeTimeout
@@ -56,7 +71,7 @@ public struct GuardEngineConfiguration: Sendable {
 }
 
 /// Errors that stop a whole command (per-target problems are outcomes, not errors).
-public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
+public enum GuardEngineError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The writers' lock is held by another process (exit 75).
     case busy(String)
     /// The store cannot be opened or written (exit 70): never recreated over.
@@ -67,10 +82,25 @@ public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
     case failed(String)
     /// Out of descriptors or memory (exit 70): says nothing about any target.
     case resources(String)
+    /// No store at this path, and the configuration does not say to create one
+    /// (`createStoreIfMissing`) (exit 70): nothing was read, written or run.
+    case storeMissing(path: String)
 
     public var description: String {
         switch self {
         case .busy(let m), .store(let m), .usage(let m), .failed(let m), .resources(let m): return m
+        case .storeMissing(let path):
+            return "\(path): no store there (set GuardEngineConfiguration.createStoreIfMissing to create it)"
+        }
+    }
+
+    /// The exit code hook-runner gives this error (`SysExitCode`): 75, 70, 64 or 1.
+    public var exitStatus: Int32 {
+        switch self {
+        case .busy: SysExitCode.tryAgainLater.rawValue
+        case .store, .resources, .storeMissing: SysExitCode.internalError.rawValue
+        case .usage: SysExitCode.usage.rawValue
+        case .failed: SysExitCode.actionFailed.rawValue
         }
     }
 }
@@ -81,15 +111,21 @@ public enum GuardEngineError: Error, Sendable, CustomStringConvertible {
 /// write-ahead: intents committed before the kernel is touched, outcomes settled after,
 /// each in one batch transaction.
 public final class GuardEngine: Sendable {
-    public let kernel: any KernelOperations
+    package let kernel: any KernelOperations
     /// Where a claim's liveness is looked up.
-    public let processes: any ProcessTable
+    package let processes: any ProcessTable
+    /// What this engine was built with.
     public let configuration: GuardEngineConfiguration
     let policy: PathPolicy
     /// Which storages answered in this command (MountTable.swift).
     let gate: ReachabilityGate
 
-    public init(kernel: any KernelOperations = LinuxKernel(), processes: any ProcessTable = LinuxProcessTable(),
+    /// An engine on this host's kernel and process table.
+    public convenience init(configuration: GuardEngineConfiguration) {
+        self.init(kernel: LinuxKernel(), configuration: configuration)
+    }
+
+    package init(kernel: any KernelOperations, processes: any ProcessTable = LinuxProcessTable(),
                 configuration: GuardEngineConfiguration) {
         self.kernel = kernel
         self.processes = processes
@@ -132,6 +168,9 @@ public final class GuardEngine: Sendable {
     }
 
     func openSession(forWriting: Bool) throws -> Session {
+        if !configuration.createStoreIfMissing, access(configuration.storePath, F_OK) != 0, errno == ENOENT {
+            throw GuardEngineError.storeMissing(path: configuration.storePath)
+        }
         if !forWriting {
             // Only a store that does not exist reads as empty; one we may not see (EACCES on
             // its directory) is an error, or a non-root reader would be told "no guards".

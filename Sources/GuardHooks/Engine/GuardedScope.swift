@@ -4,8 +4,13 @@ import GuardStore
 /// The phase pair a guarded scope runs around its work: `pre-backup`/`post-backup` or
 /// `pre-restore`/`post-restore`.
 public enum GuardedPhase: String, Sendable, CaseIterable {
-    case backup, restore
+    /// `pre-backup` and `post-backup`.
+    case backup
+    /// `pre-restore` and `post-restore`.
+    case restore
+    /// The phase run before the work.
     public var pre: String { "pre-\(rawValue)" }
+    /// The phase run after the work, always.
     public var post: String { "post-\(rawValue)" }
 }
 
@@ -21,17 +26,27 @@ public enum GuardedScopeError: Error, Sendable, CustomStringConvertible {
             return "\(o.report.phase) failed (\(failed.isEmpty ? "no detail" : failed.joined(separator: "; "))): not started"
         }
     }
+
+    /// The pre phase's exit status (1, or 128+N when a signal interrupted it).
+    public var exitStatus: Int32 {
+        switch self { case .preFailed(let o): o.report.exitStatus }
+    }
 }
 
 /// How a guarded scope runs its phases: the same knobs as `PhaseRequest`, without the phase
 /// and the targets.
 public struct GuardedScopeOptions: Sendable {
+    /// As `PhaseRequest.hooksDirectory`: hook-runner's own by default; nil: Swift hooks only.
     public var hooksDirectory: String?
+    /// In-process hooks for both phases (each says its `phases`).
     public var swiftHooks: [any SwiftHook]
+    /// How long one hook may run.
     public var timeout: Duration
+    /// The hook-runner the hooks call back (`GUARD_HOOKS_BIN`); it must exist.
     public var binaryPath: String
 
-    public init(hooksDirectory: String? = Settings.Default.hooksDir, swiftHooks: [any SwiftHook] = [],
+    /// Options for both phases of a scope; the defaults are hook-runner's.
+    public init(hooksDirectory: String? = PhaseRequest.defaultHooksDirectory, swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), binaryPath: String = "/usr/local/bin/hook-runner") {
         self.hooksDirectory = hooksDirectory; self.swiftHooks = swiftHooks; self.timeout = timeout
         self.binaryPath = binaryPath
@@ -83,7 +98,7 @@ extension GuardEngine {
 extension GuardEngine {
     /// Records a command run under guards (`hook-runner exec`) as a run of phase `exec`: its
     /// targets, and one result named `command` with the command line, times and exit status.
-    public func recordCommand(_ argv: [String], targets: [String], exitCode: Int32, signal: Int32?,
+    package func recordCommand(_ argv: [String], targets: [String], exitCode: Int32, signal: Int32?,
                               startedAt: Date, reason: String?) throws {
         try mappingStoreErrors {
             let session = try openSession(forWriting: true)

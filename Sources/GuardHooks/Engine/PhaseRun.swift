@@ -3,14 +3,21 @@ import GuardStore
 
 /// One phase to run: the hooks.d directory, the Swift hooks a tool registers, and limits.
 public struct PhaseRequest: Sendable {
+    /// The phase: `pre-backup`, `post-restore`, … (lower-case letters, digits and `-`).
     public var phase: String
+    /// The targets every hook gets (argv and `GUARD_HOOKS_TARGETS`), checked like `apply`'s.
     public var targets: [String]
     /// nil: only the Swift hooks run. Default: hook-runner's own (`/etc/guard-hooks/hooks.d`).
     public var hooksDirectory: String?
+    /// In-process hooks, run in name order among the `hooks.d` executables.
     public var swiftHooks: [any SwiftHook]
+    /// How long one hook may run before its process group gets SIGTERM.
     public var timeout: Duration
+    /// How long after SIGTERM before SIGKILL.
     public var gracePeriod: Duration
+    /// Run every hook of a `pre-*` phase even after one failed (other phases always do).
     public var keepGoing: Bool
+    /// Record nothing; executables without `# dry-run: yes` are reported `would-run`.
     public var dryRun: Bool
     /// The hook-runner binary hooks call back (`GUARD_HOOKS_BIN`). A phase whose hooks.d
     /// hooks would run refuses to start when it is not an executable file: the shipped guard
@@ -21,7 +28,11 @@ public struct PhaseRequest: Sendable {
     /// A `pre-*` phase in which no hook runs succeeds (else it fails: nothing is guarded).
     public var allowEmpty = false
 
-    public init(phase: String, targets: [String], hooksDirectory: String? = Settings.Default.hooksDir,
+    /// hook-runner's hooks directory: `/etc/guard-hooks/hooks.d`.
+    public static let defaultHooksDirectory = Settings.Default.hooksDir
+
+    /// A phase to run; the defaults are hook-runner's (`run`'s own timeout is configurable).
+    public init(phase: String, targets: [String], hooksDirectory: String? = PhaseRequest.defaultHooksDirectory,
                 swiftHooks: [any SwiftHook] = [],
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5), keepGoing: Bool = false,
                 dryRun: Bool = false, binaryPath: String = "/usr/local/bin/hook-runner") {
@@ -33,15 +44,20 @@ public struct PhaseRequest: Sendable {
 
 /// A phase that cannot start (exit 65, before any hook runs).
 public enum PhaseRunError: Error, Sendable, CustomStringConvertible {
+    /// A target is refused by policy (outside the allowed roots, a control character, …).
     case badTarget(String)
     public var description: String {
         switch self { case .badTarget(let m): m }
     }
+    /// hook-runner's exit code for it: 65.
+    public var exitStatus: Int32 { SysExitCode.badTarget.rawValue }
 }
 
 /// The phase's report and the run id it was recorded under (nil for a dry run).
 public struct PhaseOutcome: Sendable {
+    /// The run as recorded (`hook-runner runs` shows it); nil for a dry run.
     public var runID: RunID?
+    /// What each hook did, and the phase's exit status.
     public var report: PhaseReport
 }
 
@@ -57,8 +73,11 @@ extension GuardEngine {
         }
         if let refusal = targetRefusal(request.targets) { throw PhaseRunError.badTarget(refusal) }
         var hooks: [DiscoveredHook] = []
+        var directoryRefusal: String?
         if let dir = request.hooksDirectory {
-            do { hooks = try HookDiscovery.discover(directory: dir, phase: request.phase, policy: .current) } catch {
+            do {
+                (hooks, directoryRefusal) = try HookDiscovery.listing(directory: dir, phase: request.phase, policy: .current)
+            } catch {
                 throw GuardEngineError.usage("\(error)")
             }
         }
@@ -80,9 +99,10 @@ extension GuardEngine {
                                   timeout: request.timeout, gracePeriod: request.gracePeriod, keepGoing: request.keepGoing,
                                   allowedRoots: configuration.allowedRoots)
         context.job = configuration.claimant?.environmentValue
-        let report = await HookRunner().run(phase: request.phase, targets: request.targets, context: context,
+        var report = await HookRunner().run(phase: request.phase, targets: request.targets, context: context,
                                             hooks: hooks, swiftHooks: request.swiftHooks, observer: recorder,
                                             output: output)
+        report.hooksDirectoryRefusal = directoryRefusal
         // A post-* phase ends its job's reliance on the targets' guards, whether or not a
         // hook cleared them: the guards themselves go with the next clear.
         if request.phase.hasPrefix("post-"), let recorder, let claimant = configuration.claimant {
@@ -95,7 +115,7 @@ extension GuardEngine {
     /// The same target policy as `apply` (normalised, inside an allowed root, no control
     /// bytes), before any hook runs: a newline in a target would reach hooks as two targets.
     /// Returns why the first refused target is refused, or nil.
-    public func targetRefusal(_ targets: [String]) -> String? {
+    package func targetRefusal(_ targets: [String]) -> String? {
         for target in targets {
             if target.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 return "target \(target.debugDescription): contains a control character"

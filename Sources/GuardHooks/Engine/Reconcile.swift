@@ -1,17 +1,17 @@
 import GuardStore
 
 /// One change `reconcile` made (or, in a dry run, would make).
-public struct ReconcileChange: Sendable, Hashable, Codable {
-    public var guardID: GuardID
-    public var path: String
-    public var from: GuardStatus
-    public var to: GuardStatus
-    public var reason: String
+package struct ReconcileChange: Sendable, Hashable, Codable {
+    package var guardID: GuardID
+    package var path: String
+    package var from: GuardStatus
+    package var to: GuardStatus
+    package var reason: String
 }
 
 extension GuardEngine {
     /// Settles every non-cleared row against the kernel, recording why for each change.
-    public func reconcile(dryRun: Bool = false) throws -> [ReconcileChange] {
+    package func reconcile(dryRun: Bool = false) throws -> [ReconcileChange] {
         try mappingStoreErrors { try reconcileAll(dryRun: dryRun) }
     }
 

@@ -5,10 +5,10 @@ import GuardStore
 /// store switched with `--db`) names no run, and linking to it would fail every recording
 /// command on the foreign key: such a value is dropped with a warning and the changes are
 /// recorded without a run.
-public enum RunReference {
+package enum RunReference {
     /// The run `raw` names in the store at `storePath`, or nil and why it is ignored. A store
     /// that cannot be opened keeps the value: the command itself reports that store.
-    public static func resolve(_ raw: String?, storePath: String) -> (runID: RunID?, warning: String?) {
+    package static func resolve(_ raw: String?, storePath: String) -> (runID: RunID?, warning: String?) {
         guard let raw, !raw.isEmpty else { return (nil, nil) }
         guard let id = RunID(raw), id > 0 else {
             return (nil, "GUARD_HOOKS_RUN_ID=\(raw.debugDescription) is not a run id; ignored")

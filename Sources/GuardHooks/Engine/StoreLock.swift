@@ -5,18 +5,18 @@ import GuardStore
 
 /// The one exclusive `flock` that serializes every command changing the kernel or the
 /// store. It lives next to the store (`<db>.lock`, 0600) and is waited on for a bounded time.
-public final class StoreLock {
-    public let path: String
+package final class StoreLock {
+    package let path: String
     private var fd: Int32
 
     /// Why a lock could not be taken.
-    public enum Failure: Error, Sendable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, CustomStringConvertible {
         case busy(path: String, waitedSeconds: Double)
         case cannotOpen(path: String, errno: Errno)
         /// Not a regular file, or (as root) not root's alone (StoreTrust).
         case untrusted(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .busy(let p, let s): return "\(p): another hook-runner holds the lock (waited \(s) s)"
             case .cannotOpen(let p, let e): return "\(p): cannot open lock file: \(e)"
@@ -26,7 +26,7 @@ public final class StoreLock {
     }
 
     /// Takes the lock, polling every 10 ms up to `timeout` seconds.
-    public static func acquire(path: String, timeout: Double) throws(Failure) -> StoreLock {
+    package static func acquire(path: String, timeout: Double) throws(Failure) -> StoreLock {
         // O_NONBLOCK: a FIFO planted here must not block the open (it is refused below).
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard fd >= 0 else { throw .cannotOpen(path: path, errno: Errno(rawValue: errno)) }
@@ -67,7 +67,7 @@ public final class StoreLock {
 
     private init(path: String, fd: Int32) { self.path = path; self.fd = fd }
 
-    public func release() {
+    package func release() {
         guard fd >= 0 else { return }
         Glibc.close(fd)   // closing the only fd drops the flock
         fd = -1

@@ -3,24 +3,24 @@ import Glibc
 import SystemPackage
 
 /// One entry directly in a bare directory, with everything below it.
-public struct HiddenEntry: Sendable, Hashable {
-    public var name: String
+package struct HiddenEntry: Sendable, Hashable {
+    package var name: String
     /// Bytes of the regular files (apparent size), this entry included.
-    public var bytes: UInt64
+    package var bytes: UInt64
     /// Entries below it, itself included.
-    public var entries: Int
-    public var isDirectory: Bool
+    package var entries: Int
+    package var isDirectory: Bool
 }
 
 /// What lies in a bare directory: totals and the entries directly in it, largest first.
-public struct HiddenScan: Sendable, Hashable {
+package struct HiddenScan: Sendable, Hashable {
     /// Every entry at any depth.
-    public var entries: Int = 0
-    public var bytes: UInt64 = 0
+    package var entries: Int = 0
+    package var bytes: UInt64 = 0
     /// The entries directly in the directory, largest first.
-    public var top: [HiddenEntry] = []
+    package var top: [HiddenEntry] = []
     /// The walk stopped at its budget: the totals are lower bounds.
-    public var truncated = false
+    package var truncated = false
 }
 
 /// Walks a directory fd without following symlinks or crossing into another filesystem,

@@ -1,7 +1,7 @@
 import SystemPackage
 
 /// Whether a directory is the root of a mount. `unknown` never guesses (DESIGN.md).
-public enum MountState: String, Sendable, Codable {
+package enum MountState: String, Sendable, Codable {
     case mounted
     case notMounted = "not-mounted"
     case unknown
@@ -9,25 +9,25 @@ public enum MountState: String, Sendable, Codable {
 
 /// An open directory fd, obtained without following symlinks, on which every check and
 /// every action of one target happens. `path` is for messages only.
-public struct DirectoryHandle: Sendable, Hashable {
-    public let fd: Int32
-    public let path: String
-    public init(fd: Int32, path: String) { self.fd = fd; self.path = path }
+package struct DirectoryHandle: Sendable, Hashable {
+    package let fd: Int32
+    package let path: String
+    package init(fd: Int32, path: String) { self.fd = fd; self.path = path }
 }
 
 /// What `statx` says about a directory fd.
-public struct DirectoryProbe: Sendable, Hashable {
-    public var device: UInt64
-    public var inode: UInt64
-    public var isDirectory: Bool
+package struct DirectoryProbe: Sendable, Hashable {
+    package var device: UInt64
+    package var inode: UInt64
+    package var isDirectory: Bool
     /// Whether the fd is a mount root (`STATX_ATTR_MOUNT_ROOT`), or `unknown` when the
     /// kernel did not fill that attribute and mountinfo could not settle it either.
-    public var mountState: MountState
+    package var mountState: MountState
     /// Id of the mount the fd lives on (`STATX_MNT_ID_UNIQUE` when `mountIDIsUnique`).
-    public var mountID: UInt64?
-    public var mountIDIsUnique: Bool
+    package var mountID: UInt64?
+    package var mountIDIsUnique: Bool
 
-    public init(device: UInt64, inode: UInt64, isDirectory: Bool, mountState: MountState,
+    package init(device: UInt64, inode: UInt64, isDirectory: Bool, mountState: MountState,
                 mountID: UInt64?, mountIDIsUnique: Bool) {
         self.device = device; self.inode = inode; self.isDirectory = isDirectory
         self.mountState = mountState; self.mountID = mountID; self.mountIDIsUnique = mountIDIsUnique
@@ -35,51 +35,51 @@ public struct DirectoryProbe: Sendable, Hashable {
 }
 
 /// A failed system call: which one, on what, and the errno.
-public struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var errno: Errno
-    public var operation: String
-    public var path: String
+package struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var errno: Errno
+    package var operation: String
+    package var path: String
 
-    public init(_ errno: Errno, _ operation: String, _ path: String) {
+    package init(_ errno: Errno, _ operation: String, _ path: String) {
         self.errno = errno; self.operation = operation; self.path = path
     }
 
     /// The filesystem cannot hold the immutable flag (or the kernel lacks the call).
-    public var isUnsupported: Bool {
+    package var isUnsupported: Bool {
         errno == .notSupported || errno == .noFunction || errno == Errno(rawValue: 25 /* ENOTTY */)
             || errno == Errno(rawValue: 95 /* EOPNOTSUPP */)
     }
 
-    public var description: String { "\(operation) \(path): \(errno)" }
+    package var description: String { "\(operation) \(path): \(errno)" }
 
     /// The operation of the error a bind guard reports when it landed on a mount that
     /// appeared after the probe, and was undone (`makeReadOnlyBind`).
-    public static let attachedOnAMount = "attach guard (storage was mounted on the target meanwhile; undone)"
+    package static let attachedOnAMount = "attach guard (storage was mounted on the target meanwhile; undone)"
 
-    public var isMountedMeanwhile: Bool { operation == Self.attachedOnAMount }
+    package var isMountedMeanwhile: Bool { operation == Self.attachedOnAMount }
 
     /// Out of descriptors or memory: nothing about the target, never a reason to change
     /// the guard kind (issue 13, item 5).
-    public var isResourceExhaustion: Bool {
+    package var isResourceExhaustion: Bool {
         errno == .tooManyOpenFiles || errno == .tooManyOpenFilesInSystem || errno == .noMemory
     }
 }
 
 /// A read-only self-bind guard that was attached.
-public struct BindGuardMount: Sendable, Hashable {
-    public var mountID: UInt64
-    public var mountIDIsUnique: Bool
+package struct BindGuardMount: Sendable, Hashable {
+    package var mountID: UInt64
+    package var mountIDIsUnique: Bool
     /// True when the new mount API was missing and bind + remount was used instead
     /// (the guard was writable for the instant between the two calls).
-    public var usedFallback: Bool
+    package var usedFallback: Bool
 
-    public init(mountID: UInt64, mountIDIsUnique: Bool, usedFallback: Bool) {
+    package init(mountID: UInt64, mountIDIsUnique: Bool, usedFallback: Bool) {
         self.mountID = mountID; self.mountIDIsUnique = mountIDIsUnique; self.usedFallback = usedFallback
     }
 }
 
 /// What happened when removing a bind guard.
-public enum BindRemoval: Sendable, Hashable {
+package enum BindRemoval: Sendable, Hashable {
     /// The topmost mount at the path was our guard and it is gone now.
     case removed
     /// The topmost mount at the path is another mount (storage mounted over the guard,
@@ -90,20 +90,20 @@ public enum BindRemoval: Sendable, Hashable {
 }
 
 /// One line of `/proc/self/mountinfo`.
-public struct MountInfoEntry: Sendable, Hashable {
-    public var mountID: UInt64
-    public var parentID: UInt64
-    public var deviceMajor: UInt32
-    public var deviceMinor: UInt32
-    public var root: String
-    public var mountPoint: String
-    public var options: String
-    public var optionalFields: [String]
-    public var fsType: String
-    public var source: String
-    public var superOptions: String
+package struct MountInfoEntry: Sendable, Hashable {
+    package var mountID: UInt64
+    package var parentID: UInt64
+    package var deviceMajor: UInt32
+    package var deviceMinor: UInt32
+    package var root: String
+    package var mountPoint: String
+    package var options: String
+    package var optionalFields: [String]
+    package var fsType: String
+    package var source: String
+    package var superOptions: String
 
-    public init(mountID: UInt64, parentID: UInt64, deviceMajor: UInt32, deviceMinor: UInt32,
+    package init(mountID: UInt64, parentID: UInt64, deviceMajor: UInt32, deviceMinor: UInt32,
                 root: String, mountPoint: String, options: String, optionalFields: [String],
                 fsType: String, source: String, superOptions: String) {
         self.mountID = mountID; self.parentID = parentID; self.deviceMajor = deviceMajor
@@ -112,7 +112,7 @@ public struct MountInfoEntry: Sendable, Hashable {
         self.source = source; self.superOptions = superOptions
     }
 
-    public var isReadOnly: Bool { options.split(separator: ",").contains("ro") }
+    package var isReadOnly: Bool { options.split(separator: ",").contains("ro") }
 
     /// The per-mount options carry ro, nosuid, nodev and noexec: a guard's attributes.
     package var hasGuardAttributes: Bool {
@@ -123,20 +123,20 @@ public struct MountInfoEntry: Sendable, Hashable {
 
 /// Where a mount is attached in this mount namespace, read from the mount table
 /// (`statmount`, or mountinfo), never by a call into the mounted filesystem.
-public struct MountWhereabouts: Sendable, Hashable {
-    public var mountPoint: String
+package struct MountWhereabouts: Sendable, Hashable {
+    package var mountPoint: String
     /// ro, nosuid, nodev and noexec are all set: a guard's attributes.
-    public var hasGuardAttributes: Bool
+    package var hasGuardAttributes: Bool
     /// The mounted filesystem's device, to tell a reused mountinfo id from the guard.
-    public var device: UInt64?
+    package var device: UInt64?
 
-    public init(mountPoint: String, hasGuardAttributes: Bool, device: UInt64?) {
+    package init(mountPoint: String, hasGuardAttributes: Bool, device: UInt64?) {
         self.mountPoint = mountPoint; self.hasGuardAttributes = hasGuardAttributes; self.device = device
     }
 }
 
 /// The answer of `KernelOperations.lookUpMount`.
-public enum MountLookup: Sendable, Hashable {
+package enum MountLookup: Sendable, Hashable {
     /// No mount with that id in this namespace.
     case absent
     case found(MountWhereabouts)
@@ -144,7 +144,7 @@ public enum MountLookup: Sendable, Hashable {
     case unknown
 
     /// The mountinfo answer for a reusable id (kernels without statmount).
-    public static func inMountInfo(id: UInt64, _ entries: [MountInfoEntry]) -> MountLookup {
+    package static func inMountInfo(id: UInt64, _ entries: [MountInfoEntry]) -> MountLookup {
         guard let e = entries.first(where: { $0.mountID == id }) else { return .absent }
         return .found(MountWhereabouts(mountPoint: e.mountPoint, hasGuardAttributes: e.hasGuardAttributes,
                                        device: makeDevice(major: e.deviceMajor, minor: e.deviceMinor)))
@@ -153,7 +153,7 @@ public enum MountLookup: Sendable, Hashable {
 
 /// Every kernel call the engine makes, behind one seam: `LinuxKernel` for real,
 /// an in-memory fake in tests (the GuardHooksTesting target). Paths given here are absolute and already validated by policy.
-public protocol KernelOperations: Sendable {
+package protocol KernelOperations: Sendable {
     /// Resolves symlinks and `..` (realpath); the result is what policy checks.
     func resolve(_ path: String) throws(KernelError) -> String
     /// Opens an existing directory with `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, following no

@@ -7,7 +7,7 @@ extension LinuxKernel {
         | GS_MOUNT_ATTR_NODEV | GS_MOUNT_ATTR_NOEXEC
     private static let idMask = GS_STATX_MNT_ID | GS_STATX_MNT_ID_UNIQUE
 
-    public func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount {
+    package func makeReadOnlyBind(_ handle: DirectoryHandle) throws(KernelError) -> BindGuardMount {
         if !fallbacks.legacyBind {
             do throws(KernelError) {
                 return try attachDetachedReadOnlyClone(handle)
@@ -105,7 +105,7 @@ extension LinuxKernel {
     /// we do instead: pin the parent directory, check as late as possible that the topmost
     /// mount is the recorded guard with nothing on or inside it, unmount through the pinned
     /// parent, then confirm the guard itself is gone.
-    public func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval {
+    package func removeBind(at path: String, mountID: UInt64, mountIDIsUnique: Bool) throws(KernelError) -> BindRemoval {
         let (parentPath, name) = try split(path)
         let parent = try openNoSymlinks(parentPath, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
         defer { closeFD(parent) }
@@ -204,7 +204,7 @@ extension LinuxKernel {
         return try mountInfo().contains { $0.parentID == oldID }
     }
 
-    public func mountExists(uniqueID: UInt64) -> Bool? {
+    package func mountExists(uniqueID: UInt64) -> Bool? {
         var info = gs_mount_info()
         do throws(KernelError) {
             try sys("statmount", "") { gs_statmount(uniqueID, &info) }
@@ -214,7 +214,7 @@ extension LinuxKernel {
         }
     }
 
-    public func lookUpMount(id: UInt64, unique: Bool) -> MountLookup {
+    package func lookUpMount(id: UInt64, unique: Bool) -> MountLookup {
         guard unique else {
             guard let entries = try? mountInfo() else { return .unknown }
             return MountLookup.inMountInfo(id: id, entries)
@@ -232,7 +232,7 @@ extension LinuxKernel {
         }
     }
 
-    public func mountInfo() throws(KernelError) -> [MountInfoEntry] {
+    package func mountInfo() throws(KernelError) -> [MountInfoEntry] {
         try mountTable.entries()
     }
 }

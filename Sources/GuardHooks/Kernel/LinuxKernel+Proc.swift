@@ -4,12 +4,12 @@ import SystemPackage
 import Glibc
 
 extension LinuxKernel {
-    public func bootID() throws(KernelError) -> String {
+    package func bootID() throws(KernelError) -> String {
         let text = try readFile("/proc/sys/kernel/random/boot_id")
         return String(text.filter { !$0.isWhitespace })
     }
 
-    public func mountNamespace() -> UInt64? {
+    package func mountNamespace() -> UInt64? {
         namespaceInode("/proc/self/ns/mnt")
     }
 
@@ -19,7 +19,7 @@ extension LinuxKernel {
     /// shows the namespace was made after the guard (the inode number was reused: parallel
     /// `unshare -m` runs free and take inode numbers all the time). The root is looked at
     /// with AT_STATX_DONT_SYNC: from the mount and the cached inode, no server round trip.
-    public func mountNamespaceAlive(_ namespace: UInt64, madeBeforeMount guardMountID: UInt64?) -> Bool? {
+    package func mountNamespaceAlive(_ namespace: UInt64, madeBeforeMount guardMountID: UInt64?) -> Bool? {
         anyProcess { pid in
             guard namespaceInode("/proc/\(pid)/ns/mnt") == namespace else { return false }
             guard let guardMountID else { return true }

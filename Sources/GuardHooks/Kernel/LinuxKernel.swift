@@ -5,7 +5,7 @@ import Glibc
 
 /// The real kernel: every `KernelOperations` call as thin syscalls through `sys`.
 /// Mount operations live in LinuxKernel+Mounts.swift, /proc readers in LinuxKernel+Proc.swift.
-public struct LinuxKernel: KernelOperations {
+package struct LinuxKernel: KernelOperations {
     /// Code paths that are normally taken only on older kernels, forced for tests.
     struct Fallbacks: Sendable, Hashable {
         /// Component-wise `openat(O_NOFOLLOW)` as if `openat2` returned ENOSYS.
@@ -26,7 +26,7 @@ public struct LinuxKernel: KernelOperations {
     /// The parsed mount table, read again only after the kernel reports a change.
     let mountTable = MountInfoCache()
 
-    public init() {
+    package init() {
         #if GUARD_HOOKS_FAULT_POINTS
         // Debug builds only: end-to-end tests force the older kernels' paths through the CLI
         // (GUARD_HOOKS_TEST_KERNEL=mountinfo,legacy-bind).
@@ -47,18 +47,18 @@ public struct LinuxKernel: KernelOperations {
 
     // MARK: Paths and opening
 
-    public func resolve(_ path: String) throws(KernelError) -> String {
+    package func resolve(_ path: String) throws(KernelError) -> String {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = try sys("realpath", path) { gs_realpath(path, &buf, UInt(buf.count)) }
         return String(decoding: buf[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    public func openDirectory(_ path: String) throws(KernelError) -> DirectoryHandle {
+    package func openDirectory(_ path: String) throws(KernelError) -> DirectoryHandle {
         let fd = try openNoSymlinks(path, flags: O_RDONLY | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
         return DirectoryHandle(fd: fd, path: path)
     }
 
-    public func openShadowed(_ path: String) throws(KernelError) -> DirectoryHandle {
+    package func openShadowed(_ path: String) throws(KernelError) -> DirectoryHandle {
         let (parent, name) = try split(path)
         let parentFD = try openNoSymlinks(parent, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
         defer { closeFD(parentFD) }
@@ -75,9 +75,9 @@ public struct LinuxKernel: KernelOperations {
         return DirectoryHandle(fd: fd, path: path)
     }
 
-    public func close(_ handle: DirectoryHandle) { closeFD(handle.fd) }
+    package func close(_ handle: DirectoryHandle) { closeFD(handle.fd) }
 
-    public func createDirectory(_ path: String) throws(KernelError) {
+    package func createDirectory(_ path: String) throws(KernelError) {
         let (parent, name) = try split(path)
         let parentFD = try openNoSymlinks(parent, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
         defer { closeFD(parentFD) }
@@ -145,7 +145,7 @@ public struct LinuxKernel: KernelOperations {
 
     // MARK: Probing
 
-    public func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe {
+    package func probe(_ handle: DirectoryHandle) throws(KernelError) -> DirectoryProbe {
         let st = try statx(handle.fd, handle.path,
                            mask: GS_STATX_BASIC_STATS | GS_STATX_MNT_ID | GS_STATX_MNT_ID_UNIQUE)
         let unique = st.mask & GS_STATX_MNT_ID_UNIQUE != 0
@@ -198,7 +198,7 @@ public struct LinuxKernel: KernelOperations {
         return String(decoding: buf[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    public func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
+    package func hasEntries(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
         // A fresh open file description of the same directory: reading it does not move
         // the handle's offset, and "." does not cross into anything mounted on top.
         let fd = try sys("openat", handle.path) {
@@ -236,13 +236,13 @@ public struct LinuxKernel: KernelOperations {
 
     // MARK: Immutable flag
 
-    public func isImmutable(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
+    package func isImmutable(_ handle: DirectoryHandle) throws(KernelError) -> Bool {
         var flags: Int32 = 0
         try sys("FS_IOC_GETFLAGS", handle.path) { gs_get_inode_flags(handle.fd, &flags) }
         return flags & Int32(GS_FS_IMMUTABLE_FL) != 0
     }
 
-    public func setImmutable(_ handle: DirectoryHandle, _ on: Bool) throws(KernelError) {
+    package func setImmutable(_ handle: DirectoryHandle, _ on: Bool) throws(KernelError) {
         var flags: Int32 = 0
         try sys("FS_IOC_GETFLAGS", handle.path) { gs_get_inode_flags(handle.fd, &flags) }
         let wanted = on ? flags | Int32(GS_FS_IMMUTABLE_FL) : flags & ~Int32(GS_FS_IMMUTABLE_FL)

@@ -7,21 +7,21 @@
 /// backslash as `\040` `\011` `\012` `\134`), so a field may be empty (an empty mount
 /// source gives two adjacent spaces). Pure and total: any input gives entries or skips
 /// lines, never traps, and the work is linear in the input size.
-public enum MountInfo {
+package enum MountInfo {
     /// Why a line was not an entry.
-    public struct Malformed: Error, Sendable, Hashable {
+    package struct Malformed: Error, Sendable, Hashable {
         /// 1-based line number.
-        public var line: Int
-        public var reason: String
+        package var line: Int
+        package var reason: String
     }
 
     /// All well-formed entries; malformed lines are skipped.
-    public static func parse(_ text: String) -> [MountInfoEntry] {
+    package static func parse(_ text: String) -> [MountInfoEntry] {
         parseReporting(text).entries
     }
 
     /// Entries plus a note for every malformed line (blank lines are not malformed).
-    public static func parseReporting(_ text: String) -> (entries: [MountInfoEntry], malformed: [Malformed]) {
+    package static func parseReporting(_ text: String) -> (entries: [MountInfoEntry], malformed: [Malformed]) {
         var entries: [MountInfoEntry] = []
         var malformed: [Malformed] = []
         let bytes = Array(text.utf8)
@@ -83,7 +83,7 @@ public enum MountInfo {
 
     /// Decodes the kernel's `\ooo` escapes (three octal digits, value <= 0o377); any other
     /// backslash is kept literally. Bytes that are not UTF-8 become U+FFFD.
-    public static func decode(_ s: ArraySlice<UInt8>) -> String {
+    package static func decode(_ s: ArraySlice<UInt8>) -> String {
         guard s.contains(UInt8(ascii: "\\")) else { return text(s) }
         var out: [UInt8] = []
         out.reserveCapacity(s.count)
@@ -103,7 +103,7 @@ public enum MountInfo {
     }
 
     /// Decodes an escaped field given as a String (convenience for callers and tests).
-    public static func decode(_ s: String) -> String { decode(ArraySlice(s.utf8)) }
+    package static func decode(_ s: String) -> String { decode(ArraySlice(s.utf8)) }
 
     private static func octal(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> UInt8? {
         func digit(_ x: UInt8) -> UInt32? {

@@ -7,7 +7,7 @@ import Synchronization
 /// Where a resolved path stands in the mount table, decided without calling into any
 /// mounted filesystem (DESIGN.md, "Never touch a storage to decide"): a dead NFS server
 /// blocks every such call forever.
-public enum MountPlacement: Sendable, Hashable {
+package enum MountPlacement: Sendable, Hashable {
     /// Nothing is mounted at the path: the directory lives on its parent's filesystem.
     case notMounted
     /// A mount sits at the path. `foreign`: another filesystem than the parent's (storage,
@@ -77,7 +77,7 @@ extension LinuxKernel {
     /// openat2 (or the forced fallback) read /proc/self/mountinfo instead, which the kernel
     /// renders from its own mount table. Which filesystem is mounted comes from mountinfo's
     /// device numbers either way.
-    public func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement {
+    package func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement {
         let (parentPath, name) = try split(path)
         let parent = try openNoSymlinks(parentPath, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
         defer { closeFD(parent) }
@@ -112,13 +112,13 @@ extension LinuxKernel {
 
     /// Runs `gs_answers` (answers.c: why a child process and not a thread). When no child can
     /// be made the path is taken to answer, as before this check existed.
-    public func answers(_ path: String, within seconds: Double) -> Bool {
+    package func answers(_ path: String, within seconds: Double) -> Bool {
         gs_answers(path, Int32(clamping: Int((seconds * 1000).rounded(.up)))) != 0
     }
 
     /// statx of the root of the mount at `path`: a call into that filesystem, which may block
     /// forever on a dead server. Callers ask `ReachabilityGate.reachable` first.
-    public func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe {
+    package func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe {
         let fd = try openNoSymlinks(path, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
         defer { closeFD(fd) }
         return try probe(DirectoryHandle(fd: fd, path: path))

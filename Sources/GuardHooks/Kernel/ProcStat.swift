@@ -3,19 +3,19 @@ import Glibc
 
 /// The fields of `/proc/PID/stat` (proc(5)) GuardHooks decides on: a claim's session and a
 /// process's identity (pid plus start time), the runner's children (ppid) and zombies (state).
-public struct ProcStat: Sendable, Hashable {
+package struct ProcStat: Sendable, Hashable {
     /// Field 3: R, S, D, Z, ...
-    public var state: Character
+    package var state: Character
     /// Field 4.
-    public var ppid: pid_t
+    package var ppid: pid_t
     /// Field 6.
-    public var session: Int32
+    package var session: Int32
     /// Field 22: start time in clock ticks since boot; with the pid it names one process.
-    public var startTime: UInt64
+    package var startTime: UInt64
 
     /// The command name (field 2) may hold spaces and parentheses, so fields are counted
     /// after its last `)`.
-    public init?(_ text: some BidirectionalCollection<UInt8>) {
+    package init?(_ text: some BidirectionalCollection<UInt8>) {
         guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let rest = text[text.index(after: close)...].split(separator: UInt8(ascii: " "))
         // rest[0] is field 3 (state): field N is rest[N - 3].
@@ -26,12 +26,12 @@ public struct ProcStat: Sendable, Hashable {
     }
 
     /// The process's fields now; nil when it is gone or unreadable.
-    public static func read(_ pid: pid_t) -> ProcStat? {
+    package static func read(_ pid: pid_t) -> ProcStat? {
         (try? FileIO.readFile("/proc/\(pid)/stat", limit: 4096)).flatMap { ProcStat($0) }
     }
 }
 
 extension ProcStat {
     /// `Z` (zombie) or `X` (dead): the process has exited and only waits to be reaped.
-    public var hasExited: Bool { state == "Z" || state == "X" }
+    package var hasExited: Bool { state == "Z" || state == "X" }
 }

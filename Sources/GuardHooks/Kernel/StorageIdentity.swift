@@ -2,59 +2,59 @@ import Glibc
 
 /// The storage an operator expects at a mountpoint (`[storage."PATH"]` in config.toml).
 /// A nil key accepts anything.
-public struct ExpectedStorage: Sendable, Hashable, Codable {
-    public var fsType: String?
-    public var source: String?
+package struct ExpectedStorage: Sendable, Hashable, Codable {
+    package var fsType: String?
+    package var source: String?
     /// Filesystem UUID, as blkid shows it; compared by the device of `/dev/disk/by-uuid/UUID`.
-    public var uuid: String?
+    package var uuid: String?
 
-    public init(fsType: String? = nil, source: String? = nil, uuid: String? = nil) {
+    package init(fsType: String? = nil, source: String? = nil, uuid: String? = nil) {
         self.fsType = fsType; self.source = source; self.uuid = uuid
     }
 
-    public var description: String {
+    package var description: String {
         [fsType.map { "fstype \($0)" }, source.map { "source \($0)" }, uuid.map { "uuid \($0)" }]
             .compactMap { $0 }.joined(separator: ", ")
     }
 }
 
 /// Every expectation of an engine, and where identities are looked up.
-public struct StorageExpectations: Sendable, Hashable {
+package struct StorageExpectations: Sendable, Hashable {
     /// By normalized mountpoint.
-    public var byPath: [String: ExpectedStorage] = [:]
+    package var byPath: [String: ExpectedStorage] = [:]
     /// Directory of the UUID links (udev's `/dev/disk/by-uuid`).
-    public var diskByUUID = Settings.Default.diskByUUID
+    package var diskByUUID = Settings.Default.diskByUUID
     /// Proxmox VE's storage list, read by `doctor` when it exists.
-    public var pveStorageConfig = Settings.Default.pveStorageConfig
+    package var pveStorageConfig = Settings.Default.pveStorageConfig
 
-    public init() {}
+    package init() {}
 
-    public init(_ settings: Settings) {
+    package init(_ settings: Settings) {
         byPath = settings.storage; diskByUUID = settings.diskByUUID; pveStorageConfig = settings.pveStorageConfig
     }
 }
 
 /// What is mounted at a path, as the mount table says: read without entering the mounted
 /// filesystem, which may be dead.
-public struct MountedStorage: Sendable, Hashable {
-    public var fsType: String
-    public var source: String
-    public var deviceMajor: UInt32
-    public var deviceMinor: UInt32
-    public var mountID: UInt64
+package struct MountedStorage: Sendable, Hashable {
+    package var fsType: String
+    package var source: String
+    package var deviceMajor: UInt32
+    package var deviceMinor: UInt32
+    package var mountID: UInt64
     /// A read-only bind of the directory onto itself: a guard (ours or another tool's), not storage.
-    public var isReadOnlySelfBind: Bool
+    package var isReadOnlySelfBind: Bool
 
-    public var description: String { "\(fsType) \(source) (\(deviceMajor):\(deviceMinor))" }
+    package var description: String { "\(fsType) \(source) (\(deviceMajor):\(deviceMinor))" }
 }
 
 /// Identity of mounted storage from the mount table (mountinfo's fstype, source and
 /// major:minor) and, for a UUID, from the device number of its `/dev/disk/by-uuid` link's
 /// target. Pure apart from `uuidDevice`, which stats a device node, never the storage.
-public enum StorageIdentity {
+package enum StorageIdentity {
     /// The topmost mount at `path`: the entry at that mount point no other entry there is
     /// stacked on. nil when nothing is mounted at `path`.
-    public static func topmost(at path: String, in entries: [MountInfoEntry]) -> MountedStorage? {
+    package static func topmost(at path: String, in entries: [MountInfoEntry]) -> MountedStorage? {
         let here = entries.filter { $0.mountPoint.utf8.elementsEqual(path.utf8) }
         let parents = Set(here.map(\.parentID))
         guard let top = here.last(where: { !parents.contains($0.mountID) }) ?? here.last else { return nil }
@@ -76,7 +76,7 @@ public enum StorageIdentity {
     }
 
     /// Why `found` is not the `expected` storage; nil when it is.
-    public static func mismatch(_ found: MountedStorage, _ expected: ExpectedStorage, diskByUUID: String) -> String? {
+    package static func mismatch(_ found: MountedStorage, _ expected: ExpectedStorage, diskByUUID: String) -> String? {
         var wrong: [String] = []
         if let t = expected.fsType, t != found.fsType { wrong.append("fstype \(found.fsType), expected \(t)") }
         if let s = expected.source, s != found.source { wrong.append("source \(found.source), expected \(s)") }

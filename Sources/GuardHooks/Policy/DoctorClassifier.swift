@@ -1,58 +1,58 @@
 import GuardStore
 
-public enum Severity: String, Sendable, Codable, Comparable, CaseIterable {
+package enum Severity: String, Sendable, Codable, Comparable, CaseIterable {
     /// `info`: worth knowing, nothing is wrong with a guard (data hidden under an
     /// unconfigured mountpoint).
     case ok, info, warn, fail
-    public static func < (a: Severity, b: Severity) -> Bool {
+    package static func < (a: Severity, b: Severity) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }
 
 /// One finding of `doctor`.
-public struct DoctorFinding: Sendable, Hashable, Codable {
-    public var severity: Severity
-    public var path: String
+package struct DoctorFinding: Sendable, Hashable, Codable {
+    package var severity: Severity
+    package var path: String
     /// Stable machine-readable code (`offline-unsealed`, `drift`, …).
-    public var code: String
-    public var message: String
-    public var guardID: GuardID?
+    package var code: String
+    package var message: String
+    package var guardID: GuardID?
 }
 
 /// Everything doctor knows about one path. A nil field means its probe failed: the
 /// findings that need it are suppressed rather than guessed.
-public struct PathObservation: Sendable, Hashable {
-    public var path: String
-    public var exists: Bool
-    public var mountState: MountState?
+package struct PathObservation: Sendable, Hashable {
+    package var path: String
+    package var exists: Bool
+    package var mountState: MountState?
     /// The topmost mount is our own bind guard (recorded id).
-    public var topIsOwnGuard: Bool
+    package var topIsOwnGuard: Bool
     /// The topmost mount looks like a read-only self-bind (a guard, ours or not).
-    public var topIsReadOnlySelfBind: Bool
+    package var topIsReadOnlySelfBind: Bool
     /// Flag of the bare directory (through the shadow view when storage is mounted).
-    public var bareImmutable: Bool?
+    package var bareImmutable: Bool?
     /// Flag of the mounted storage's root, when storage is mounted.
-    public var mountedRootImmutable: Bool?
+    package var mountedRootImmutable: Bool?
     /// Whether the bare directory holds files (through the shadow view when mounted).
-    public var bareHasEntries: Bool?
+    package var bareHasEntries: Bool?
     /// A persistent seal is wanted here (configured, or a persistent row).
-    public var sealWanted: Bool
+    package var sealWanted: Bool
     /// The outstanding row, with its age in seconds and whether the kernel shows it.
-    public var row: GuardSummary?
-    public var rowReason: String?
-    public var rowAgeSeconds: Double?
-    public var rowGuardPresent: Bool?
+    package var row: GuardSummary?
+    package var rowReason: String?
+    package var rowAgeSeconds: Double?
+    package var rowGuardPresent: Bool?
     /// The row's bind guard mount is attached at another path now (a parent renamed).
     package var rowGuardMovedTo: String?
     /// The row is pending(applying) or pending(clearing) while no command holds the writers'
     /// lock: the command that wrote it is gone.
     package var rowOrphaned = false
     /// The bare directory's filesystem cannot hold the immutable flag (ramfs, …).
-    public var immutableUnsupported = false
+    package var immutableUnsupported = false
     /// Mount points strictly below the path (mount table): a guard here hides them.
-    public var mountsBelow: [String] = []
+    package var mountsBelow: [String] = []
 
-    public init(path: String, exists: Bool = true, mountState: MountState? = .notMounted, topIsOwnGuard: Bool = false,
+    package init(path: String, exists: Bool = true, mountState: MountState? = .notMounted, topIsOwnGuard: Bool = false,
                 topIsReadOnlySelfBind: Bool = false, bareImmutable: Bool? = false, mountedRootImmutable: Bool? = nil,
                 bareHasEntries: Bool? = false, sealWanted: Bool = false, row: GuardSummary? = nil,
                 rowReason: String? = nil, rowAgeSeconds: Double? = nil, rowGuardPresent: Bool? = nil) {
@@ -64,9 +64,9 @@ public struct PathObservation: Sendable, Hashable {
     }
 }
 
-public enum DoctorClassifier {
+package enum DoctorClassifier {
     /// Classifies one path. Always returns at least one finding (`ok` when nothing is wrong).
-    public static func classify(_ o: PathObservation, pendingWarnAfter: Double = 86_400) -> [DoctorFinding] {
+    package static func classify(_ o: PathObservation, pendingWarnAfter: Double = 86_400) -> [DoctorFinding] {
         var out: [DoctorFinding] = []
         func add(_ s: Severity, _ code: String, _ message: String) {
             out.append(DoctorFinding(severity: s, path: o.path, code: code, message: message, guardID: o.row?.id))

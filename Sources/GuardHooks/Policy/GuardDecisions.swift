@@ -2,28 +2,33 @@ import GuardStore
 
 /// The kind an operator asks for: `auto` is bind first, immutable when no bind can be made.
 public enum RequestedKind: String, Sendable, Codable, CaseIterable {
-    case auto, bind, immutable
+    /// A read-only bind mount, or the immutable flag where no bind can be made.
+    case auto
+    /// A read-only bind mount of the directory over itself.
+    case bind
+    /// The immutable inode flag (`chattr +i`).
+    case immutable
 }
 
 /// What the kernel shows at a target, probed on the fd the engine will act on.
-public struct TargetFacts: Sendable, Hashable {
+package struct TargetFacts: Sendable, Hashable {
     /// Whether the topmost mount at the path is a mount root.
-    public var mountState: MountState
+    package var mountState: MountState
     /// Id of the topmost mount at the path.
-    public var topMountID: UInt64?
+    package var topMountID: UInt64?
     /// The immutable flag of the directory the fd lands on; nil when it cannot be read.
-    public var immutable: Bool?
+    package var immutable: Bool?
     /// False when the filesystem at the fd cannot hold the flag.
-    public var immutableSupported: Bool
+    package var immutableSupported: Bool
     /// For a recorded bind guard: whether its mount still exists (statmount); nil: unknown.
-    public var recordedMountExists: Bool?
+    package var recordedMountExists: Bool?
     /// Mount points strictly below the target (from the mount table): a guard would hide them.
-    public var mountsBelow: [String] = []
+    package var mountsBelow: [String] = []
     /// For a recorded bind guard: where its mount is attached now when that is not the
     /// target (a parent directory was renamed). The read-only mount is still there.
     package var recordedMountMovedTo: String?
 
-    public init(mountState: MountState, topMountID: UInt64? = nil, immutable: Bool? = false,
+    package init(mountState: MountState, topMountID: UInt64? = nil, immutable: Bool? = false,
                 immutableSupported: Bool = true, recordedMountExists: Bool? = nil) {
         self.mountState = mountState; self.topMountID = topMountID; self.immutable = immutable
         self.immutableSupported = immutableSupported; self.recordedMountExists = recordedMountExists
@@ -31,18 +36,18 @@ public struct TargetFacts: Sendable, Hashable {
 }
 
 /// The part of a guard row decisions look at.
-public struct GuardSummary: Sendable, Hashable {
-    public var id: GuardID
-    public var kind: GuardKind
-    public var lifetime: GuardLifetime
-    public var status: GuardStatus
-    public var mountID: UInt64?
+package struct GuardSummary: Sendable, Hashable {
+    package var id: GuardID
+    package var kind: GuardKind
+    package var lifetime: GuardLifetime
+    package var status: GuardStatus
+    package var mountID: UInt64?
 
-    public init(id: GuardID, kind: GuardKind, lifetime: GuardLifetime, status: GuardStatus, mountID: UInt64?) {
+    package init(id: GuardID, kind: GuardKind, lifetime: GuardLifetime, status: GuardStatus, mountID: UInt64?) {
         self.id = id; self.kind = kind; self.lifetime = lifetime; self.status = status; self.mountID = mountID
     }
 
-    public init(_ record: GuardRecord) {
+    package init(_ record: GuardRecord) {
         self.init(id: record.id, kind: record.kind, lifetime: record.lifetime, status: record.status,
                   mountID: record.mountID)
     }
@@ -54,7 +59,7 @@ public struct GuardSummary: Sendable, Hashable {
 }
 
 /// What `apply` / `seal` does for one target.
-public enum ApplyDecision: Sendable, Hashable {
+package enum ApplyDecision: Sendable, Hashable {
     /// Record the intent, then make a guard of this kind (`auto`: bind, then immutable).
     case guardNew(RequestedKind)
     /// Retry a `failed` row (failed → pending(applying)), then make the guard.
@@ -71,7 +76,7 @@ public enum ApplyDecision: Sendable, Hashable {
 }
 
 /// What `clear` / `unseal` does for one guard or target.
-public enum ClearDecision: Sendable, Hashable {
+package enum ClearDecision: Sendable, Hashable {
     /// Record pending(clearing), then unmount the pinned guard mount.
     case removeBind(GuardID)
     /// The guard's mount was moved (its parent renamed): record pending(clearing), then
@@ -89,7 +94,7 @@ public enum ClearDecision: Sendable, Hashable {
     case refuse(String)
 }
 
-public enum GuardDecisions {
+package enum GuardDecisions {
     /// `apply` (transient) and `seal` (persistent immutable) for one offline-or-not target.
     /// Says that an existing guard of another kind was kept: the target is guarded (exit 0),
     /// but not the way the caller asked, and an operator must see that.
@@ -98,7 +103,7 @@ public enum GuardDecisions {
         return "kept the existing \(row.kind.rawValue) guard #\(row.id); requested kind \(requested.rawValue) not applied"
     }
 
-    public static func apply(requested: RequestedKind, lifetime: GuardLifetime,
+    package static func apply(requested: RequestedKind, lifetime: GuardLifetime,
                              facts: TargetFacts, existing: GuardSummary?) -> ApplyDecision {
         if facts.mountState == .unknown {
             return .refuse("mount state unknown (statx and mountinfo cannot tell): refusing to guess")
@@ -147,7 +152,7 @@ public enum GuardDecisions {
     }
 
     /// Names the mounts a guard would hide (the first few of many).
-    public static func mountsBelowReason(_ mounts: [String]) -> String {
+    package static func mountsBelowReason(_ mounts: [String]) -> String {
         let shown = mounts.prefix(3).joined(separator: ", ")
         return "mounts below it would be hidden by a guard: \(shown)" + (mounts.count > 3 ? " and \(mounts.count - 3) more" : "")
     }
@@ -160,7 +165,7 @@ public enum GuardDecisions {
     }
 
     /// `clear` (transient guards only) and `unseal` (persistent ones, `operatorUnseal`).
-    public static func clear(row: GuardSummary?, facts: TargetFacts?, operatorUnseal: Bool) -> ClearDecision {
+    package static func clear(row: GuardSummary?, facts: TargetFacts?, operatorUnseal: Bool) -> ClearDecision {
         guard let row else {
             guard operatorUnseal, let facts else { return .alreadyClear("no guard recorded") }
             switch facts.mountState {

@@ -2,13 +2,17 @@ import GuardStore
 
 /// The one vocabulary every guard command reports per target (DESIGN.md, issue 3).
 public enum Outcome: String, Sendable, Codable, CaseIterable {
+    /// A guard was made.
     case applied
+    /// The target was already guarded.
     case alreadyApplied = "already-applied"
     /// Storage is online at the target: nothing to guard.
     case skippedMounted = "skipped-mounted"
     /// Left `pending`: try later.
     case deferred
+    /// The guard was removed.
     case cleared
+    /// There was no guard to remove.
     case alreadyClear = "already-clear"
     /// Refused by policy (bad path, persistent guard, mounted target, …).
     case refused
@@ -32,11 +36,17 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
     public var target: String
     /// The canonical path acted on, once resolved.
     public var path: String?
+    /// What happened to the target (or, in a dry run, would happen).
     public var outcome: Outcome
+    /// The outcome of a dry run: the kernel and the store were not touched.
     public var dryRun: Bool
+    /// The guard's kind (`bind` or `immutable`), when there is a guard.
     public var kind: GuardKind?
+    /// `transient`, or `persistent` for a seal.
     public var lifetime: GuardLifetime?
+    /// The guard's row in the store (`hook-runner history --id`).
     public var guardID: GuardID?
+    /// Why, in words: the refusal, the errno text, what was found mounted, …
     public var reason: String?
 
     /// `count` slots for a batch's outcomes, filled in place (an array of optionals
@@ -46,7 +56,7 @@ public struct TargetOutcome: Sendable, Hashable, Codable {
                         count: count)
     }
 
-    public init(target: String, path: String? = nil, outcome: Outcome, dryRun: Bool = false,
+    package init(target: String, path: String? = nil, outcome: Outcome, dryRun: Bool = false,
                 kind: GuardKind? = nil, lifetime: GuardLifetime? = nil, guardID: GuardID? = nil,
                 reason: String? = nil) {
         self.target = target; self.path = path; self.outcome = outcome; self.dryRun = dryRun

@@ -7,17 +7,17 @@
 ///             path /mnt/usb1
 ///             content backup
 ///             is_mountpoint yes          # or 1, or the mount point's own path
-public enum PVEStorageConfig {
-    public struct MountpointCheck: Sendable, Hashable {
+package enum PVEStorageConfig {
+    package struct MountpointCheck: Sendable, Hashable {
         /// The storage id (`usb1`).
-        public var storage: String
+        package var storage: String
         /// The path PVE checks to be a mount point.
-        public var path: String
+        package var path: String
     }
 
     /// Every directory storage that has PVE check a mount point. Unknown sections and
     /// properties are ignored; the file is PVE's, not ours.
-    public static func mountpointChecks(_ text: String) -> [MountpointCheck] {
+    package static func mountpointChecks(_ text: String) -> [MountpointCheck] {
         var out: [MountpointCheck] = []
         var section: (type: String, id: String)?
         var path: String?

@@ -4,29 +4,29 @@
 /// not `/`, not too long), then *resolved* by the kernel (symlinks followed), and the
 /// resolved path must lie strictly below an allowed root. Every later kernel action
 /// happens through an fd opened on the resolved path without following symlinks.
-public struct PathPolicy: Sendable, Hashable {
-    public static let defaultAllowedRoots = ["/mnt", "/media", "/run/media"]
+package struct PathPolicy: Sendable, Hashable {
+    package static let defaultAllowedRoots = ["/mnt", "/media", "/run/media"]
     /// PATH_MAX on Linux, including the terminating NUL.
-    public static let maxPathBytes = 4095
+    package static let maxPathBytes = 4095
 
-    public var allowedRoots: [String]
+    package var allowedRoots: [String]
     /// Paths that must never be guarded: the store's own directory, for one.
-    public var protectedPaths: [String]
+    package var protectedPaths: [String]
 
-    public init(allowedRoots: [String] = PathPolicy.defaultAllowedRoots, protectedPaths: [String] = []) {
+    package init(allowedRoots: [String] = PathPolicy.defaultAllowedRoots, protectedPaths: [String] = []) {
         self.allowedRoots = allowedRoots
         self.protectedPaths = protectedPaths
     }
 
     /// Validates a root given by the operator (`--allow-root`, env, config).
-    public static func validateRoot(_ raw: String) -> Result<String, PathRefusal> {
+    package static func validateRoot(_ raw: String) -> Result<String, PathRefusal> {
         if raw == "/" { return .failure(.rootNotAllowedAsAllowedRoot) }
         return normalize(raw)
     }
 
     /// Validates and normalises a target as typed: collapses `//` and `/./`, drops a
     /// trailing slash; refuses everything that could mean two things.
-    public static func normalize(_ raw: String) -> Result<String, PathRefusal> {
+    package static func normalize(_ raw: String) -> Result<String, PathRefusal> {
         if raw.isEmpty { return .failure(.empty) }
         if raw.utf8.count > maxPathBytes { return .failure(.tooLong(raw.utf8.count)) }
         for scalar in raw.unicodeScalars {
@@ -74,7 +74,7 @@ public struct PathPolicy: Sendable, Hashable {
     /// Whether `path` (normalised, resolved) lies strictly below `root`. Byte-wise: two paths
     /// are the same only when their bytes are (Swift's `hasPrefix` would call a precomposed
     /// "é" and a decomposed one equal; the kernel does not).
-    public static func isStrictlyBelow(_ path: String, _ root: String) -> Bool {
+    package static func isStrictlyBelow(_ path: String, _ root: String) -> Bool {
         let p = path.utf8, r = root.utf8
         let rootLength = r.last == UInt8(ascii: "/") ? r.count - 1 : r.count
         guard p.count > rootLength + 1, p.starts(with: r.prefix(rootLength)) else { return false }
@@ -82,12 +82,12 @@ public struct PathPolicy: Sendable, Hashable {
     }
 
     /// Whether two normalised paths are equal or one contains the other.
-    public static func overlaps(_ a: String, _ b: String) -> Bool {
+    package static func overlaps(_ a: String, _ b: String) -> Bool {
         a.utf8.elementsEqual(b.utf8) || isStrictlyBelow(a, b) || isStrictlyBelow(b, a)
     }
 
     /// The rule applied to the resolved path.
-    public func check(resolved path: String) -> Result<String, PathRefusal> {
+    package func check(resolved path: String) -> Result<String, PathRefusal> {
         switch Self.normalize(path) {
         case .failure(let refusal): return .failure(refusal)
         case .success(let normal):
@@ -105,18 +105,18 @@ public struct PathPolicy: Sendable, Hashable {
 /// A path as a dictionary or set key, equal only when its bytes are: Swift's `String`
 /// equality is canonical equivalence, under which two different directories (a precomposed
 /// and a decomposed "é") are one key.
-public struct PathKey: Hashable, Sendable {
-    public let path: String
-    public init(_ path: String) { self.path = path }
-    public static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
-    public func hash(into hasher: inout Hasher) {
+package struct PathKey: Hashable, Sendable {
+    package let path: String
+    package init(_ path: String) { self.path = path }
+    package static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+    package func hash(into hasher: inout Hasher) {
         var path = path
         path.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 
 /// Why a path was refused; `description` is the one-line message operators see.
-public enum PathRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+package enum PathRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     case empty
     case notAbsolute
     case isRoot
@@ -128,7 +128,7 @@ public enum PathRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     case protected(String)
     case rootNotAllowedAsAllowedRoot
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .empty: return "empty path"
         case .notAbsolute: return "not an absolute path"

@@ -1,8 +1,8 @@
 import GuardStore
 
 /// What the kernel says about one recorded guard, gathered by the engine.
-public struct GuardObservation: Sendable, Hashable {
-    public enum Namespace: Sendable, Hashable {
+package struct GuardObservation: Sendable, Hashable {
+    package enum Namespace: Sendable, Hashable {
         case same
         /// Made in another mount namespace that still exists: not ours to judge from here.
         case otherAlive
@@ -12,12 +12,12 @@ public struct GuardObservation: Sendable, Hashable {
     }
 
     /// False when the row's boot id is not this boot's.
-    public var sameBoot: Bool
-    public var namespace: Namespace
+    package var sameBoot: Bool
+    package var namespace: Namespace
     /// Whether the guard is in force in the kernel; nil when the probe failed.
-    public var guardPresent: Bool?
+    package var guardPresent: Bool?
     /// For an interrupted bind apply: the id of the guard mount found at the path.
-    public var foundMountID: UInt64?
+    package var foundMountID: UInt64?
     /// The row's bind guard mount is attached elsewhere now (a parent directory renamed).
     package var movedTo: String?
     /// The row's bind guard mount is at the path but no longer ro,nosuid,nodev,noexec.
@@ -31,16 +31,16 @@ public struct GuardObservation: Sendable, Hashable {
     private var peerCopyID: UInt64?
     private var peerCopyIDIsUnique = false
 
-    public init(sameBoot: Bool = true, namespace: Namespace = .same, guardPresent: Bool?, foundMountID: UInt64? = nil) {
+    package init(sameBoot: Bool = true, namespace: Namespace = .same, guardPresent: Bool?, foundMountID: UInt64? = nil) {
         self.sameBoot = sameBoot; self.namespace = namespace
         self.guardPresent = guardPresent; self.foundMountID = foundMountID
     }
 }
 
-public enum ReconcileDecisions {
+package enum ReconcileDecisions {
     /// The status a row must move to so the store matches the kernel, with the reason;
     /// nil when the row already matches or the kernel cannot tell (never invent a change).
-    public static func settle(row: GuardSummary, observed o: GuardObservation) -> (GuardStatus, String)? {
+    package static func settle(row: GuardSummary, observed o: GuardObservation) -> (GuardStatus, String)? {
         let status = row.status
         if status == .cleared { return nil }
         if row.kind == .bind {

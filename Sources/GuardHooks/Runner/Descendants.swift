@@ -9,14 +9,14 @@ import CGuardSys
 /// else while a phase runs may turn it on: hook-runner's `run` does (`becomeSubreaper`);
 /// a program that embeds the runner (and its tests, which run phases side by side) does
 /// not, and its hooks' escaped descendants are left alone as before.
-public enum Descendants {
+package enum Descendants {
     /// Whether this process is a subreaper that sweeps after each hook.
     nonisolated(unsafe) private(set) static var sweeping = false
 
     /// Makes this process a child subreaper and turns the sweep on (once, before the first
     /// phase; harmless to repeat). Returns whether the kernel agreed.
     @discardableResult
-    public static func becomeSubreaper() -> Bool {
+    package static func becomeSubreaper() -> Bool {
         if !sweeping { sweeping = gs_become_subreaper() == 0 }
         return sweeping
     }

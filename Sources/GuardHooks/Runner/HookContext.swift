@@ -1,33 +1,33 @@
 import FoundationEssentials
 
 /// Everything about one phase run that is not the hooks themselves.
-public struct HookContext: Sendable, Hashable {
+package struct HookContext: Sendable, Hashable {
     /// The run's id in the store (`GUARD_HOOKS_RUN_ID`).
-    public var runID: String
+    package var runID: String
     /// A dry run executes only hooks that declare `# dry-run: yes` (they see
     /// `GUARD_HOOKS_DRY_RUN=1` and change nothing; the shipped guard hook calls
     /// `hook-runner apply --dry-run`); every other hook is listed as `would-run`, since a
     /// hook that ignores the variable would change the system.
-    public var dryRun: Bool
+    package var dryRun: Bool
     /// The store hooks should use when they call hook-runner back (`GUARD_HOOKS_DB`).
-    public var databasePath: String
+    package var databasePath: String
     /// This hook-runner binary (`GUARD_HOOKS_BIN`).
-    public var binaryPath: String
+    package var binaryPath: String
     /// How long one hook may run before its process group gets `SIGTERM`.
-    public var timeout: Duration
+    package var timeout: Duration
     /// How long after `SIGTERM` the group gets `SIGKILL`.
-    public var gracePeriod: Duration
+    package var gracePeriod: Duration
     /// Run every hook of a `pre-*` phase even after one failed.
-    public var keepGoing: Bool
-    public var outputLimits: OutputLimits
+    package var keepGoing: Bool
+    package var outputLimits: OutputLimits
     /// The caller's allowed roots, so a hook calling hook-runner back applies the same
     /// path policy as its caller (`GUARD_HOOKS_ALLOW_ROOTS`, colon-separated).
-    public var allowedRoots: [String]
+    package var allowedRoots: [String]
     /// The job the run acts for (`GUARD_HOOKS_JOB`), so a hook's `hook-runner apply` and
     /// `clear` claim and release for that job, not for the hook's own process.
-    public var job: String?
+    package var job: String?
 
-    public init(runID: String, dryRun: Bool = false, databasePath: String, binaryPath: String,
+    package init(runID: String, dryRun: Bool = false, databasePath: String, binaryPath: String,
                 timeout: Duration = .seconds(300), gracePeriod: Duration = .seconds(5),
                 keepGoing: Bool = false, outputLimits: OutputLimits = OutputLimits(),
                 allowedRoots: [String] = PathPolicy.defaultAllowedRoots) {
@@ -37,7 +37,7 @@ public struct HookContext: Sendable, Hashable {
     }
 
     /// The `PATH` every hook gets: the one Debian gives root, without `.` or user dirs.
-    public static let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    package static let safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// The complete environment of a hook: nothing of the caller's leaks in (a backup tool
     /// may run with `LD_PRELOAD`, proxies or credentials in its environment). No `LANG`
@@ -47,7 +47,7 @@ public struct HookContext: Sendable, Hashable {
     /// executed from its directory fd, so a script's `$0` is `/dev/fd/N`, not this path.
     /// With `targetsFile` (long lists) `GUARD_HOOKS_TARGETS` is empty and
     /// `GUARD_HOOKS_TARGETS_FILE` names a file of the targets, one per line.
-    public func environment(phase: String, targets: [String], hook: String, hookPath: String? = nil,
+    package func environment(phase: String, targets: [String], hook: String, hookPath: String? = nil,
                             targetsFile: String? = nil) -> [String: String] {
         var environment = [
             "PATH": Self.safePath,
@@ -68,7 +68,7 @@ public struct HookContext: Sendable, Hashable {
 
     /// Whether a phase stops at its first failure: `pre-*` phases gate the operation that
     /// follows (a failed pre-restore must stop the restore), unless `keepGoing`.
-    public func stopsAtFirstFailure(phase: String) -> Bool {
+    package func stopsAtFirstFailure(phase: String) -> Bool {
         phase.hasPrefix("pre-") && !keepGoing
     }
 }

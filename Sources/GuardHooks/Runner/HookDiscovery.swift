@@ -2,7 +2,7 @@ import Glibc
 import SystemPackage
 
 /// What discovery decided about one directory entry.
-public enum HookDecision: Sendable, Hashable, CustomStringConvertible {
+package enum HookDecision: Sendable, Hashable, CustomStringConvertible {
     /// Runs (for the phase asked about).
     case run
     /// Not a hook for this phase: bad name, not a regular executable file, other phase.
@@ -12,14 +12,14 @@ public enum HookDecision: Sendable, Hashable, CustomStringConvertible {
     /// `pre-*` phase and is visible in `runs`.
     case refuse(String)
 
-    public var reason: String? {
+    package var reason: String? {
         switch self {
         case .run: nil
         case .skip(let r), .refuse(let r): r
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .run: "run"
         case .skip(let r), .refuse(let r): "skip: \(r)"
@@ -28,47 +28,47 @@ public enum HookDecision: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One entry of a hooks directory and the decision about it.
-public struct DiscoveredHook: Sendable, Hashable {
+package struct DiscoveredHook: Sendable, Hashable {
     /// The entry's name (invalid UTF-8 shown with replacement characters; such names never run).
-    public var name: String
+    package var name: String
     /// `directory/name`. For symlinks, the link itself: it is what run-parts would execute.
-    public var path: String
-    public var decision: HookDecision
+    package var path: String
+    package var decision: HookDecision
     /// The phases its `# phases:` header lists; nil when it has none (runs for every phase)
     /// or when discovery did not get far enough to read it.
-    public var phases: [String]?
+    package var phases: [String]?
     /// Whether its first lines say `# dry-run: yes`: only such hooks run in a dry run.
-    public var understandsDryRun: Bool
+    package var understandsDryRun: Bool
     /// Where it is executed from: the vetted directory fd, the entry to open in it and the
     /// file discovery judged. nil for hooks described by path only (then opened by path).
-    public var origin: HookOrigin?
+    package var origin: HookOrigin?
 
-    public init(name: String, path: String, decision: HookDecision, phases: [String]? = nil,
+    package init(name: String, path: String, decision: HookDecision, phases: [String]? = nil,
                 understandsDryRun: Bool = false, origin: HookOrigin? = nil) {
         self.name = name; self.path = path; self.decision = decision; self.phases = phases
         self.understandsDryRun = understandsDryRun; self.origin = origin
     }
 
     /// Whether the hook is meant for `phase` by its header (true without a header).
-    public func isFor(phase: String) -> Bool { phases.map { $0.contains(phase) } ?? true }
+    package func isFor(phase: String) -> Bool { phases.map { $0.contains(phase) } ?? true }
 }
 
 /// Which security rules apply to discovery.
-public struct HookPolicy: Sendable, Hashable {
+package struct HookPolicy: Sendable, Hashable {
     /// Refuse hooks (and directories) that are not root-owned or are group/world-writable,
     /// and symlinks that leave the hooks directory. On by default when running as root.
-    public var enforceOwnership: Bool
+    package var enforceOwnership: Bool
 
-    public init(enforceOwnership: Bool) { self.enforceOwnership = enforceOwnership }
+    package init(enforceOwnership: Bool) { self.enforceOwnership = enforceOwnership }
 
     /// The policy for this process: enforced when the effective uid is 0.
-    public static var current: HookPolicy { HookPolicy(enforceOwnership: geteuid() == 0) }
+    package static var current: HookPolicy { HookPolicy(enforceOwnership: geteuid() == 0) }
 }
 
-public struct HookDiscoveryError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var path: String
-    public var errno: Errno
-    public var description: String { "cannot read hooks directory \(path): \(errno)" }
+package struct HookDiscoveryError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var path: String
+    package var errno: Errno
+    package var description: String { "cannot read hooks directory \(path): \(errno)" }
 }
 
 /// Lists a hooks directory the way run-parts selects, with cron's ownership rules on top.
@@ -85,8 +85,16 @@ public struct HookDiscoveryError: Error, Sendable, Hashable, CustomStringConvert
 /// 5. with a phase: the `# phases:` header, if any, lists it.
 /// Entries come in byte order of their names, every entry included, so `hooks` can say
 /// why each file does not run.
-public enum HookDiscovery {
-    public static func discover(directory: String, phase: String?, policy: HookPolicy) throws -> [DiscoveredHook] {
+package enum HookDiscovery {
+    package static func discover(directory: String, phase: String?, policy: HookPolicy) throws -> [DiscoveredHook] {
+        try listing(directory: directory, phase: phase, policy: policy).hooks
+    }
+
+    /// `discover`, and why the directory itself (or an ancestor) is refused, if it is: then
+    /// every hook in it is refused with that reason.
+    package static func listing(directory: String, phase: String?, policy: HookPolicy) throws
+        -> (hooks: [DiscoveredHook], directoryRefusal: String?)
+    {
         // Hooks run with cwd `/`, so their paths must not depend on ours.
         let absolute = directory.hasPrefix("/") ? directory : (currentDirectory() ?? "") + "/" + directory
         let base = absolute.hasSuffix("/") && absolute.count > 1 ? String(absolute.dropLast()) : absolute
@@ -94,7 +102,7 @@ public enum HookDiscovery {
         let names = try entryNames(of: handle)
         let directoryRefusal = policy.enforceOwnership ? HookSecurity.directoryRefusal(handle) : nil
         let resolvedDirectory = policy.enforceOwnership ? HookSecurity.realPath(base) : nil
-        return names.map { raw in
+        let hooks = names.map { raw in
             let name = String(decoding: raw, as: UTF8.self)
             let path = base == "/" ? "/\(name)" : "\(base)/\(name)"
             guard isHookName(raw) else {
@@ -103,10 +111,11 @@ public enum HookDiscovery {
             return classify(name: name, path: path, in: handle, phase: phase, policy: policy,
                             directoryRefusal: directoryRefusal, resolvedDirectory: resolvedDirectory)
         }
+        return (hooks, directoryRefusal)
     }
 
     /// run-parts' default name rule, on bytes so no locale can widen `[a-z]`.
-    public static func isHookName<S: Sequence>(_ bytes: S) -> Bool where S.Element == UInt8 {
+    package static func isHookName<S: Sequence>(_ bytes: S) -> Bool where S.Element == UInt8 {
         var any = false
         for b in bytes {
             let ok = (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39)

@@ -9,19 +9,19 @@ public struct HookOutputLine: Sendable, Hashable {
     /// True when the line was cut at `maxLineBytes` and continues in the next one.
     public var isContinued: Bool
 
-    public init(hook: String, text: String, isContinued: Bool = false) {
+    package init(hook: String, text: String, isContinued: Bool = false) {
         self.hook = hook; self.text = text; self.isContinued = isContinued
     }
 }
 
 /// Limits that keep a hook's output cheap however much it prints.
-public struct OutputLimits: Sendable, Hashable {
+package struct OutputLimits: Sendable, Hashable {
     /// Longer lines are split into pieces of at most this many bytes.
-    public var maxLineBytes: Int
+    package var maxLineBytes: Int
     /// How many of the last output bytes the result keeps.
-    public var tailBytes: Int
+    package var tailBytes: Int
 
-    public init(maxLineBytes: Int = 4096, tailBytes: Int = 64 * 1024) {
+    package init(maxLineBytes: Int = 4096, tailBytes: Int = 64 * 1024) {
         self.maxLineBytes = max(maxLineBytes, 4)
         self.tailBytes = max(tailBytes, 0)
     }

@@ -6,8 +6,11 @@ import GuardStore
 /// directly (`result.outcome`, `result.exitCode`).
 @dynamicMemberLookup
 public struct HookResult: Sendable, Hashable {
+    /// Where a hook comes from.
     public enum Kind: String, Sendable, Hashable, Codable {
+        /// A file of the hooks directory.
         case executable
+        /// A `SwiftHook` the tool registered.
         case swift
     }
 
@@ -15,6 +18,7 @@ public struct HookResult: Sendable, Hashable {
     /// `outputTail` holds at most `OutputLimits.tailBytes` UTF-8 bytes; `reason` says why it
     /// failed or was skipped (nil for `ok` and `soft-skip`).
     public var record: HookResultRecord
+    /// An executable of the hooks directory, or a Swift hook.
     public var kind: Kind
     /// The signal to hook-runner (SIGINT/SIGTERM/SIGHUP) that ended this hook early.
     public var interruptedBy: Int32? = nil
@@ -27,12 +31,13 @@ public struct HookResult: Sendable, Hashable {
     /// The outcome word shown to people: `would-run` for hooks a dry run only lists.
     public var outcomeWord: String { wouldRun ? "would-run" : record.outcome.rawValue }
 
+    /// The record's fields, read directly: `result.outcome`, `result.exitCode`.
     public subscript<T>(dynamicMember keyPath: WritableKeyPath<HookResultRecord, T>) -> T {
         get { record[keyPath: keyPath] }
         set { record[keyPath: keyPath] = newValue }
     }
 
-    public init(name: String, path: String, kind: Kind, outcome: HookOutcome, exitCode: Int32? = nil,
+    package init(name: String, path: String, kind: Kind, outcome: HookOutcome, exitCode: Int32? = nil,
                 signal: Int32? = nil, timedOut: Bool = false, startedAt: Date? = nil,
                 finishedAt: Date? = nil, outputTail: String = "", reason: String? = nil) {
         record = HookResultRecord(name: name, path: path, outcome: outcome, exitCode: exitCode, signal: signal,
@@ -60,26 +65,40 @@ public struct HookResult: Sendable, Hashable {
 
 /// The results of one phase, in run order.
 public struct PhaseReport: Sendable, Hashable {
+    /// The phase that ran.
     public var phase: String
+    /// The targets the hooks got.
     public var targets: [String]
+    /// When the phase started and ended.
     public var startedAt: Date
     public var finishedAt: Date
+    /// One result per hook considered for the phase, in run order.
     public var results: [HookResult]
 
-    public init(phase: String, targets: [String], startedAt: Date, finishedAt: Date, results: [HookResult]) {
+    package init(phase: String, targets: [String], startedAt: Date, finishedAt: Date, results: [HookResult]) {
         self.phase = phase; self.targets = targets; self.startedAt = startedAt
         self.finishedAt = finishedAt; self.results = results
     }
 
+    /// The hooks that failed: a non-zero exit (but 75), a signal, a timeout, a thrown Swift
+    /// hook, or a hook refused by the ownership rules (never run; its `reason` says why).
     public var failures: [HookResult] { results.filter { $0.outcome == .failed } }
+
+    /// Set when the hooks directory itself (or an ancestor) is not root-owned or is group- or
+    /// world-writable (enforced when running as root): then none of its hooks ran, each is
+    /// in `failures` with this reason, and `exitStatus` is 1.
+    public var hooksDirectoryRefusal: String?
 
     /// The signal that interrupted the run (hook-runner then exits 128+N), if one did.
     public var interruptedBy: Int32?
 
-    /// The phase's exit status in sysexits terms: 0 when no hook failed, 1 otherwise.
-    /// A soft skip (75) of a hook is a success of the run, and so are hooks skipped after
-    /// it; a refused (insecure) hook is a failure.
+    /// The phase's exit status, as `hook-runner run` exits: 0 when no hook failed, 1 when one
+    /// did, 128+N when signal N interrupted the run. A soft skip (75) of a hook is a success
+    /// of the run, and so are hooks skipped after it; a refused (insecure) hook is a failure.
+    /// A phase that cannot start throws instead: `GuardEngineError.exitStatus` (64, 70, 75,
+    /// 1) and `PhaseRunError.exitStatus` (65) give those codes, `SysExitCode.forError(_:)` any.
     public var exitStatus: Int32 { interruptedBy.map { 128 + $0 } ?? (failures.isEmpty ? 0 : 1) }
 
+    /// The results as the store keeps them.
     public var records: [HookResultRecord] { results.map(\.record) }
 }

@@ -8,14 +8,14 @@ import FoundationEssentials
 /// header does not exclude the phase (recorded `failed` with the refusal: a refused guard
 /// hook must stop a `pre-*` phase, and is visible in `runs`). Files that are not hooks at all (bad names, not
 /// executable, not regular, other phase) are left out; `hooks` lists those.
-public struct HookRunner: Sendable {
-    public init() {}
+package struct HookRunner: Sendable {
+    package init() {}
 
     /// Runs `phase`. `output` receives each line as it is printed, in order, from a
     /// background thread (one per running hook); it should not block for long, since the
     /// hook's pipe fills while it does. Observer calls happen on the calling task.
 
-    public func run(phase: String, targets: [String], context: HookContext,
+    package func run(phase: String, targets: [String], context: HookContext,
                     hooks: [DiscoveredHook], swiftHooks: [any SwiftHook] = [],
                     observer: (any HookRunObserver)? = nil,
                     output: @escaping @Sendable (HookOutputLine) -> Void) async -> PhaseReport {

@@ -5,10 +5,10 @@ import SystemPackage
 /// An open hooks directory: discovery judges its entries and the runner executes them
 /// through this fd, so renaming the directory (or a parent) after the checks changes
 /// nothing about what runs. Closed when the last hook that came from it is gone.
-public final class HooksDirectory: Sendable, Hashable {
-    public let fd: Int32
+package final class HooksDirectory: Sendable, Hashable {
+    package let fd: Int32
     /// The path it was opened by (for messages and hook paths).
-    public let path: String
+    package let path: String
     /// Every directory above it, `/` first, as the kernel names the opened directory now
     /// (`/proc/self/fd/N`): those are the ones whose writers could have swapped it.
     let ancestors: [String]
@@ -45,27 +45,27 @@ public final class HooksDirectory: Sendable, Hashable {
         return path == "/" ? [] : result
     }
 
-    public static func == (a: HooksDirectory, b: HooksDirectory) -> Bool { a === b }
-    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+    package static func == (a: HooksDirectory, b: HooksDirectory) -> Bool { a === b }
+    package func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// Where a discovered hook is executed from, and the file discovery judged there.
-public struct HookOrigin: Sendable, Hashable {
-    public let directory: HooksDirectory
+package struct HookOrigin: Sendable, Hashable {
+    package let directory: HooksDirectory
     /// The entry opened in `directory` (a symlink's target name when it was one).
-    public let entry: String
-    public let device: UInt64
-    public let inode: UInt64
+    package let entry: String
+    package let device: UInt64
+    package let inode: UInt64
     /// Root's rules apply at exec time too (owner, mode, same file as discovered).
-    public let enforceOwnership: Bool
+    package let enforceOwnership: Bool
 }
 
 /// The `# dry-run: yes` header: a hook that says it honours `GUARD_HOOKS_DRY_RUN=1` (changes
 /// nothing then). Only those run in a dry run; the others are listed as `would-run`.
-public enum DryRunHeader {
+package enum DryRunHeader {
     /// Whether one of the first `PhasesHeader.maxLines` lines is `# dry-run: yes`
     /// (blanks around the words allowed, as for `# phases:`).
-    public static func declared(in bytes: [UInt8]) -> Bool {
+    package static func declared(in bytes: [UInt8]) -> Bool {
         var lines = 0
         for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             if lines == PhasesHeader.maxLines { break }

@@ -5,15 +5,15 @@
 /// names it, or when the config file's `phases` key lists it; any other phase is a usage
 /// error. And a `pre-*` phase in which no hook would run guards nothing: that is an error
 /// unless the caller says it is intended (`allowEmpty`).
-public enum PhaseNames {
+package enum PhaseNames {
     /// The phases backup and restore tools call (DESIGN.md).
-    public static let standard = ["pre-backup", "post-backup", "pre-restore", "post-restore", "pre-mount", "post-mount"]
+    package static let standard = ["pre-backup", "post-backup", "pre-restore", "post-restore", "pre-mount", "post-mount"]
 
     /// Why `phase` cannot be run; nil when it can.
     /// - `hooks`: discovery's answer for the phase (headers of skipped hooks count too).
     /// - `swiftPhases`: the phases of the in-process hooks (nil: a hook for every phase).
     /// - `configured`: the config file's `phases`.
-    public static func problem(phase: String, hooks: [DiscoveredHook], swiftPhases: [[String]?],
+    package static func problem(phase: String, hooks: [DiscoveredHook], swiftPhases: [[String]?],
                                configured: [String], allowEmpty: Bool) -> Problem? {
         let declared = standard + configured + hooks.flatMap { $0.phases ?? [] } + swiftPhases.flatMap { $0 ?? [] }
         guard declared.contains(phase) else {
@@ -34,13 +34,13 @@ public enum PhaseNames {
         return nil
     }
 
-    public enum Problem: Sendable, Hashable, CustomStringConvertible {
+    package enum Problem: Sendable, Hashable, CustomStringConvertible {
         /// A phase nobody declared (usage, 64).
         case unknown(String)
         /// A pre-* phase with no hook to run (action failed, 1).
         case empty(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .unknown(let m), .empty(let m): return m
             }

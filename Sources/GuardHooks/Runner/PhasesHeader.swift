@@ -2,13 +2,13 @@
 ///
 /// Pure and total: it is fed whatever bytes a file starts with (binaries included) and
 /// must never trap, so it only ever indexes within bounds and builds strings from ASCII.
-public enum PhasesHeader {
+package enum PhasesHeader {
     /// How many lines of a hook may hold the header (DESIGN.md: "within its first 10 lines").
-    public static let maxLines = 10
+    package static let maxLines = 10
     /// How many bytes of a hook discovery reads to look for the header. A header on line
     /// 10 of a file with very long lines beyond this is not seen; that is deliberate, so a
     /// huge executable costs one small read.
-    public static let maxBytes = 4096
+    package static let maxBytes = 4096
 
     /// The phases the header lists, or nil when the first `maxLines` lines have no header.
     ///
@@ -17,7 +17,7 @@ public enum PhasesHeader {
     /// (`[a-z0-9-]+`); other words are dropped rather than widening the hook to every
     /// phase, so `# phases: Pre-Restore` yields `[]` and the hook runs for no phase, which
     /// `hooks` shows as "not for phase …". The first header line wins.
-    public static func parse(_ bytes: [UInt8]) -> [String]? {
+    package static func parse(_ bytes: [UInt8]) -> [String]? {
         var lineStart = 0
         var lineNumber = 0
         while lineNumber < maxLines, lineStart <= bytes.count {
@@ -32,7 +32,7 @@ public enum PhasesHeader {
     }
 
     /// Whether a phase name is well formed (`[a-z0-9-]+`), as headers and the CLI expect.
-    public static func isPhaseName<S: Sequence>(_ bytes: S) -> Bool where S.Element == UInt8 {
+    package static func isPhaseName<S: Sequence>(_ bytes: S) -> Bool where S.Element == UInt8 {
         var any = false
         for b in bytes {
             guard isPhaseByte(b) else { return false }
@@ -41,7 +41,7 @@ public enum PhasesHeader {
         return any
     }
 
-    public static func isPhaseName(_ name: String) -> Bool { isPhaseName(name.utf8) }
+    package static func isPhaseName(_ name: String) -> Bool { isPhaseName(name.utf8) }
 
     static func parseLine(_ line: ArraySlice<UInt8>) -> [String]? {
         var i = line.startIndex

@@ -6,12 +6,12 @@ import SystemPackage
 /// instead of dying and orphaning the running hook, hook-runner ends the hook's group
 /// (TERM, grace, KILL), records the run `interrupted` and exits 128+N. The handlers only
 /// note the signal and write a byte to a pipe the hook watch polls.
-public enum RunInterruption {
+package enum RunInterruption {
     /// The read end of the notification pipe, or -1 before `install()`.
     nonisolated(unsafe) static var notifyFD: Int32 = -1
 
     /// Installs the handlers (once, before the first hook starts).
-    public static func install() {
+    package static func install() {
         guard notifyFD < 0 else { return }
         guard let (readEnd, writeEnd) = try? FileDescriptor.pipe(options: .closeOnExec) else { return }
         // A handler must never block on a full pipe.
@@ -21,7 +21,7 @@ public enum RunInterruption {
     }
 
     /// The signal that interrupted the run, if any.
-    public static var signal: Int32? {
+    package static var signal: Int32? {
         let s = gs_interrupt_signal()
         return s == 0 ? nil : s
     }

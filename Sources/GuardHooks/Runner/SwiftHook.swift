@@ -2,9 +2,12 @@
 /// name order among the `hooks.d` executables, under the same outcome rules: return 0 for
 /// ok, 75 for a soft skip, anything else (or throw) to fail.
 public protocol SwiftHook: Sendable {
+    /// Sorts it among the hooks.d executables (byte order); recorded as `swift:<name>`.
     var name: String { get }
     /// The phases it runs for; nil for every phase (like an executable without header).
     var phases: [String]? { get }
+    /// Runs the hook: 0 ok, 75 soft skip (the rest of the phase is skipped), anything else
+    /// or a thrown error fails.
     func run(_ invocation: HookInvocation) async throws -> Int32
 }
 
@@ -15,10 +18,13 @@ extension SwiftHook {
 /// What a Swift hook gets: the same facts an executable hook gets in its argv and
 /// environment, and a way to print lines into the run's output and the stored tail.
 public struct HookInvocation: Sendable {
+    /// The phase being run.
     public var phase: String
+    /// The phase's targets.
     public var targets: [String]
+    /// This hook's `name`.
     public var hookName: String
-    public var context: HookContext
+    package var context: HookContext
     /// The environment an executable hook would have (for Swift hooks that spawn tools).
     public var environment: [String: String]
     private let emit: @Sendable (String) -> Void
@@ -30,6 +36,7 @@ public struct HookInvocation: Sendable {
         self.emit = emit
     }
 
+    /// A dry run: do nothing that changes anything.
     public var dryRun: Bool { context.dryRun }
 
     /// Prints text as the hook's output; newlines separate lines.
@@ -38,7 +45,7 @@ public struct HookInvocation: Sendable {
 
 /// Told about each hook as the phase goes, so a caller can record results one by one
 /// (a crash mid-phase then loses at most the hook that was running).
-public protocol HookRunObserver: Sendable {
+package protocol HookRunObserver: Sendable {
     /// A hook is about to run (not called for hooks that are skipped or refused).
     func hookStarted(_ hook: PlannedHook) async
     /// A hook's result is final: it ran, or it was skipped or refused.
@@ -46,14 +53,14 @@ public protocol HookRunObserver: Sendable {
 }
 
 /// A hook the runner considers for a phase.
-public struct PlannedHook: Sendable, Hashable {
-    public var name: String
-    public var path: String
-    public var kind: HookResult.Kind
+package struct PlannedHook: Sendable, Hashable {
+    package var name: String
+    package var path: String
+    package var kind: HookResult.Kind
     /// Set when discovery refused it: it does not run and is recorded failed with this reason.
-    public var refusal: String?
+    package var refusal: String?
     /// Where an executable is run from (nil: by path).
-    public var origin: HookOrigin? = nil
+    package var origin: HookOrigin? = nil
     /// Executed in a dry run: it declares `# dry-run: yes` (Swift hooks see `dryRun`).
-    public var understandsDryRun = true
+    package var understandsDryRun = true
 }
