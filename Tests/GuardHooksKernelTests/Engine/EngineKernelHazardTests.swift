@@ -12,11 +12,6 @@ import Glibc
 /// directory, moved guards, doctor's blind spots). Each test failed on the build before
 /// the fix (RELIABILITY.md, "Issue 13").
 extension EngineKernelTests {
-    private func chattr(_ flag: String, _ path: String) throws {
-        let r = try runCommand(["chattr", flag, path])
-        try #require(r.status == 0, "chattr \(flag) \(path): \(r.stderr)")
-    }
-
     // MARK: item 2
 
     /// Storage mounting on targets while a 300-target apply runs must never end up under a

@@ -85,22 +85,14 @@ func topMountID(_ path: String) throws -> UInt64? {
     return try k.probe(h).mountID
 }
 
-/// The `hook-runner` built beside this test bundle (HookRunnerTests depends on it).
-func hookRunnerPath() throws -> String {
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let path = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("hook-runner").path
-    try #require(access(path, X_OK) == 0, "no hook-runner beside the test bundle at \(path) (swift build --build-tests)")
-    return path
-}
-
 /// Runs hook-runner in a child process against the world's store and sandbox, optionally
 /// killed by its own test fault point; `prefix` runs it under another command (unshare).
 @discardableResult
 func runHookRunner(_ w: EngineKernelWorld, _ args: [String], fault: FaultPoint? = nil,
                    prefix: [String] = []) throws -> CommandResult {
-    var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    var env = ["PATH": safePath,
                "GUARD_HOOKS_DB": w.storePath, "GUARD_HOOKS_ALLOW_ROOTS": w.dir.path,
                "GUARD_HOOKS_LOCK_TIMEOUT": "5"]
     if let fault { env["GUARD_HOOKS_TEST_FAULT"] = fault.rawValue }
-    return try runCommand(prefix + [try hookRunnerPath()] + args, environment: env)
+    return try runCommand(prefix + [hookRunnerBinary] + args, environment: env)
 }

@@ -93,8 +93,3 @@ import Testing
         #expect(try touchFailure("\(path)/f") == nil, "nothing was sealed")
     }
 }
-
-/// The flag letters `lsattr -d` prints for a directory.
-func lsattrFlags(_ path: String) throws -> String {
-    String(try output(["lsattr", "-d", path]).split(separator: " ").first ?? "")
-}

@@ -28,11 +28,6 @@ extension AdapterTests {
             #expect(SysExitCode.forImport([]) == .ok)
         }
 
-        func chattr(_ flag: String, _ path: String) throws {
-            let r = try runCommand(["chattr", flag, path])
-            try #require(r.status == 0, "chattr: \(r.stderr)")
-        }
-
         /// The output line of index line `n`.
         func line(_ out: String, _ n: Int) -> String {
             out.split(separator: "\n").map(String.init).first { $0.hasPrefix("line \(n): ") } ?? ""
@@ -41,7 +36,7 @@ extension AdapterTests {
         @Test(sandboxed) func importAdoptsOnlyFlaggedOfflineDirectories() throws {
             let dir = try Sandbox.make("import")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             let flagged = try dir.mkdir("pve/nfs1"), plain = try dir.mkdir("pve/nfs2"), mounted = try dir.mkdir("pve/nfs3")
             try chattr("+i", flagged)
             try mountTmpfs(mounted)
@@ -103,7 +98,7 @@ extension AdapterTests {
         @Test(sandboxed) func jsonShape() throws {
             let dir = try Sandbox.make("import-json")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             let flagged = try dir.mkdir("usb")
             try chattr("+i", flagged)
             let index = dir.sub("index")
@@ -122,7 +117,7 @@ extension AdapterTests {
         @Test(sandboxed) func missingIndexIsNothingToImport() throws {
             let dir = try Sandbox.make("import-missing")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             let r = try cli.run(["import", "proxsave", dir.sub("no-such-index")])
             expectStatus(r, 0)
             #expect(r.stdout == "\(dir.sub("no-such-index")): no such file: nothing to import (ProxSave writes it only after a chattr +i fallback)\n")

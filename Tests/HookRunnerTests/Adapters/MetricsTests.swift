@@ -54,7 +54,7 @@ extension AdapterTests {
             if let why = Self.prometheusClientAvailable { print("skipping the parser check: \(why)"); return }
             let dir = try Sandbox.make("metrics")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             try cli.installShippedHooks()
             let a = try dir.mkdir("a"), b = try dir.mkdir("b")
             expectStatus(try cli.run(["apply", "--kind", "immutable", a]), 0)

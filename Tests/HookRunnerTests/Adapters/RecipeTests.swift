@@ -39,7 +39,7 @@ extension AdapterTests {
         func wrapperOfflineFailsLoudlyOnlineWrites(_ wrapper: String) throws {
             let dir = try Sandbox.make("recipe")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             try cli.installShippedHooks()
             let tool = try fakeTool(dir)
             let storage = try dir.mkdir("backup")
@@ -74,7 +74,7 @@ extension AdapterTests {
         @Test(sandboxed) func failingPreBackupStopsTheToolAndStillClears() throws {
             let dir = try Sandbox.make("recipe-pre")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             try cli.installShippedHooks()
             let tool = try fakeTool(dir)
             // /srv is outside the allowed roots: `exec` refuses the target (65) before any hook
@@ -93,7 +93,7 @@ extension AdapterTests {
         @Test(sandboxed) func failingPreBackupHookFailsClosed() throws {
             let dir = try Sandbox.make("recipe-pre-hook")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             try cli.installShippedHooks()
             try writeFile(cli.hooksDir + "/20-fail", "#!/bin/sh\n# phases: pre-backup\nexit 3\n", mode: 0o755)
             let tool = try fakeTool(dir)
@@ -109,14 +109,14 @@ extension AdapterTests {
         @Test(sandboxed) func guardedBackupUsage() throws {
             let dir = try Sandbox.make("recipe-usage")
             defer { dir.cleanUp() }
-            let r = try runCommand([recipes + "/guarded-backup.sh", "/mnt/x", "true"], environment: env(CLI(dir: dir)))
+            let r = try runCommand([recipes + "/guarded-backup.sh", "/mnt/x", "true"], environment: env(CLI(adapterSandbox: dir)))
             expectStatus(r, 64)
         }
 
         @Test(sandboxed) func rsnapshotScripts() throws {
             let dir = try Sandbox.make("recipe-rsnapshot")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             try cli.installShippedHooks()
             let storage = try dir.mkdir("backup")
             // rsnapshot passes no arguments: the mountpoint comes from the script's setting.

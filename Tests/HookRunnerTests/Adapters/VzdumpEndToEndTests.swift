@@ -54,7 +54,7 @@ extension AdapterTests {
         func run(storageOnline: Bool, configuredTarget: Bool) throws {
             let dir = try Sandbox.make("vzdump")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             try cli.installShippedHooks()
             let storage = try dir.mkdir("pve/nfs1")
             let dumpDir = storage + "/dump"
@@ -144,7 +144,7 @@ extension AdapterTests {
         @Test(sandboxed) func localStorageIsLeftAlone() throws {
             let dir = try Sandbox.make("vzdump-local")
             defer { dir.cleanUp() }
-            let cli = CLI(dir: dir)
+            let cli = CLI(adapterSandbox: dir)
             try cli.installShippedHooks()
             let r = try call(cli, Step(argv: ["job-start"], env: ["STOREID": "local", "DUMPDIR": "/var/lib/vz/dump"]))
             expectStatus(r, 0)
@@ -155,7 +155,7 @@ extension AdapterTests {
         @Test(sandboxed) func missingPhaseIsAUsageError() throws {
             let dir = try Sandbox.make("vzdump-usage")
             defer { dir.cleanUp() }
-            let r = try CLI(dir: dir).run(["vzdump"])
+            let r = try CLI(adapterSandbox: dir).run(["vzdump"])
             expectStatus(r, 64)
         }
     }

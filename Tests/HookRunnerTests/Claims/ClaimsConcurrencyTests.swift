@@ -34,7 +34,7 @@ extension ReliabilityTests {
             report("claims-concurrency: seed=\(seed) (RELIABILITY_SEED=\(seed) repeats this run)")
             let dir = try Sandbox.make("rel-claims")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let targets = try (0..<3).map { try dir.mkdir("t\($0)") }
             // The store exists before the monitor starts, so it never races its creation.
             #expect(try cli.run(["guards"]).status == 0)
@@ -179,7 +179,7 @@ extension ReliabilityTests {
         @Test(sandboxed) func monitorSeesAGuardWithoutAClaimAndAClaimWithoutAGuard() throws {
             let dir = try Sandbox.make("rel-claims-monitor")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let a = try dir.mkdir("a"), b = try dir.mkdir("b")
             #expect(try cli.run(["apply", a]).status == 0)
             #expect(try cli.run(["apply", "--claim", "w0", b]).status == 0)

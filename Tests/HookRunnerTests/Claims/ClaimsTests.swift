@@ -183,7 +183,7 @@ extension HookRunnerTests {
             #expect(try !w.guardPresent(nfs1), "\(d.log)")
             let rows = try w.cli.run(["guards", "--json"])
             #expect(rows.stdout.contains("\"state\":\"cleared\""), "\(rows.stdout)")
-            let released = try sqlite(w.cli.db, "SELECT release_reason FROM claims")
+            let released = try sql(w.cli.db, "SELECT release_reason FROM claims")
             #expect(released.hasPrefix("stale: session ") && released.contains("ended"), "\(released)")
         }
 
@@ -207,7 +207,7 @@ extension HookRunnerTests {
             r = try w.cli.run(["clear", "--force", nfs1])
             expectStatus(r, 0)
             #expect(try !w.guardPresent(nfs1))
-            #expect(try sqlite(w.cli.db, "SELECT release_reason FROM claims") == "released by the operator (clear --force)")
+            #expect(try sql(w.cli.db, "SELECT release_reason FROM claims") == "released by the operator (clear --force)")
             a.go(2)
             _ = try a.waitForStep(2)
         }
@@ -312,8 +312,4 @@ extension HookRunnerTests {
             throw JobError("no pid in \(file)")
         }
     }
-}
-
-func sqlite(_ db: String, _ sql: String) throws -> String {
-    try runCommand(["/usr/bin/sqlite3", db, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }

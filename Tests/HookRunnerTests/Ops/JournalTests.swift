@@ -47,7 +47,7 @@ import Testing
 
     @Test(.enabled(if: analyze != nil, "systemd-analyze is not installed (apt-get install systemd): the unit is not verified"))
     func sealUnitVerifies() throws {
-        let r = try runCommand(["\(packageRoot)/packaging/check-unit", hookRunner])
+        let r = try runCommand(["\(packageRoot)/packaging/check-unit", hookRunnerBinary])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("systemd-analyze verify: ok"))
     }

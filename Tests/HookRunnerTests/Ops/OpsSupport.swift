@@ -3,10 +3,6 @@ import GuardTestSupport
 import Testing
 import Glibc
 
-/// The trait of every test that guards in the sandbox (scripts/test provides it).
-/// OpsTests' name for the shared binary path.
-let hookRunner = hookRunnerBinary
-
 /// A scratch directory (not for guards: those only go into the sandbox).
 struct TempDir {
     let path: String
@@ -33,7 +29,7 @@ struct TempDir {
 func hookRunnerRun(_ args: [String], env: [String: String] = [:]) throws -> CommandResult {
     var e = env
     e["PATH"] = e["PATH"] ?? safePath
-    return try runCommand([hookRunner] + args, environment: e)
+    return try runCommand([hookRunnerBinary] + args, environment: e)
 }
 
 /// Runs hook-runner with stderr the journal would be: `JOURNAL_STREAM` names the very file
@@ -42,24 +38,7 @@ func hookRunnerAsJournalStream(_ args: [String], env: [String: String] = [:]) th
     var e = env
     e["PATH"] = e["PATH"] ?? safePath
     return try runCommand(["/bin/sh", "-c", "JOURNAL_STREAM=$(stat -L -c %d:%i /dev/stderr) && export JOURNAL_STREAM && exec \"$@\"",
-                           "sh", hookRunner] + args, environment: e)
-}
-
-/// Exit `code` and stderr exactly one line `hook-runner: …` with every fragment.
-func expectError(_ r: CommandResult, _ code: Int32, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.status == code, "exit \(r.status), stderr: \(r.stderr)", sourceLocation: sourceLocation)
-    let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false)
-    #expect(lines.count == 2 && lines[1].isEmpty, "stderr is not one line: \(r.stderr.debugDescription)", sourceLocation: sourceLocation)
-    #expect(r.stderr.hasPrefix("hook-runner: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
-    for f in fragments { #expect(r.stderr.contains(f), "stderr lacks \(f.debugDescription): \(r.stderr)", sourceLocation: sourceLocation) }
-}
-
-func expectStatus(_ r: CommandResult, _ code: Int32, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.status == code, "exit \(r.status)\nstdout: \(r.stdout)\nstderr: \(r.stderr)", sourceLocation: sourceLocation)
-}
-
-func lsattr(_ path: String) throws -> String {
-    String(try runCommand(["lsattr", "-d", path]).stdout.split(separator: " ").first ?? "")
+                           "sh", hookRunnerBinary] + args, environment: e)
 }
 
 /// A TOML array of strings.

@@ -33,7 +33,7 @@ extension ReliabilityTests {
             let ops = knob("RELIABILITY_OPS", 12)
             let dir = try Sandbox.make("rel-conc")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let targets = try (0..<20).map { try dir.mkdir(String(format: "c%02d", $0)) }
             let tally = Tally()
             let done = DispatchSemaphore(value: 0)

@@ -19,7 +19,7 @@ extension ReliabilityTests {
             var rng = SplitMix64(seed: seed)
             let dir = try Sandbox.make("rel-crash")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let targets = try (0..<50).map { try dir.mkdir(String(format: "t%02d", $0)) }
 
             // Typical run time of a full apply and a full clear (the range the kill delay is drawn from).

@@ -21,7 +21,7 @@ extension ReliabilityTests {
         /// Shared with one background thread of its own test only.
         struct Setup: @unchecked Sendable {
             let dir: SandboxDirectory
-            let cli: RelCLI
+            let cli: CLI
             let nfs1: String, nfs2: String, nfs3: String
             let dead: DeadStorage
 
@@ -30,7 +30,7 @@ extension ReliabilityTests {
             init(_ name: String, kernel: String = "") throws {
                 self.kernel = kernel
                 dir = try Sandbox.make(name)
-                cli = RelCLI(dir: dir)
+                cli = CLI(dir: dir)
                 nfs1 = try dir.mkdir("pve/nfs1"); nfs2 = try dir.mkdir("pve/nfs2"); nfs3 = try dir.mkdir("pve/nfs3")
                 do { dead = try DeadStorage(at: nfs1, trigger: dir.sub("dead-trigger")) } catch { dir.cleanUp(); throw error }
             }

@@ -15,8 +15,8 @@ extension ReliabilityTests {
         /// One sandbox: a store with one applied guard (`base`), directories to aim at.
         final class World {
             let dir: SandboxDirectory
-            let cli: RelCLI
-            init(_ dir: SandboxDirectory) { self.dir = dir; cli = RelCLI(dir: dir) }
+            let cli: CLI
+            init(_ dir: SandboxDirectory) { self.dir = dir; cli = CLI(dir: dir) }
         }
 
         enum Expect { case unchanged, changes }
@@ -353,15 +353,6 @@ extension ReliabilityTests {
                     return try w.cli.run(["run", "pre-restore", "--hooks-dir", w.dir.sub("hooks-file")])
                 },
             ]
-        }
-
-        static func processRunning(argument: String) -> Bool {
-            guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
-            for pid in pids where pid.allSatisfy(\.isNumber) {
-                if let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-                   String(decoding: data, as: UTF8.self).contains(argument) { return true }
-            }
-            return false
         }
 
         // MARK: the test over paths and hooks

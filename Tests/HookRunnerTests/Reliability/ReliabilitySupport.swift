@@ -27,8 +27,6 @@ func report(_ line: String) {
     }
 }
 
-typealias RelCLI = SandboxCLI
-
 /// A child process that can be killed at any moment; its output goes to /dev/null.
 final class Child {
     let process = Process()
@@ -142,9 +140,4 @@ func invariantViolations(dir: SandboxDirectory, db: String, targets: [String],
         violations.append("guard #\(row.id): status \(row.status) but last event \(last[row.id]?.description ?? "none")")
     }
     return violations
-}
-
-/// Runs `sqlite3 -readonly db query`, trimmed.
-func sql(_ db: String, _ query: String) throws -> String {
-    try runCommand(["sqlite3", "-readonly", db, query]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }

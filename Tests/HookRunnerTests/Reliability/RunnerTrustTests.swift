@@ -17,9 +17,9 @@ extension ReliabilityTests {
         }
 
         /// A sandbox, a CLI on its store and an empty hooks.d in it; the caller cleans up.
-        static func sandboxWithHooks(_ name: String) throws -> (SandboxDirectory, RelCLI, String) {
+        static func sandboxWithHooks(_ name: String) throws -> (SandboxDirectory, CLI, String) {
             let dir = try Sandbox.make(name)
-            return (dir, RelCLI(dir: dir), try dir.mkdir("hooks.d"))
+            return (dir, CLI(dir: dir), try dir.mkdir("hooks.d"))
         }
 
         static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
@@ -34,10 +34,6 @@ extension ReliabilityTests {
             return condition()
         }
 
-        static func processRunning(_ argument: String) -> Bool {
-            ReliabilityTests.HostileInput.processRunning(argument: argument)
-        }
-
         // MARK: item 2: hooks.d swapped after it was checked
 
         /// The parent of hooks.d is writable by uid 65534: while the first hook runs, the
@@ -46,7 +42,7 @@ extension ReliabilityTests {
         @Test(sandboxed) func attackerWritableAncestorIsRefused() throws {
             let dir = try Sandbox.make("trust-ancestor")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let parent = try dir.mkdir("parent")
             chown(parent, 65534, 65534)
             let hooks = try dir.mkdir("parent/hooks.d")
@@ -93,10 +89,10 @@ extension ReliabilityTests {
             Self.script("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
             try #require(try cli.run(["apply", try dir.mkdir("t")]).status == 0)  // creates the store
             let child = try Child([hookRunnerBinary, "run", "post-mount", "--hooks-dir", hooks], environment: cli.environment)
-            #expect(Self.waitFor { Self.exists(started) && Self.processRunning(marker) }, "the hook never started")
+            #expect(Self.waitFor { Self.exists(started) && processRunning(argument: marker) }, "the hook never started")
             kill(child.process.processIdentifier, signal)
             #expect(child.wait() == 128 + signal)
-            #expect(Self.waitFor { !Self.processRunning(marker) }, "the hook outlived hook-runner")
+            #expect(Self.waitFor { !processRunning(argument: marker) }, "the hook outlived hook-runner")
             let runs = try cli.run(["runs"])
             #expect(runs.stdout.contains("interrupted"), "\(runs.stdout)")
             let json = try cli.run(["runs", "--json"])
@@ -114,10 +110,10 @@ extension ReliabilityTests {
             Self.script("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
             try #require(try cli.run(["apply", try dir.mkdir("t")]).status == 0)
             let child = try Child([hookRunnerBinary, "run", "post-mount", "--hooks-dir", hooks], environment: cli.environment)
-            #expect(Self.waitFor { Self.exists(started) && Self.processRunning(marker) }, "the hook never started")
+            #expect(Self.waitFor { Self.exists(started) && processRunning(argument: marker) }, "the hook never started")
             child.kill()
             #expect(child.wait() == 128 + SIGKILL)
-            #expect(Self.waitFor { !Self.processRunning(marker) }, "the hook outlived hook-runner's SIGKILL")
+            #expect(Self.waitFor { !processRunning(argument: marker) }, "the hook outlived hook-runner's SIGKILL")
             let runs = try cli.run(["runs"])
             #expect(runs.stdout.contains("interrupted (hook-runner gone)"), "\(runs.stdout)")
             let doctor = try cli.run(["doctor"])
@@ -146,7 +142,7 @@ extension ReliabilityTests {
                 """)
             let r = try cli.run(["run", "post-mount", "--hooks-dir", hooks])
             #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-            let gone = Self.waitFor(2) { !Self.processRunning("4244.5") }
+            let gone = Self.waitFor(2) { !processRunning(argument: "4244.5") }
             if !gone { _ = try? runCommand(["pkill", "-f", "sleep 4244.5"]) }  // the old build's escapee
             #expect(gone, "a setsid() descendant survived its hook")
         }

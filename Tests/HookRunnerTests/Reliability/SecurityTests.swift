@@ -16,7 +16,7 @@ extension ReliabilityTests {
         @Test(sandboxed) func storeAndLockFilePermissions() throws {
             let dir = try Sandbox.make("rel-perm")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let t = try dir.mkdir("t")
             // A permissive umask must not widen anything.
             let r = try runCommand(["/bin/sh", "-c", "umask 000; exec \"$0\" apply \"$1\"", hookRunnerBinary, t],
@@ -35,7 +35,7 @@ extension ReliabilityTests {
         @Test(sandboxed) func hookEnvironmentIsScrubbed() throws {
             let dir = try Sandbox.make("rel-env")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let hooks = try dir.mkdir("hooks.d")
             chmod(hooks, 0o755)
             let out = dir.sub("env.out")
@@ -59,7 +59,7 @@ extension ReliabilityTests {
         @Test(sandboxed) func unprivilegedUser() throws {
             let dir = try Sandbox.make("rel-nobody")
             defer { dir.cleanUp() }
-            let cli = RelCLI(dir: dir)
+            let cli = CLI(dir: dir)
             let a = try dir.mkdir("a"), b = try dir.mkdir("b")
             try #require(try cli.run(["apply", a]).status == 0)
             chmod(dir.path, 0o755)
