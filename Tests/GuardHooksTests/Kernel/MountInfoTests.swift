@@ -1,4 +1,5 @@
 @testable import GuardHooks
+import GuardTestSupport
 import Testing
 
 /// Pure: runs anywhere, no sandbox needed.
@@ -86,7 +87,7 @@ import Testing
     @Test func hostileInputNeverTraps() {
         // Cheap in-process fuzz: random bytes biased towards mountinfo's alphabet.
         let alphabet = Array(" -:\\0123456789/abc\n\t".utf8) + [0xff, 0xc3, 0x00]
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64.seeded(for: "MountInfoParseTests.hostileInputNeverTraps")
         for _ in 0..<2000 {
             let n = Int.random(in: 0..<120, using: &rng)
             let bytes = (0..<n).map { _ in alphabet.randomElement(using: &rng) ?? 32 }

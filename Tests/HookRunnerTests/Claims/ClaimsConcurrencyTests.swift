@@ -30,7 +30,7 @@ extension ReliabilityTests {
         @Test(sandboxed) func claimsKeepEachGuardExactlyWhileLive() throws {
             let workers = knob("RELIABILITY_WORKERS", 8)
             let ops = knob("RELIABILITY_CLAIM_OPS", 100)
-            let seed = UInt64(knob("RELIABILITY_SEED", Int(UInt32.random(in: 0...UInt32.max))))
+            let seed = SplitMix64.seed(for: "ReliabilityTests.ClaimsConcurrency", variables: ["RELIABILITY_SEED", SplitMix64.replayVariable])
             report("claims-concurrency: seed=\(seed) (RELIABILITY_SEED=\(seed) repeats this run)")
             let dir = try Sandbox.make("rel-claims")
             defer { dir.cleanUp() }

@@ -141,9 +141,8 @@ extension HookRunnerTests {
             let cli = CLI(dir: dir)
             let t = try dir.mkdir("t")
             try dir.mkdir("state")
-            var bytes = [UInt8](repeating: 0, count: 8192)
-            for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-            let original = Data(bytes)
+            var rng = SplitMix64.seeded(for: "HookRunnerTests.Errors.corruptStoreExits70Untouched")
+            let original = Data(rng.bytes(8192))
             try original.write(to: URL(fileURLWithPath: cli.db))
             for args in [["guards"], ["history"], ["runs"], ["doctor"], ["apply", t], ["clear", "--all"], ["seal", t],
                          ["reconcile"], ["run", "--hooks-dir", try makeHooksDir(dir), "pre-restore"]] {

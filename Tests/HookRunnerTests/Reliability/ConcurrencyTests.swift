@@ -31,6 +31,8 @@ extension ReliabilityTests {
         @Test(sandboxed) func eightWritersKeepTheInvariant() throws {
             let workers = knob("RELIABILITY_WORKERS", 8)
             let ops = knob("RELIABILITY_OPS", 12)
+            // One seed; worker w draws from seed + w·7919 (the interleaving stays the kernel's).
+            let seed = SplitMix64.seed(for: "ReliabilityTests.Concurrency", variables: ["RELIABILITY_SEED", SplitMix64.replayVariable])
             let dir = try Sandbox.make("rel-conc")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -41,7 +43,7 @@ extension ReliabilityTests {
 
             for w in 0..<workers {
                 let thread = Thread {
-                    var rng = SplitMix64(seed: UInt64(w) &* 7919 &+ UInt64(UInt32.random(in: 0...UInt32.max)))
+                    var rng = SplitMix64(seed: seed &+ UInt64(w) &* 7919)
                     for _ in 0..<ops {
                         let pick = { (n: Int) in (0..<n).map { _ in targets[Int(rng.next() % 20)] } }
                         let name: String, args: [String]
@@ -89,7 +91,7 @@ extension ReliabilityTests {
             let total = tally.codes.values.reduce(0, +)
             report("concurrency: workers=\(workers) ops-each=\(ops) total=\(total) unexpected-exit-codes=\(tally.unexpected.count) "
                    + "lock-busy-75=\(tally.busy) duplicate-outstanding=\(tally.duplicates.count) "
-                   + "invariant-violations=\(violations.count) " + String(format: "wall=%.1fs", elapsed))
+                   + "invariant-violations=\(violations.count) seed=\(seed) " + String(format: "wall=%.1fs", elapsed))
             for (k, v) in tally.codes.sorted(by: { $0.key < $1.key }) { report("concurrency:   \(k): \(v)") }
             for u in tally.unexpected.prefix(10) { report("concurrency: UNEXPECTED \(u)") }
             for v in violations.prefix(10) { report("concurrency: VIOLATION \(v)") }

@@ -15,7 +15,7 @@ extension ReliabilityTests {
 
         @Test(sandboxed) func killedCommandsAreSettledByReconcile() throws {
             let trials = knob("RELIABILITY_CRASH_TRIALS", 20)
-            let seed = UInt64(knob("RELIABILITY_SEED", Int(UInt32.random(in: 0...UInt32.max))))
+            let seed = SplitMix64.seed(for: "ReliabilityTests.Crash", variables: ["RELIABILITY_SEED", SplitMix64.replayVariable])
             var rng = SplitMix64(seed: seed)
             let dir = try Sandbox.make("rel-crash")
             defer { dir.cleanUp() }

@@ -46,11 +46,13 @@ extension ReliabilityTests.HostileInput {
                 FileManager.default.createFile(atPath: db, contents: Data())
             },
             StoreCase(name: "random bytes", status: 70, message: "guards.db") { _, db in
-                FileManager.default.createFile(atPath: db, contents: Data((0..<8192).map { _ in UInt8.random(in: 0...255) }))
+                var rng = SplitMix64.seeded(for: "ReliabilityTests.HostileInput.hostileStoreGetsItsCataloguedAnswer(random bytes)")
+                FileManager.default.createFile(atPath: db, contents: Data(rng.bytes(8192)))
             },
             StoreCase(name: "SQLite header then garbage", status: 70, message: "guards.db") { _, db in
+                var rng = SplitMix64.seeded(for: "ReliabilityTests.HostileInput.hostileStoreGetsItsCataloguedAnswer(SQLite header then garbage)")
                 var d = Data("SQLite format 3\0".utf8)
-                d.append(Data((0..<4080).map { _ in UInt8.random(in: 0...255) }))
+                d.append(Data(rng.bytes(4080)))
                 FileManager.default.createFile(atPath: db, contents: d)
             },
             StoreCase(name: "truncated database (half)", status: 70, message: "guards.db") { dir, db in
@@ -197,34 +199,39 @@ extension ReliabilityTests.HostileInput {
         _ = try runCommand(["dd", "if=/dev/zero", "of=\(path)/filler2", "bs=1"])
     }
 
-    @Test(sandboxed) func hostileStores() throws {
-        let cases = Self.storeCases()
-        var failures = 0
-        for c in cases {
-            let (dir, db) = try Self.storeSandbox("rel-store")
-            defer { dir.cleanUp() }
-            try c.make(dir, db)
-            let target = try dir.mkdir("target")
-            let before = FileManager.default.contents(atPath: db)
-            let mountsBefore = Sandbox.mountPoints(under: dir.path)
-            chmod(dir.path, 0o755)
-            let env = ["PATH": safePath, "GUARD_HOOKS_DB": db, "GUARD_HOOKS_ALLOW_ROOTS": dir.path]
-            let r = try runCommand(c.prefix + [hookRunnerBinary] + c.args + (c.args == ["guards"] ? [] : [target]),
-                                   environment: env)
-            let out = r.stdout + r.stderr
-            if r.status != c.status || !out.contains(c.message) { failures += 1 }
-            #expect(r.status == c.status, "\(c.name): exit \(r.status): \(out)")
-            #expect(out.contains(c.message), "\(c.name): lacks \(c.message.debugDescription): \(out)")
-            if c.bytesUnchanged {
-                #expect(FileManager.default.contents(atPath: db) == before, "\(c.name): the store's bytes changed")
-            }
-            let guarded = try Sandbox.mountPoints(under: target).count > 0
-                || (try runCommand(["lsattr", "-d", target]).stdout.split(separator: " ").first?.contains("i") ?? false)
-            #expect(guarded == c.guards, "\(c.name): target guarded=\(guarded)")
-            if !c.guards {
-                #expect(Sandbox.mountPoints(under: dir.path) == mountsBefore, "\(c.name): mounts changed")
-            }
+    /// The name of every hostile store case; a test case looks its case up by name.
+    static let storeCaseNames = storeCases().map(\.name)
+
+    @Test func everyStoreCaseHasANameOfItsOwn() {
+        #expect(Set(Self.storeCaseNames).count == Self.storeCaseNames.count, "two store cases share a name")
+        report("hostile: store cases=\(Self.storeCaseNames.count)")
+    }
+
+    /// A hostile store gets its catalogued exit and message, its bytes stay as they were,
+    /// and the target is guarded only where the store works.
+    @Test(sandboxed, arguments: storeCaseNames) func hostileStoreGetsItsCataloguedAnswer(_ name: String) throws {
+        let c = try #require(Self.storeCases().first { $0.name == name })
+        let (dir, db) = try Self.storeSandbox("rel-store")
+        defer { dir.cleanUp() }
+        try c.make(dir, db)
+        let target = try dir.mkdir("target")
+        let before = FileManager.default.contents(atPath: db)
+        let mountsBefore = Sandbox.mountPoints(under: dir.path)
+        chmod(dir.path, 0o755)
+        let env = ["PATH": safePath, "GUARD_HOOKS_DB": db, "GUARD_HOOKS_ALLOW_ROOTS": dir.path]
+        let r = try runCommand(c.prefix + [hookRunnerBinary] + c.args + (c.args == ["guards"] ? [] : [target]),
+                               environment: env)
+        let out = r.stdout + r.stderr
+        if r.status != c.status || !out.contains(c.message) { report("hostile: FAILING store case \(c.name)") }
+        #expect(r.status == c.status, "\(c.name): exit \(r.status): \(out)")
+        #expect(out.contains(c.message), "\(c.name): lacks \(c.message.debugDescription): \(out)")
+        if c.bytesUnchanged {
+            #expect(FileManager.default.contents(atPath: db) == before, "\(c.name): the store's bytes changed")
         }
-        report("hostile: store cases=\(cases.count) failing=\(failures)")
+        let guarded = try Sandbox.mountPoints(under: target).count > 0 || (try lsattr(target).contains("i"))
+        #expect(guarded == c.guards, "\(c.name): target guarded=\(guarded)")
+        if !c.guards {
+            #expect(Sandbox.mountPoints(under: dir.path) == mountsBefore, "\(c.name): mounts changed")
+        }
     }
 }
