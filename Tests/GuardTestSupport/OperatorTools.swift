@@ -104,11 +104,16 @@ package func makeFile(_ path: String, _ contents: String = "") throws {
     try #require(FileManager.default.createFile(atPath: path, contents: Data(contents.utf8)), "create \(path)")
 }
 
-/// Writes an executable `/bin/sh` hook (mode 0755 unless given) with `body` after the shebang.
+/// Writes an executable `/bin/sh` script (mode 0755 unless given) with `body` after the shebang.
+package func writeScript(_ path: String, _ body: String, mode: mode_t = 0o755) throws {
+    try writeFile(path, "#!/bin/sh\n\(body)\n", mode: mode)
+}
+
+/// `writeScript` of the hook `name` in `hooksDir`; returns its path.
 @discardableResult
 package func writeHook(_ hooksDir: String, _ name: String, _ body: String, mode: mode_t = 0o755) throws -> String {
     let path = "\(hooksDir)/\(name)"
-    try writeFile(path, "#!/bin/sh\n\(body)\n", mode: mode)
+    try writeScript(path, body, mode: mode)
     return path
 }
 

@@ -7,12 +7,12 @@ import Synchronization
 import Testing
 import Glibc
 
-/// Issue 13: the engine against the kernel as it really behaves (races with mounting
+/// Hazards: the engine against the kernel as it really behaves (races with mounting
 /// storage, mounts below a target, failed rows, descriptor limits, the store's own
 /// directory, moved guards, doctor's blind spots). Each test failed on the build before
 /// the fix (RELIABILITY.md, "Issue 13").
 extension EngineKernelTests {
-    // MARK: item 2
+    // MARK: storage mounting during an apply (issue 13 item 2)
 
     /// Storage mounting on targets while a 300-target apply runs must never end up under a
     /// guard: a guard that landed on a mount is undone and reported `skipped-mounted`.
@@ -45,7 +45,7 @@ extension EngineKernelTests {
         #expect(hidden.isEmpty, "storages hidden under a guard: \(hidden.count): \(hidden.prefix(5))")
     }
 
-    // MARK: item 3
+    // MARK: mounts below a target (item 3)
 
     @Test(sandboxed) func aTargetWithMountsBelowIsRefusedAndDoctorFlagsSuchAGuard() throws {
         let dir = try Sandbox.make("ek-below")
@@ -70,7 +70,7 @@ extension EngineKernelTests {
         #expect(finding?.severity == .fail && finding?.message.contains(nfs1) == true, "\(report.findings)")
     }
 
-    // MARK: item 4
+    // MARK: failed immutable rows (item 4)
 
     /// chattr -i then +i by hand leaves a failed immutable row with the flag set: clear
     /// --all clears it and every other guard (exit 0), instead of exit 70 for all.
@@ -102,7 +102,7 @@ extension EngineKernelTests {
         #expect(try !lsattrImmutable(t3) && w.row(t3) == nil)
     }
 
-    // MARK: item 5
+    // MARK: descriptor limits (item 5)
 
     /// Under systemd's default soft limit of 1024 descriptors, 1100 targets all get bind
     /// guards: the soft limit is raised to the hard one, the kind never changes.
@@ -116,7 +116,7 @@ extension EngineKernelTests {
         #expect(try w.sql("SELECT kind || ' ' || count(*) FROM guards GROUP BY kind") == "bind 1100")
     }
 
-    // MARK: item 6
+    // MARK: the store's own directory (item 6)
 
     @Test(sandboxed, arguments: ["s//guards.db", "./s/guards.db", "link/guards.db"])
     func theStoreDirectoryCannotBeGuardedUnderAnotherSpelling(spelling: String) throws {
@@ -132,7 +132,7 @@ extension EngineKernelTests {
         #expect(try runHookRunner(w, ["apply", try dir.mkdir("nfs1")]).status == 0, "the store stays writable")
     }
 
-    // MARK: item 7
+    // MARK: moved guards (item 7)
 
     @Test(sandboxed, .disabled("issue 13 item 7: a moved guard is not detected yet (needs statmount's mount point)")) func aMovedGuardIsDetectedAndRemovedWhereItIs() throws {
         let dir = try Sandbox.make("ek-moved")
@@ -164,7 +164,7 @@ extension EngineKernelTests {
         #expect(changes.map(\.to) == [.failed], "\(changes)")
     }
 
-    // MARK: item 8
+    // MARK: doctor's blind spots (item 8)
 
     @Test(sandboxed) func aSealOnAFilesystemWithoutTheFlagIsAFinding() throws {
         let dir = try Sandbox.make("ek-ramfs")

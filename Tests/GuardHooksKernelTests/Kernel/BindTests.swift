@@ -81,7 +81,7 @@ import Testing
 
     /// Storage mounted over the guard gets a *lower* (reused) mountinfo id than the guard:
     /// "unmount the highest id" would hit the storage. Ours must not, with either id kind.
-    @Test func mountIDTrap() throws {
+    @Test func storageMountedOverTheGuardWithALowerIDIsNeverUnmounted() throws {
         let kernel = LinuxKernel()
         let dir = try Sandbox.make("trap")
         defer { dir.cleanUp() }

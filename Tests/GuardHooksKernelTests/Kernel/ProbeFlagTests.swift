@@ -7,7 +7,7 @@ import Testing
 @Suite(sandboxed) struct ProbeTests {
     /// The statx attribute, and mountinfo as on kernels without it.
     @Test(arguments: [LinuxKernel(), LinuxKernel(ignoreMountRootAttribute: true)])
-    func bareDirectoryThenMounted(kernel: LinuxKernel) throws {
+    func probeSeesABareDirectoryAsNotMountedThenAsMounted(kernel: LinuxKernel) throws {
         let dir = try Sandbox.make("probe")
         defer { dir.cleanUp() }
         let path = try dir.mkdir("target")

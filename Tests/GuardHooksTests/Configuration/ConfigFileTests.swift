@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The schema on top of the parser, the file loading rules, and the layering.
-@Suite("OpsTests.ConfigFile") struct ConfigFileTests {
+@Suite struct ConfigFileTests {
     @Test func everyKey() throws {
         let c = try ConfigFile.parse("""
             allowed_roots = ["/mnt", "/srv/storage/"]

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `[storage."PATH"]` tables: what they hold, and errors that name the file and the line.
-@Suite("OpsTests.ConfigStorage") struct ConfigStorageTests {
+@Suite struct ConfigStorageTests {
     @Test func tablesAfterTopLevelKeys() throws {
         let c = try ConfigFile.parse("""
             store = "/var/lib/g/guards.db"

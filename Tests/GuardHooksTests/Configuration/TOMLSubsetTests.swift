@@ -2,7 +2,7 @@ import GuardHooks
 import Testing
 
 /// The config parser, table by table: what it reads, and what it refuses with which line.
-@Suite("OpsTests.TOMLSubset") struct TOMLSubsetTests {
+@Suite struct TOMLSubsetTests {
     typealias V = TOMLSubset.Value
 
     static let accepted: [(String, [String: V])] = [

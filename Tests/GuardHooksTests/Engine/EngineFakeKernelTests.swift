@@ -31,7 +31,7 @@ final class EngineWorld {
 }
 
 @Suite struct EngineFakeKernelTests {
-    @Test func bindGuardOnOfflineTarget() throws {
+    @Test func aBindGuardMakesAnOfflineTargetReadOnlyAndASecondApplyIsAlreadyApplied() throws {
         let w = try EngineWorld()
         w.kernel.addDirectory("/mnt/nfs1")
         let out = try w.engine.apply(["/mnt/nfs1"])
@@ -82,7 +82,7 @@ final class EngineWorld {
         #expect(try w.history("/mnt/a").suffix(2) == ["failed→pending(applying)", "pending(applying)→applied"])
     }
 
-    @Test func immutableOnUnsupportedFilesystem() throws {
+    @Test func immutableWithoutTheFlagIsUnsupportedAndAutoUsesBind() throws {
         let w = try EngineWorld()
         w.kernel.addDirectory("/mnt/ram", immutableSupported: false)
         #expect(try w.engine.apply(["/mnt/ram"], kind: .immutable).map(\.outcome) == [.unsupported])
@@ -109,7 +109,7 @@ final class EngineWorld {
         #expect(w.kernel.mountStack("/mnt/a").isEmpty)
     }
 
-    @Test func policyRefusals() throws {
+    @Test func targetsThePolicyRefusesAreNeverRecorded() throws {
         let w = try EngineWorld()
         w.kernel.addDirectory("/etc")
         w.kernel.addDirectory("/mnt/x")
@@ -123,7 +123,7 @@ final class EngineWorld {
         #expect(try !FileManager.default.fileExists(atPath: w.storePath) || w.store().allGuards().isEmpty)
     }
 
-    @Test func createMissing() throws {
+    @Test func createMissingMakesTheDirectoryOnlyOutsideADryRun() throws {
         let w = try EngineWorld()
         w.kernel.addDirectory("/mnt")
         let dry = try w.engine.apply(["/mnt/new"], createMissing: true, dryRun: true)
@@ -165,7 +165,7 @@ final class EngineWorld {
         #expect(!w.kernel.isImmutable(path: "/mnt/a"))
     }
 
-    @Test func sealAndUnseal() throws {
+    @Test func aSealIgnoresClearAndGoesOnlyWithUnseal() throws {
         let w = try EngineWorld()
         w.kernel.addDirectory("/mnt/pool")
         #expect(try w.engine.seal(["/mnt/pool"]).map(\.outcome) == [.applied])
@@ -218,7 +218,7 @@ final class EngineWorld {
         #expect(w.kernel.mountStack("/mnt/a").count == 1)
     }
 
-    @Test func duplicateTargetsInOneCall() throws {
+    @Test func theSameTargetTwiceInOneCallIsGuardedOnce() throws {
         let w = try EngineWorld()
         w.kernel.addDirectory("/mnt/a")
         let out = try w.engine.apply(["/mnt/a", "/mnt//a/"])

@@ -10,7 +10,7 @@ import Glibc
 /// does), checked with lsattr and the store's own queries.
 extension AdapterTests {
     @Suite struct ProxsaveImportTests {
-        @Test func indexLinesAndValidation() {
+        @Test func indexLinesAreNumberedAndBadOnesRefusedWithAReason() {
             let bytes = Array("/mnt/a\n\nrelative/x\n/mnt/b\r\n/mnt/a/\n/mnt/c\u{1}d\n/mnt//a\n".utf8) + [0xFF, 0x0A]
             let lines = ProxsaveImport.lines(bytes)
             #expect(lines.map(\.number) == [1, 3, 4, 5, 6, 7, 8])
@@ -95,7 +95,7 @@ extension AdapterTests {
             #expect(try !lsattr(flagged).contains("i"))
         }
 
-        @Test(sandboxed) func jsonShape() throws {
+        @Test(sandboxed) func importJSONNamesTheVerdictOfEachIndexLine() throws {
             let dir = try Sandbox.make("import-json")
             defer { dir.cleanUp() }
             let cli = CLI(adapterSandbox: dir)

@@ -50,7 +50,7 @@ extension AdapterTests {
             #expect(parsed.contains("guard_hooks_guards{kind=bind,lifetime=transient,state=applied} 0"), "\(parsed)")
         }
 
-        @Test(sandboxed) func textfileFromARealStore() throws {
+        @Test(sandboxed) func textfileOfARealStoreCountsGuardsAndLastRuns() throws {
             if let why = Self.prometheusClientAvailable { print("skipping the parser check: \(why)"); return }
             let dir = try Sandbox.make("metrics")
             defer { dir.cleanUp() }

@@ -113,7 +113,7 @@ extension AdapterTests {
             expectStatus(r, 64)
         }
 
-        @Test(sandboxed) func rsnapshotScripts() throws {
+        @Test(sandboxed) func rsnapshotScriptsGuardTheConfiguredStorageWhileItRuns() throws {
             let dir = try Sandbox.make("recipe-rsnapshot")
             defer { dir.cleanUp() }
             let cli = CLI(adapterSandbox: dir)

@@ -129,15 +129,15 @@ extension AdapterTests {
             }
         }
 
-        @Test(sandboxed) func offlineStorageDerivedFromDumpDir() throws {
+        @Test(sandboxed) func offlineStorageFoundFromTheDumpDirIsGuardedThroughTheBackup() throws {
             try run(storageOnline: false, configuredTarget: false)
         }
 
-        @Test(sandboxed) func offlineStorageConfiguredTarget() throws {
+        @Test(sandboxed) func offlineStorageOfAConfiguredTargetIsGuardedThroughTheBackup() throws {
             try run(storageOnline: false, configuredTarget: true)
         }
 
-        @Test(sandboxed) func onlineStorage() throws {
+        @Test(sandboxed) func onlineStorageIsWrittenAndNeverGuarded() throws {
             try run(storageOnline: true, configuredTarget: false)
         }
 

@@ -21,7 +21,7 @@ extension HookRunnerTests {
             return results[0]
         }
 
-        @Test(sandboxed) func rightAndWrongTmpfs() throws {
+        @Test(sandboxed) func checkTellsTheExpectedStorageFromAWrongSourceOrFstype() throws {
             let dir = try Sandbox.make("check-tmpfs")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)

@@ -43,7 +43,7 @@ extension HookRunnerTests {
             }
         }
 
-        @Test(sandboxed) func allowRootJsonAndDryRun() throws {
+        @Test(sandboxed) func allowRootJsonAndDryRunWorkBeforeOrAfterTheCommand() throws {
             let dir = try Sandbox.make("cli-order-flags")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)

@@ -11,7 +11,7 @@ extension HookRunnerTests {
             output.split(separator: "\n").map(String.init).first { $0.contains(" \(path) ") } ?? ""
         }
 
-        @Test(sandboxed) func applyTextOutcomes() throws {
+        @Test(sandboxed) func applyGuardsTheOfflineTargetAndSkipsTheMountedOne() throws {
             let dir = try Sandbox.make("cli-apply")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -37,7 +37,7 @@ extension HookRunnerTests {
             #expect(try findmnt(offline).count == 1, "no second guard stacked")
         }
 
-        @Test(sandboxed) func applyJSONShape() throws {
+        @Test(sandboxed) func applyJSONCarriesOnlyTheDocumentedFields() throws {
             let dir = try Sandbox.make("cli-apply-json")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -61,7 +61,7 @@ extension HookRunnerTests {
             #expect(try !canWrite(target))
         }
 
-        @Test(sandboxed) func clearClearsDefersAndAll() throws {
+        @Test(sandboxed) func clearRemovesAGuardDefersAShadowedOneAndClearAllTakesTheRest() throws {
             let dir = try Sandbox.make("cli-clear")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -101,7 +101,7 @@ extension HookRunnerTests {
             #expect(try objects(none, "guards").isEmpty)
         }
 
-        @Test(sandboxed) func sealAndUnseal() throws {
+        @Test(sandboxed) func aSealIsPersistentImmutableAndUntouchedByClear() throws {
             let dir = try Sandbox.make("cli-seal")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -142,7 +142,7 @@ extension HookRunnerTests {
             #expect(r.stdout.contains("refused"))
         }
 
-        @Test(sandboxed) func doctorAndReconcile() throws {
+        @Test(sandboxed) func doctorFailsOnDriftUntilReconcileSettlesIt() throws {
             let dir = try Sandbox.make("cli-doctor")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -188,7 +188,7 @@ extension HookRunnerTests {
             #expect(r.stdout.contains("nothing to change"))
         }
 
-        @Test(sandboxed) func reconcileTextTable() throws {
+        @Test(sandboxed) func reconcileShowsItsChangesAsATable() throws {
             let dir = try Sandbox.make("cli-reconcile")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)

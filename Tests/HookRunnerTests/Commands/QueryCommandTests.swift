@@ -6,7 +6,7 @@ import Testing
 /// (after the subcommand name, and through their environment variables) on every command.
 extension HookRunnerTests {
     @Suite struct Queries {
-        @Test(sandboxed) func guardsFilters() throws {
+        @Test(sandboxed) func guardsListsSnakeCaseFieldsAndFiltersOutstanding() throws {
             let dir = try Sandbox.make("cli-guards")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -45,7 +45,7 @@ extension HookRunnerTests {
             #expect(lines.last?.contains("Z  -  ") == true && lines.last?.hasSuffix("  read-only bind") == true, "\(text.stdout)")
         }
 
-        @Test(sandboxed) func historyFilters() throws {
+        @Test(sandboxed) func historyListsEveryTransitionNewestLast() throws {
             let dir = try Sandbox.make("cli-history")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -79,7 +79,7 @@ extension HookRunnerTests {
                     == "#1|\(a)|pending(clearing)|cleared|bind guard unmounted", "\(text.stdout)")
         }
 
-        @Test(sandboxed) func runsFilters() throws {
+        @Test(sandboxed) func runsListsEachPhaseRunWithItsHooks() throws {
             let dir = try Sandbox.make("cli-runs")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -158,7 +158,7 @@ extension HookRunnerTests {
             #expect(!FileManager.default.fileExists(atPath: cli.db), "the environment's store was never used")
         }
 
-        @Test(sandboxed) func environmentForEveryCommand() throws {
+        @Test(sandboxed) func everyCommandTakesTheStoreAndRootsFromTheEnvironment() throws {
             let dir = try Sandbox.make("cli-env")
             defer { dir.cleanUp() }
             let t = try dir.mkdir("t"), elsewhere = try dir.mkdir("elsewhere")

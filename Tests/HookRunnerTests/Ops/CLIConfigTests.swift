@@ -3,7 +3,7 @@ import GuardTestSupport
 import Testing
 
 /// The config file through the binary: layering, and the errors an operator sees.
-@Suite("OpsTests.CLIConfig") struct CLIConfigTests {
+@Suite struct CLIConfigTests {
     /// Which store a command used: `guards` names the store in its error when the file is
     /// not a SQLite database, so each layer gets its own such file.
     @Test func storePrecedenceFlagEnvironmentFileDefault() throws {

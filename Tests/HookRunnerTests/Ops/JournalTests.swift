@@ -3,7 +3,7 @@ import GuardTestSupport
 import Testing
 
 /// Log lines carry the syslog priority when, and only when, stderr is the journal stream.
-@Suite("OpsTests.Journal") struct JournalTests {
+@Suite struct JournalTests {
     @Test func errorLinesGetPriority3() throws {
         let r = try hookRunnerAsJournalStream(["guards", "--config", "/nonexistent/config.toml"])
         #expect(r.status == 64)
@@ -42,7 +42,7 @@ import Testing
 
 /// The seal unit passes `systemd-analyze verify` (packaging/check-unit points ExecStart at
 /// the binary under test, since verify insists the command exists).
-@Suite("OpsTests.Unit") struct UnitTests {
+@Suite struct SealUnitTests {
     static let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     @Test(.enabled(if: analyze != nil, "systemd-analyze is not installed (apt-get install systemd): the unit is not verified"))

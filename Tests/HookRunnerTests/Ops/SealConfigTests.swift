@@ -4,7 +4,7 @@ import Testing
 import Glibc
 
 /// `seal` with no targets seals the configured list; `doctor` checks it. In the sandbox only.
-@Suite("OpsTests.SealConfig", .serialized) struct SealConfigTests {
+@Suite(.serialized) struct SealConfigTests {
     func config(_ dir: SandboxDirectory, sealed: [String]) throws -> String {
         let path = dir.sub("config.toml")
         try """

@@ -227,10 +227,6 @@ extension ReliabilityTests {
                     return try w.cli.run(args + targets(w) + ["--hooks-dir", d], prefix: prefix)
                 }
             }
-            func script(_ d: String, _ name: String, _ body: String, mode: mode_t = 0o755) {
-                _ = FileManager.default.createFile(atPath: "\(d)/\(name)", contents: Data("#!/bin/sh\n\(body)\n".utf8))
-                chmod("\(d)/\(name)", mode)
-            }
             func ran(_ name: String) -> (World, CommandResult) throws -> Void {
                 { w, r in #expect(FileManager.default.fileExists(atPath: w.dir.sub("ran-\(abs(name.hashValue))")), "\(name) did not run: \(r.stderr)") }
             }
@@ -248,7 +244,7 @@ extension ReliabilityTests {
             func refusedHook(_ name: String, _ message: String, mode: mode_t = 0o755, owner: uid_t = 0,
                              dirMode: mode_t = 0o755, dirOwner: uid_t = 0) -> Case {
                 Case(name: name, status: 1, message: message, run: hooks(name) { _, d, marker in
-                    script(d, "10-hook", "touch '\(marker)'", mode: mode)
+                    try writeScript("\(d)/10-hook", "touch '\(marker)'", mode: mode)
                     chown("\(d)/10-hook", owner, owner)
                     chmod(d, dirMode)
                     chown(d, dirOwner, dirOwner)
@@ -264,7 +260,7 @@ extension ReliabilityTests {
                 refusedHook("hooks directory owned by uid 65534", "owned by uid 65534", dirOwner: 65534),
                 Case(name: "symlink to a file outside the directory", status: 1, message: "symlink leaves the hooks directory",
                      run: hooks("symlink-out") { w, d, marker in
-                         script(w.dir.path, "outside-hook", "touch '\(marker)'")
+                         try writeScript("\(w.dir.path)/outside-hook", "touch '\(marker)'")
                          try FileManager.default.createSymbolicLink(atPath: "\(d)/10-out", withDestinationPath: w.dir.sub("outside-hook"))
                      }, verify: notRun("symlink-out")),
                 Case(name: "FIFO in the hooks directory: skipped, discovery does not block", status: 0, message: "not a regular file",
@@ -272,31 +268,31 @@ extension ReliabilityTests {
                 Case(name: "subdirectory: skipped", status: 0, message: "not a regular file",
                      run: hooks("subdir", { _, d, _ in mkdir("\(d)/10-sub", 0o755) }, args: ["hooks", "pre-restore"])),
                 Case(name: "non-executable file: skipped, not run", status: 0, message: "not executable",
-                     run: hooks("noexec", { _, d, marker in script(d, "10-noexec", "touch '\(marker)'", mode: 0o644) },
+                     run: hooks("noexec", { _, d, marker in try writeScript("\(d)/10-noexec", "touch '\(marker)'", mode: 0o644) },
                                 args: ["hooks", "pre-restore"])),
                 // Not run, and the only file: a pre-* phase with no hook guards nothing, so it fails (issue 16).
                 Case(name: "non-executable file is not run", status: 1, message: "no hook runs for this phase", expect: .unchanged,
-                     run: hooks("noexec-run") { _, d, marker in script(d, "10-noexec", "touch '\(marker)'", mode: 0o644) },
+                     run: hooks("noexec-run") { _, d, marker in try writeScript("\(d)/10-noexec", "touch '\(marker)'", mode: 0o644) },
                      verify: notRun("noexec-run")),
                 Case(name: "name with a dot (run-parts rule): skipped", status: 0, message: "name does not match",
-                     run: hooks("dotname", { _, d, marker in script(d, "10-hook.sh", "touch '\(marker)'") }, args: ["hooks", "pre-restore"])),
+                     run: hooks("dotname", { _, d, marker in try writeScript("\(d)/10-hook.sh", "touch '\(marker)'") }, args: ["hooks", "pre-restore"])),
                 Case(name: "dangling symlink: skipped", status: 0, message: "dangling symlink",
                      run: hooks("dangling", { _, d, _ in
                          try FileManager.default.createSymbolicLink(atPath: "\(d)/10-gone", withDestinationPath: "\(d)/nowhere")
                      }, args: ["hooks", "pre-restore"])),
                 Case(name: "hook closes its stdout early", status: 0, message: "",
                      run: hooks("close-stdout") { _, d, marker in
-                         script(d, "10-close", "echo before; exec >&-; echo after-close >&2; sleep 0.2; touch '\(marker)'")
+                         try writeScript("\(d)/10-close", "echo before; exec >&-; echo after-close >&2; sleep 0.2; touch '\(marker)'")
                      }, verify: ran("close-stdout")),
                 Case(name: "hook reads stdin to EOF (stdin is /dev/null)", status: 0, message: "",
-                     run: hooks("stdin") { _, d, marker in script(d, "10-stdin", "cat >/dev/null; touch '\(marker)'") },
+                     run: hooks("stdin") { _, d, marker in try writeScript("\(d)/10-stdin", "cat >/dev/null; touch '\(marker)'") },
                      verify: ran("stdin")),
                 Case(name: "hook never reads stdin", status: 0, message: "",
-                     run: hooks("no-stdin") { _, d, marker in script(d, "10-nostdin", "touch '\(marker)'") },
+                     run: hooks("no-stdin") { _, d, marker in try writeScript("\(d)/10-nostdin", "touch '\(marker)'") },
                      verify: ran("no-stdin")),
                 Case(name: "hook forks a child and exits: the group is killed", status: 0, message: "",
                      run: hooks("forks") { _, d, marker in
-                         script(d, "10-fork", "(exec sleep 4242.5) & touch '\(marker)'; exit 0")
+                         try writeScript("\(d)/10-fork", "(exec sleep 4242.5) & touch '\(marker)'; exit 0")
                      }, verify: ranLeavingNothing("forks", "4242.5")),
                 Case(name: "hook without a shebang (exec format error)", status: 1, message: "10-garbage",
                      run: hooks("garbage") { _, d, _ in
@@ -305,44 +301,44 @@ extension ReliabilityTests {
                      }),
                 // Issue 14: the hooks.d trust boundary and what reaches hooks and the terminal.
                 Case(name: "hooks directory in a world-writable parent: refused", status: 1, message: "is world-writable",
-                     run: hooks("open-parent", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                     run: hooks("open-parent", { _, d, marker in try writeScript("\(d)/10-hook", "touch '\(marker)'") },
                                 parent: "open-parent", parentMode: 0o777),
                      verify: notRun("open-parent")),
                 Case(name: "run target with a newline: 65 before any hook", status: 65, message: "control character",
-                     run: hooks("nl-target", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                     run: hooks("nl-target", { _, d, marker in try writeScript("\(d)/10-hook", "touch '\(marker)'") },
                                 targets: { w in [w.dir.sub("a") + "\n/etc"] }),
                      verify: notRun("nl-target")),
                 Case(name: "run target outside the allowed roots: 65 before any hook", status: 65, message: "allowed root",
-                     run: hooks("etc-target", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                     run: hooks("etc-target", { _, d, marker in try writeScript("\(d)/10-hook", "touch '\(marker)'") },
                                 targets: { _ in ["/etc"] }),
                      verify: notRun("etc-target")),
                 Case(name: "hook prints terminal escapes: shown escaped", status: 0, message: "\\u{1b}]2;owned",
                      run: hooks("escapes") { _, d, marker in
-                         script(d, "10-esc", "printf '\\033]2;owned\\007\\033[2J\\n'; touch '\(marker)'")
+                         try writeScript("\(d)/10-esc", "printf '\\033]2;owned\\007\\033[2J\\n'; touch '\(marker)'")
                      }, verify: { (w: World, r: CommandResult) throws in
                          try ran("escapes")(w, r)
                          #expect(!r.stdout.contains("\u{1B}") && !r.stderr.contains("\u{1B}"), "raw ESC reached the terminal")
                      }),
                 Case(name: "7,000 targets reach the hook as GUARD_HOOKS_TARGETS_FILE", status: 0, message: "",
                      run: hooks("many-targets", { _, d, marker in
-                         script(d, "10-count", "[ \"$(wc -l < \"$GUARD_HOOKS_TARGETS_FILE\")\" -eq 7000 ] && [ $# -eq 1 ] && touch '\(marker)'")
+                         try writeScript("\(d)/10-count", "[ \"$(wc -l < \"$GUARD_HOOKS_TARGETS_FILE\")\" -eq 7000 ] && [ $# -eq 1 ] && touch '\(marker)'")
                      }, targets: { w in (0..<7000).map { w.dir.sub("t-\($0)-0123456789") } }),
                      verify: ran("many-targets")),
                 Case(name: "dry run: a hook without '# dry-run: yes' is listed, not run", status: 0, message: "would-run",
-                     run: hooks("dry-undeclared", { _, d, marker in script(d, "10-hook", "touch '\(marker)'") },
+                     run: hooks("dry-undeclared", { _, d, marker in try writeScript("\(d)/10-hook", "touch '\(marker)'") },
                                 args: ["run", "--dry-run", "pre-restore"]),
                      verify: notRun("dry-undeclared")),
                 Case(name: "dry run: a hook with '# dry-run: yes' runs", status: 0, message: "",
-                     run: hooks("dry-declared", { _, d, marker in script(d, "10-hook", "# dry-run: yes\ntouch '\(marker)'") },
+                     run: hooks("dry-declared", { _, d, marker in try writeScript("\(d)/10-hook", "# dry-run: yes\ntouch '\(marker)'") },
                                 args: ["run", "--dry-run", "pre-restore"]),
                      verify: ran("dry-declared")),
                 Case(name: "hook's setsid() descendant is killed with its hook", status: 0, message: "",
                      run: hooks("setsid") { _, d, marker in
-                         script(d, "10-setsid", "setsid sh -c 'exec sleep 4242.7' >/dev/null 2>&1 </dev/null & touch '\(marker)'")
+                         try writeScript("\(d)/10-setsid", "setsid sh -c 'exec sleep 4242.7' >/dev/null 2>&1 </dev/null & touch '\(marker)'")
                      }, verify: ranLeavingNothing("setsid", "4242.7")),
                 Case(name: "SIGTERM to hook-runner mid-hook: the hook ends, exit 143", status: 143,
                      message: "interrupted by signal 15",
-                     run: hooks("sigterm", { _, d, marker in script(d, "10-slow", "touch '\(marker)'; exec sleep 4242.8") },
+                     run: hooks("sigterm", { _, d, marker in try writeScript("\(d)/10-slow", "touch '\(marker)'; exec sleep 4242.8") },
                                 prefix: ["timeout", "--preserve-status", "-s", "TERM", "2"]),
                      verify: ranLeavingNothing("sigterm", "4242.8")),
                 Case(name: "missing hooks directory", status: 64, message: "cannot read hooks directory") { w in

@@ -11,11 +11,6 @@ extension ReliabilityTests {
     @Suite(.serialized) struct RunnerTrust {
         static let attacker = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]
 
-        static func script(_ path: String, _ body: String, mode: mode_t = 0o755) {
-            _ = FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\n\(body)\n".utf8))
-            chmod(path, mode)
-        }
-
         /// A sandbox, a CLI on its store and an empty hooks.d in it; the caller cleans up.
         static func sandboxWithHooks(_ name: String) throws -> (SandboxDirectory, CLI, String) {
             let dir = try Sandbox.make(name)
@@ -48,12 +43,12 @@ extension ReliabilityTests {
             let hooks = try dir.mkdir("parent/hooks.d")
             let owned = dir.sub("attacker-ran")
             let swap = dir.sub("swap.sh")
-            Self.script(swap, """
+            try writeScript(swap, """
                 mv '\(hooks)' '\(parent)/old' && mkdir '\(hooks)' && chmod 755 '\(hooks)'
                 printf '#!/bin/sh\\ntouch \(owned)\\n' > '\(hooks)/20-second'; chmod 755 '\(hooks)/20-second'
                 """)
-            Self.script("\(hooks)/10-first", (Self.attacker + ["/bin/sh", swap]).joined(separator: " "))
-            Self.script("\(hooks)/20-second", "true")
+            try writeScript("\(hooks)/10-first", (Self.attacker + ["/bin/sh", swap]).joined(separator: " "))
+            try writeScript("\(hooks)/20-second", "true")
             let r = try cli.run(["run", "post-mount", "--hooks-dir", hooks])
             #expect(!Self.exists(owned), "root ran the attacker's file: \(r.stdout)\(r.stderr)")
             #expect(r.status == 1, "exit \(r.status): \(r.stdout)\(r.stderr)")
@@ -66,11 +61,11 @@ extension ReliabilityTests {
             let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-fd")
             defer { dir.cleanUp() }
             let original = dir.sub("original-ran"), swapped = dir.sub("swapped-ran")
-            Self.script("\(hooks)/10-first", """
+            try writeScript("\(hooks)/10-first", """
                 mv '\(hooks)' '\(dir.sub("moved"))' && mkdir '\(hooks)'
                 printf '#!/bin/sh\\ntouch \(swapped)\\n' > '\(hooks)/20-second'; chmod 755 '\(hooks)/20-second'
                 """)
-            Self.script("\(hooks)/20-second", "touch '\(original)'")
+            try writeScript("\(hooks)/20-second", "touch '\(original)'")
             let r = try cli.run(["run", "post-mount", "--hooks-dir", hooks])
             #expect(!Self.exists(swapped), "the swapped-in file ran: \(r.stdout)\(r.stderr)")
             #expect(Self.exists(original), "the vetted hook did not run: \(r.stdout)\(r.stderr)")
@@ -86,7 +81,7 @@ extension ReliabilityTests {
             let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-signal")
             defer { dir.cleanUp() }
             let started = dir.sub("started"), marker = "4243.\(signal)"
-            Self.script("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
+            try writeScript("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
             try #require(try cli.run(["apply", try dir.mkdir("t")]).status == 0)  // creates the store
             let child = try Child([hookRunnerBinary, "run", "post-mount", "--hooks-dir", hooks], environment: cli.environment)
             #expect(Self.waitFor { Self.exists(started) && processRunning(argument: marker) }, "the hook never started")
@@ -107,7 +102,7 @@ extension ReliabilityTests {
             let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-sigkill")
             defer { dir.cleanUp() }
             let started = dir.sub("started"), marker = "4243.9"
-            Self.script("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
+            try writeScript("\(hooks)/10-slow", "touch '\(started)'; exec sleep \(marker)")
             try #require(try cli.run(["apply", try dir.mkdir("t")]).status == 0)
             let child = try Child([hookRunnerBinary, "run", "post-mount", "--hooks-dir", hooks], environment: cli.environment)
             #expect(Self.waitFor { Self.exists(started) && processRunning(argument: marker) }, "the hook never started")
@@ -135,7 +130,7 @@ extension ReliabilityTests {
             defer { dir.cleanUp() }
             let pidFile = dir.sub("daemon-pid")
             // The hook waits until its descendant has left the session, then exits.
-            Self.script("\(hooks)/10-daemon", """
+            try writeScript("\(hooks)/10-daemon", """
                 setsid sh -c 'echo $$ > \(pidFile); exec sleep 4244.5' >/dev/null 2>&1 < /dev/null &
                 while [ ! -s '\(pidFile)' ]; do sleep 0.01; done
                 exit 0
@@ -153,7 +148,7 @@ extension ReliabilityTests {
             let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-targets")
             defer { dir.cleanUp() }
             let ran = dir.sub("ran")
-            Self.script("\(hooks)/10-hook", "touch '\(ran)'")
+            try writeScript("\(hooks)/10-hook", "touch '\(ran)'")
             for target in [dir.sub("a") + "\n/etc", dir.sub("a\u{1B}]2;title\u{07}"), "/etc/passwd", "relative"] {
                 let r = try cli.run(["run", "post-mount", "--hooks-dir", hooks, target])
                 #expect(r.status == 65, "\(target.debugDescription): exit \(r.status)")
@@ -165,7 +160,7 @@ extension ReliabilityTests {
         @Test(sandboxed) func textOutputEscapesControlBytes() throws {
             let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-escape")
             defer { dir.cleanUp() }
-            Self.script("\(hooks)/10-noisy", "printf 'hi \\033[2J there\\n'")
+            try writeScript("\(hooks)/10-noisy", "printf 'hi \\033[2J there\\n'")
             try #require(try cli.run(["run", "post-mount", "--hooks-dir", hooks, try dir.mkdir("t")]).status == 0)
             // A run recorded by an older build (or by hand) with a hostile target.
             _ = try sql(cli.db, "UPDATE runs SET targets = '/mnt/x' || char(27) || ']2;owned' || char(7) || char(27) || '[2J'")
@@ -187,7 +182,7 @@ extension ReliabilityTests {
             let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-many")
             defer { dir.cleanUp() }
             let count = dir.sub("count")
-            Self.script("\(hooks)/10-count", """
+            try writeScript("\(hooks)/10-count", """
                 shift
                 if [ -n "${GUARD_HOOKS_TARGETS_FILE:-}" ]; then n=$(wc -l < "$GUARD_HOOKS_TARGETS_FILE"); else n=$#; fi
                 echo "$n" > '\(count)'
@@ -205,8 +200,8 @@ extension ReliabilityTests {
             let (dir, cli, hooks) = try Self.sandboxWithHooks("trust-dry")
             defer { dir.cleanUp() }
             let careless = dir.sub("careless-ran"), careful = dir.sub("careful-ran")
-            Self.script("\(hooks)/10-careless", "touch '\(careless)'")
-            Self.script("\(hooks)/20-careful", "# dry-run: yes\necho \"$GUARD_HOOKS_DRY_RUN\" > '\(careful)'")
+            try writeScript("\(hooks)/10-careless", "touch '\(careless)'")
+            try writeScript("\(hooks)/20-careful", "# dry-run: yes\necho \"$GUARD_HOOKS_DRY_RUN\" > '\(careful)'")
             let r = try cli.run(["run", "--dry-run", "post-mount", "--hooks-dir", hooks])
             #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
             #expect(!Self.exists(careless), "a hook without '# dry-run: yes' ran in a dry run")

@@ -13,7 +13,7 @@ extension ReliabilityTests {
             return lstat(path, &st) == 0 ? st.st_mode & 0o7777 : 0xFFFF
         }
 
-        @Test(sandboxed) func storeAndLockFilePermissions() throws {
+        @Test(sandboxed) func storeAndLockFilesArePrivateWhateverTheUmask() throws {
             let dir = try Sandbox.make("rel-perm")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
@@ -56,7 +56,7 @@ extension ReliabilityTests {
             report("security: hook environment keys: \(keys.sorted().joined(separator: " "))")
         }
 
-        @Test(sandboxed) func unprivilegedUser() throws {
+        @Test(sandboxed) func anUnprivilegedUserCanNeitherReadNorChangeGuards() throws {
             let dir = try Sandbox.make("rel-nobody")
             defer { dir.cleanUp() }
             let cli = CLI(dir: dir)
