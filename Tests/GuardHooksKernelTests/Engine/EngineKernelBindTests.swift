@@ -87,24 +87,12 @@ extension EngineKernelTests {
         let dir = try Sandbox.make("ek-trap")
         defer { dir.cleanUp() }
         let w = EngineKernelWorld(dir)
-        let target = try dir.mkdir("datastore")
-
-        // Throwaway mounts hold low ids while the guard is made; freed afterwards, they are
-        // reused (lowest free first) by the storage.
-        var throwaways: [String] = []
-        for i in 0..<8 {
-            let p = try dir.mkdir("throwaway\(i)")
-            try mountFS("tmpfs", source: "throwaway", at: p)
-            throwaways.append(p)
-        }
-        #expect(try w.engine.apply([target], kind: .bind).map(\.outcome) == [.applied])
-        for p in throwaways { try unmount(p) }
-        try mountFS("tmpfs", source: "storage", at: target)
-
-        let stacked = try mountinfoIDs(at: target)
-        let guardOldID = try #require(stacked.first { $0.source != "storage" }?.id)
-        let storageOldID = try #require(stacked.first { $0.source == "storage" }?.id)
-        try #require(storageOldID < guardOldID, "trap not set: storage \(storageOldID), guard \(guardOldID)")
+        let trap = try setMountIDTrap(in: dir, makeGuard: { (target: String) throws in
+            #expect(try w.engine.apply([target], kind: .bind).map(\.outcome) == [.applied])
+        }, undo: { (target: String) throws in
+            #expect(try w.engine.clear([target]).map(\.outcome) == [.cleared])
+        })
+        let target = trap.target
 
         let out = try w.engine.clear([target])
         #expect(out.map(\.outcome) == [.deferred])

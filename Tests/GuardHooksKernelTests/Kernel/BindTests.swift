@@ -85,31 +85,24 @@ import Testing
         let kernel = LinuxKernel()
         let dir = try Sandbox.make("trap")
         defer { dir.cleanUp() }
-        let path = try dir.mkdir("target")
-        let h = try kernel.openDirectory(path)
-        defer { kernel.close(h) }
-
-        // Throwaway mounts hold low ids while the guard is made; freeing them afterwards
-        // leaves ids below the guard's for the storage to reuse (ida: lowest free first).
-        var throwaways: [String] = []
-        for i in 0..<8 {
-            let p = try dir.mkdir("throwaway\(i)")
-            try mountFS("tmpfs", source: "throwaway", at: p)
-            throwaways.append(p)
-        }
-        let g = try kernel.makeReadOnlyBind(h)
-        for p in throwaways { try unmount(p) }
-        try mountFS("tmpfs", source: "storage", at: path)
-
-        let stacked = try mountinfoIDs(at: path)
-        let guardOldID = try #require(stacked.first { $0.source != "storage" }?.id)
-        let storageOldID = try #require(stacked.first { $0.source == "storage" }?.id)
-        try #require(storageOldID < guardOldID, "trap not set: storage \(storageOldID), guard \(guardOldID)")
+        var handles: [DirectoryHandle] = []
+        defer { handles.forEach(kernel.close) }
+        var g: BindGuardMount?
+        let trap = try setMountIDTrap(in: dir, makeGuard: { (target: String) throws in
+            let h = try kernel.openDirectory(target)
+            handles.append(h)
+            g = try kernel.makeReadOnlyBind(h)
+        }, undo: { (target: String) throws in
+            let mountID = try #require(g).mountID
+            #expect(try kernel.removeBind(at: target, mountID: mountID, mountIDIsUnique: true) == .removed)
+        })
+        let path = trap.target, guardOldID = trap.guardOldID, storageOldID = trap.storageOldID
+        let guardMount = try #require(g)
 
         let top = try kernel.openDirectory(path)
         let storageID = try kernel.probe(top).mountID
         kernel.close(top)
-        #expect(try kernel.removeBind(at: path, mountID: g.mountID, mountIDIsUnique: true)
+        #expect(try kernel.removeBind(at: path, mountID: guardMount.mountID, mountIDIsUnique: true)
             == .notTopmost(topmostMountID: storageID))
         #expect(try kernel.removeBind(at: path, mountID: guardOldID, mountIDIsUnique: false)
             == .notTopmost(topmostMountID: storageOldID))

@@ -57,7 +57,7 @@ extension ReliabilityTests {
             while !monitor.isFinished { usleep(10_000) }
 
             // What the workers saw, one line per operation: `apply T STATUS OUTCOME`,
-            // `write T refused|WRITTEN|other error`, `clear T STATUS OUTCOME`.
+            // `write T refused|WRITTEN|other error`, `clear T STATUS OUTCOME` (a failed command: its error line).
             var tally: [String: Int] = [:]
             var bad: [String] = []
             for w in 0..<workers {
@@ -117,7 +117,7 @@ extension ReliabilityTests {
             : > "$out"
             for t in \(targets.map { "'\($0)'" }.joined(separator: " ")); do
                 r=$("$HOOK_RUNNER" apply --claim \(claim) "$t" 2>&1); rc=$?
-                echo "apply $t $rc $(printf '%s\\n' "$r" | awk 'NR==2 {print $1}')" >> "$out"
+                echo "apply $t $rc $(printf '%s\\n' "$r" | awk -v rc=$rc 'rc != 0 && NR == 1 {print; exit} NR == 2 {print $1}')" >> "$out"
                 if touch "$t/probe-\(claim)" 2> "$out.err"; then
                     echo "write $t WRITTEN" >> "$out"; rm -f "$t/probe-\(claim)"
                 elif grep -q 'Read-only file system' "$out.err"; then
@@ -126,7 +126,7 @@ extension ReliabilityTests {
                     echo "write $t other-error $(head -c 200 "$out.err")" >> "$out"
                 fi
                 r=$("$HOOK_RUNNER" clear --claim \(claim) "$t" 2>&1); rc=$?
-                echo "clear $t $rc $(printf '%s\\n' "$r" | awk 'NR==2 {print $1}')" >> "$out"
+                echo "clear $t $rc $(printf '%s\\n' "$r" | awk -v rc=$rc 'rc != 0 && NR == 1 {print; exit} NR == 2 {print $1}')" >> "$out"
             done
             """
         }
