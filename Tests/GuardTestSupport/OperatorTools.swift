@@ -55,16 +55,6 @@ package func sql(_ db: String, _ query: String) throws -> String {
     try runCommand(["sqlite3", "-readonly", db, query]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-/// Whether a process whose command line contains `argument` is running.
-package func processRunning(argument: String) -> Bool {
-    guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
-    for pid in pids where pid.allSatisfy(\.isNumber) {
-        if let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-           String(decoding: data, as: UTF8.self).contains(argument) { return true }
-    }
-    return false
-}
-
 // MARK: mounts (setup; results are checked with findmnt & co)
 
 /// `mount -t tmpfs SOURCE PATH`, as an operator mounts storage.

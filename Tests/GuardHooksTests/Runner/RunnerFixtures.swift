@@ -1,4 +1,5 @@
 import Foundation
+import GuardTestSupport
 import Synchronization
 import Testing
 @testable import GuardHooks
@@ -74,20 +75,6 @@ func runPhase(_ phase: String, in dir: HookDir, targets: [String] = ["/mnt/t1"],
     let hooks = try HookDiscovery.discover(directory: dir.path, phase: phase, policy: .current)
     return await HookRunner().run(phase: phase, targets: targets, context: context, hooks: hooks,
                                   swiftHooks: swiftHooks, observer: observer, output: output)
-}
-
-/// Live (non-zombie) processes whose process group is `pgid`, from /proc/*/stat.
-func liveProcesses(inGroup pgid: Int32) -> [Int32] {
-    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-    return entries.compactMap { entry -> Int32? in
-        guard let pid = Int32(entry),
-              let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // After "comm)": state ppid pgrp ...
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 2, fields[0] != "Z", Int32(fields[2]) == pgid else { return nil }
-        return pid
-    }
 }
 
 /// Waits (briefly: SIGKILL takes effect asynchronously) until the group has no live process.

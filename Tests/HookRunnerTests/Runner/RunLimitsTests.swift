@@ -6,19 +6,6 @@ import Glibc
 /// A hook that will not stop, and a hook that will not stop talking.
 extension HookRunnerTests {
     @Suite struct RunLimits {
-        /// Live (not zombie) processes whose process group is `pgid`, as `pid state comm`.
-        static func liveMembers(ofGroup pgid: Int32) -> [String] {
-            guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-            return pids.compactMap { pid -> String? in
-                guard Int32(pid) != nil, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                      let close = stat.lastIndex(of: ")") else { return nil }
-                // After "pid (comm)": state ppid pgrp ...
-                let fields = stat[stat.index(after: close)...].split(separator: " ")
-                guard fields.count > 2, Int32(fields[2]) == pgid, fields[0] != "Z", fields[0] != "X" else { return nil }
-                return "\(pid) \(fields[0]) \(stat[..<close])"
-            }
-        }
-
         @Test(sandboxed) func timeoutKillsTheWholeProcessGroup() throws {
             let dir = try Sandbox.make("cli-timeout")
             defer { dir.cleanUp() }
@@ -40,11 +27,11 @@ extension HookRunnerTests {
 
             let pgid = try #require(Int32(try String(contentsOfFile: dir.sub("pgid"), encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)))
-            #expect(!Self.liveMembers(ofGroup: getpgrp()).isEmpty, "the /proc scan sees a live group")
-            var left = Self.liveMembers(ofGroup: pgid)
+            #expect(!liveProcesses(inGroup: getpgrp()).isEmpty, "the /proc scan sees a live group")
+            var left = liveProcesses(inGroup: pgid)
             for _ in 0..<40 where !left.isEmpty {  // SIGKILL is sent; give the kernel a moment to finish them
                 usleep(50_000)
-                left = Self.liveMembers(ofGroup: pgid)
+                left = liveProcesses(inGroup: pgid)
             }
             #expect(left.isEmpty, "processes of the hook's group survived: \(left)")
 
