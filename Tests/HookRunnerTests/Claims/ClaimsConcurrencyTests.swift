@@ -155,7 +155,8 @@ extension ReliabilityTests {
         static func sample(db: String, targets: [String]) -> (claimed: Int, mismatches: [String])? {
             guard let lock = try? StoreLock.acquire(path: db + ".lock", timeout: 0.5) else { return nil }
             defer { lock.release() }
-            guard let store = try? GuardStore.open(path: db, mode: .readOnly) else { return (0, ["cannot open the store"]) }
+            let store: GuardStore
+            do { store = try GuardStore.open(path: db, mode: .readOnly) } catch { return (0, ["cannot open the store: \(error)"]) }
             defer { store.close() }
             let live = (try? store.liveClaims()) ?? [:]
             let outstanding = (try? store.outstandingGuards()) ?? []
