@@ -75,29 +75,29 @@ let package = Package(
             name: "GuardStoreTests",
             dependencies: ["GuardStore", "CSQLite", "GuardTestSupport", "guard-store-stress"]
         ),
+        // Test targets by module. FileIO: whole-file reads and paths.
+        .testTarget(name: "FileIOTests", dependencies: ["FileIO", "GuardTestSupport", .product(name: "SystemPackage", package: "swift-system")]),
+        // GuardHooks without the real kernel: decision tables, policy, configuration, the
+        // runner, and the engine on the FakeKernel.
         .testTarget(
             name: "GuardHooksTests",
             dependencies: ["GuardHooks", "GuardHooksTesting", "GuardRender", "GuardStore", "GuardTestSupport", "FileIO",
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
+        // GuardHooks against the real kernel, in the sandbox: the kernel layer, the engine,
+        // and the Swift API guide's examples.
+        .testTarget(
+            name: "GuardHooksKernelTests",
+            dependencies: ["GuardHooks", "GuardRender", "GuardStore", "CGuardSys", "GuardTestSupport", "hook-runner",
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // Rendering only: no root, no sandbox.
         .testTarget(name: "GuardRenderTests", dependencies: ["GuardRender", "GuardHooks", "GuardStore", "GuardTestSupport"]),
-        .testTarget(name: "KernelTests", dependencies: ["GuardHooks", "GuardRender", "GuardStore", "CGuardSys", "GuardTestSupport"]),
+        // The command end to end, by feature: commands, runner, claims, adapters, operations
+        // (configuration, journal, seal unit) and the reliability scenarios (RELIABILITY.md).
         .testTarget(
             name: "HookRunnerTests",
-            dependencies: ["GuardStore", "hook-runner", "GuardTestSupport"]
-        ),
-        // Adapters (vzdump, ProxSave import), metrics, recipes and the docs' Swift example.
-        .testTarget(
-            name: "AdapterTests",
             dependencies: ["GuardHooks", "GuardHooksTesting", "GuardRender", "GuardStore", "GuardTestSupport", "hook-runner"]
         ),
-        // Crash consistency, concurrency, hostile input and security checks (RELIABILITY.md).
-        .testTarget(
-            name: "ReliabilityTests",
-            dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]
-        ),
-        // Configuration, logging, the seal unit and packaging (issue 7).
-        .testTarget(name: "OpsTests", dependencies: ["GuardHooks", "GuardStore", "GuardTestSupport", "hook-runner"]),
     ]
 )

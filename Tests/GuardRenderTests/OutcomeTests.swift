@@ -86,7 +86,7 @@ import Testing
         TargetOutcome(target: "/mnt/b\nc", outcome: .refused, reason: "does not exist (use --create to make it)"),
     ]
 
-    @Test func reportAsTable() throws {
+    @Test func aBatchReportRendersAsATable() throws {
         var code = SysExitCode.ok
         let text = try captured { fd in code = try Render.report("apply", Self.outcomes, dryRun: false, json: false, fd: fd) }
         #expect(code == .badTarget)
@@ -98,7 +98,7 @@ import Testing
             """)
     }
 
-    @Test func reportAsJSON() throws {
+    @Test func aBatchReportRendersAsJSON() throws {
         var code = SysExitCode.ok
         let dry = Self.outcomes.map { o in var o = o; o.dryRun = true; return o }
         let text = try captured { fd in code = try Render.report("apply", dry, dryRun: true, json: true, fd: fd) }

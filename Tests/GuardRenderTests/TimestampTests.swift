@@ -41,7 +41,7 @@ import GuardTestSupport
 
     /// 1900…9999, the years gmtime_r and a four-digit format agree on.
     @Test func agreesWithGmtimeOnSeededRandomInstants() {
-        var rng = SplitMix64.seeded(from: "GUARD_RENDER_SEED", for: "agreesWithGmtimeOnSeededRandomInstants")
+        var rng = SplitMix64.seeded(for: "TimestampTests.agreesWithGmtimeOnSeededRandomInstants")
         for _ in 0..<20_000 {
             let ms = Int64.random(in: -2_208_988_800_000...253_402_300_799_999, using: &rng)
             let ours = Self.text(ms)
@@ -53,7 +53,7 @@ import GuardTestSupport
     /// The in-place writer (used by the JSON listings) and the array one agree, including
     /// outside four-digit years, where the writer falls back to the general path.
     @Test func inPlaceWriterAgrees() {
-        var rng = SplitMix64.seeded(from: "GUARD_RENDER_SEED", for: "inPlaceWriterAgrees")
+        var rng = SplitMix64.seeded(for: "TimestampTests.inPlaceWriterAgrees")
         let far: [Int64] = [253_402_300_800_000, -62_167_219_200_001, Int64(1) << 50]
         let random = (0..<5_000).map { _ in Int64.random(in: -2_208_988_800_000...253_402_300_799_999, using: &rng) }
         for ms in far + random {

@@ -15,7 +15,8 @@ enum BadFile: String, CaseIterable, CustomTestStringConvertible {
     func make(at path: String, dir: String) throws {
         switch self {
         case .randomBytes:
-            try Data((0..<8192).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: path))
+            var rng = SplitMix64.seeded(for: "BadFile.randomBytes")
+            try Data(rng.bytes(8192)).write(to: URL(fileURLWithPath: path))
         case .empty:
             try Data().write(to: URL(fileURLWithPath: path))
         case .headerOnly:

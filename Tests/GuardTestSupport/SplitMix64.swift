@@ -5,12 +5,26 @@ package struct SplitMix64: RandomNumberGenerator {
     package var state: UInt64
     package init(seed: UInt64) { state = seed }
 
-    /// Seeded from the environment variable `name` (to replay a failure), else freshly; the
-    /// seed is printed with `test`'s name and how to replay it.
-    package static func seeded(from name: String, for test: String) -> SplitMix64 {
-        let seed = getenv(name).flatMap { UInt64(String(cString: $0)) } ?? UInt64.random(in: 0...UInt64.max)
-        print("\(test): seed \(seed) (replay with \(name)=\(seed))")
-        return SplitMix64(seed: seed)
+    /// The environment variable that replays any seeded test: `GUARD_HOOKS_TEST_SEED=S`.
+    package static let replayVariable = "GUARD_HOOKS_TEST_SEED"
+
+    /// The seed of a random test: from the first of `variables` set in the environment (to
+    /// replay a failure), else fresh. It is printed with `test`'s name and how to replay it.
+    package static func seed(for test: String, variables: [String] = [replayVariable]) -> UInt64 {
+        let given = variables.lazy.compactMap { name in getenv(name).flatMap { UInt64(String(cString: $0)) } }.first
+        let seed = given ?? UInt64.random(in: 0...UInt64.max)
+        print("\(test): seed \(seed) (replay with \(variables[0])=\(seed))")
+        return seed
+    }
+
+    /// A generator for `test`, seeded as `seed(for:variables:)` says.
+    package static func seeded(for test: String, variables: [String] = [replayVariable]) -> SplitMix64 {
+        SplitMix64(seed: seed(for: test, variables: variables))
+    }
+
+    /// `count` bytes from the generator.
+    package mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
     }
 
     package mutating func next() -> UInt64 {
