@@ -89,10 +89,22 @@ func topMountID(_ path: String) throws -> UInt64? {
 /// killed by its own test fault point; `prefix` runs it under another command (unshare).
 @discardableResult
 func runHookRunner(_ w: EngineKernelWorld, _ args: [String], fault: FaultPoint? = nil,
-                   prefix: [String] = []) throws -> CommandResult {
+                   prefix: [String] = [], kernel: OlderKernelPaths = .current) throws -> CommandResult {
     var env = ["PATH": safePath,
                "GUARD_HOOKS_DB": w.storePath, "GUARD_HOOKS_ALLOW_ROOTS": w.dir.path,
                "GUARD_HOOKS_LOCK_TIMEOUT": "5"]
     if let fault { env["GUARD_HOOKS_TEST_FAULT"] = fault.rawValue }
+    if kernel != .current { env["GUARD_HOOKS_TEST_KERNEL"] = kernel.rawValue }
     return try runCommand(prefix + [hookRunnerBinary] + args, environment: env)
+}
+
+/// The kernel code paths a debug hook-runner can be made to take on this kernel
+/// (`GUARD_HOOKS_TEST_KERNEL`): as on kernels without statmount/listmount/openat2 (mountinfo)
+/// and without open_tree/mount_setattr (bind + remount).
+enum OlderKernelPaths: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case current = ""
+    case mountInfo = "mountinfo"
+    case legacyBind = "legacy-bind"
+    case both = "mountinfo,legacy-bind"
+    var testDescription: String { self == .current ? "this kernel's calls" : rawValue }
 }
