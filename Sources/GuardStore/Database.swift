@@ -16,6 +16,8 @@ package final class Database {
     private var cache: [SQLKey: Statement] = [:]
     private var transactionDepth = 0
     private var transactionIsWrite = false
+    /// Whether nested write transactions become savepoints (see `writeTransaction`).
+    private var nestedSavepoints = true
     private var isClosed = false
     /// Number of write transactions committed on this connection (counted by `sqlite3_commit_hook`),
     /// so tests can check that a batch costs one transaction.
@@ -221,16 +223,23 @@ package final class Database {
     /// Runs `body` in a write transaction: `BEGIN IMMEDIATE` takes the write lock up front, so
     /// a concurrent writer waits in the busy handler instead of failing at its first write
     /// (a deferred transaction that upgrades gets SQLITE_BUSY with no retry). Any error thrown
-    /// rolls everything back. Nested calls become savepoints of the outer transaction.
-    package func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+    /// rolls everything back. Nested calls become savepoints of the outer transaction, so an
+    /// inner error the body catches undoes only the inner work; with `nestedSavepoints: false`
+    /// they simply join it. That is for a body that never catches a store error: a savepoint
+    /// keeps the original of every page written while it is open (its sub-journal, in memory),
+    /// 7 MiB for a settle of 10,000 rows, which buys nothing when any error ends the whole
+    /// transaction anyway (BENCHMARKS.md).
+    package func writeTransaction<T>(nestedSavepoints: Bool = true, _ body: () throws -> T) throws -> T {
         if transactionDepth > 0 {
             guard transactionIsWrite else {
                 throw DatabaseError(extendedCode: SQLITE_MISUSE,
                                     message: "write transaction nested in a read transaction")
             }
-            return try savepoint(body)
+            return self.nestedSavepoints ? try savepoint(body) : try body()
         }
         try execute("BEGIN IMMEDIATE")
+        self.nestedSavepoints = nestedSavepoints
+        defer { self.nestedSavepoints = true }
         return try finishTransaction(write: true, body)
     }
 

@@ -211,10 +211,11 @@ package final class GuardStore {
 
     /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`): read the current state and
     /// change it with no other writer in between. Store calls inside join the transaction
-    /// (as savepoints), and any error rolls back all of it.
-    package func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+    /// (as savepoints, unless `nestedSavepoints` is false: see `Database.writeTransaction`),
+    /// and any error rolls back all of it.
+    package func writeTransaction<T>(nestedSavepoints: Bool = true, _ body: () throws -> T) throws -> T {
         try requireWritable()
-        return try database.writeTransaction(body)
+        return try database.writeTransaction(nestedSavepoints: nestedSavepoints, body)
     }
 
     /// Runs `body` on one consistent snapshot of the store.

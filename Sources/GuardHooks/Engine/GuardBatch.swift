@@ -195,7 +195,8 @@ struct GuardBatch {
         var recorded: [RecordedIntent] = []
         var rowIDs = [GuardID?](repeating: nil, count: items.count)
         if !transitions.isEmpty || !intents.isEmpty || !releases.isEmpty || !claimsToAdd.isEmpty {
-            try store.writeTransaction {
+            // No store error is caught inside: the store calls join, without savepoints.
+            try store.writeTransaction(nestedSavepoints: false) {
                 if !transitions.isEmpty { try store.settle(transitions, runID: runID, actor: actor, returningRows: false) }
                 try store.releaseClaims(releases, runID: runID)
                 if !intents.isEmpty { recorded = try store.recordIntents(intents, runID: runID, actor: actor) }
@@ -234,7 +235,8 @@ struct GuardBatch {
         // 3. Settle every outcome in one transaction; a claim on a guard that could not be
         // made is released with it (nothing is there to rely on).
         if !settles.isEmpty {
-            try store.writeTransaction {
+            // No store error is caught inside: the store calls join, without savepoints.
+            try store.writeTransaction(nestedSavepoints: false) {
                 try store.settle(settles, runID: runID, actor: actor, returningRows: false)
                 for (id, holder) in failedClaims {
                     try store.releaseClaim(guardID: id, holder: holder, reason: "the guard could not be made", runID: runID)
