@@ -8,12 +8,17 @@ import Testing
 /// while the previous one, the last connection, checkpoints its growth into the file at close.
 @Suite("Store handoff between commands")
 struct HandoffTests {
-    @Test("writers and locked readers open the store while the previous command checkpoints at close")
+    /// On the sandbox's tmpfs: with no disk in the fsyncs, the commands hand over often enough
+    /// to meet the race (a disk-backed /tmp met it far more rarely).
+    @Test("writers and locked readers open the store while the previous command checkpoints at close", sandboxed)
     func openWhileThePreviousCommandCloses() throws {
-        try withTemporaryDirectory { dir in
+        let sandbox = try Sandbox.make("store-handoff")
+        defer { sandbox.cleanUp() }
+        do {
+            let dir = sandbox.path
             let path = "\(dir)/guards.db"
             try makeStore(dir).close()
-            let steps = 300
+            let steps = 400
             let outputs = try runTogether(dir: dir, [
                 ["handoff", path, "writer", "\(steps)"],
                 ["handoff", path, "writer", "\(steps)"],
