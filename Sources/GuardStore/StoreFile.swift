@@ -11,6 +11,8 @@ enum StoreFile {
     /// Refuses anything that is not plausibly a whole SQLite database: empty, short, no magic,
     /// a bad page size, or fewer bytes than the header's own page count. Reads only.
     static func checkHeader(path: String) throws {
+        // Before the size and the header: see the page count check below.
+        let walBefore = walStamp(path)
         // O_NONBLOCK|O_NOFOLLOW: a FIFO must not block the open, a symlink is not followed.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else {
@@ -48,10 +50,15 @@ enum StoreFile {
         }
         // The in-header page count is valid when the change counter matches "version valid for".
         // With a non-empty -wal the main file may legitimately lag (frames not yet checkpointed),
-        // so the count is only compared when there is no WAL content.
+        // so the count is only compared when there is no WAL content. And only when the -wal
+        // did not change while we read: another process's checkpoint (the last connection's,
+        // at its close, after its command released the writers' lock) writes page 1 with the
+        // new count before the pages that extend the file, then truncates the -wal to 0 bytes;
+        // reading the size, then the header, then seeing an empty -wal refused a sound store.
         let changeCounter = bigEndian32(header, 24), validFor = bigEndian32(header, 92)
         let pages = Int64(bigEndian32(header, 28))
-        if pages > 0, changeCounter == validFor, walSize(path) == 0, pages * pageSize > size {
+        if pages > 0, changeCounter == validFor, walBefore.size == 0, walStamp(path) == walBefore,
+           pages * pageSize > size {
             throw StoreError.notADatabase(
                 path: path, reason: "truncated: header says \(pages) pages (\(pages * pageSize) bytes), file has \(size)")
         }
@@ -61,9 +68,18 @@ enum StoreFile {
         UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
     }
 
-    private static func walSize(_ path: String) -> Int64 {
+    /// What changes whenever the `-wal` is written, truncated or replaced (a missing one
+    /// reads as empty).
+    private struct WALStamp: Equatable {
+        var size: Int64 = 0, inode: UInt = 0
+        var modified = [Int](), changed = [Int]()
+    }
+
+    private static func walStamp(_ path: String) -> WALStamp {
         var st = stat()
-        return stat(path + "-wal", &st) == 0 ? Int64(st.st_size) : 0
+        guard stat(path + "-wal", &st) == 0 else { return WALStamp() }
+        return WALStamp(size: Int64(st.st_size), inode: UInt(st.st_ino),
+                        modified: [st.st_mtim.tv_sec, st.st_mtim.tv_nsec], changed: [st.st_ctim.tv_sec, st.st_ctim.tv_nsec])
     }
 
     /// Gives the store's `-wal` and `-shm` the store file's permission bits, on every writer

@@ -8,6 +8,11 @@
 //   guard-store-stress race DB COUNT                   record intents for /mnt/r0…/mnt/rCOUNT-1
 //       without looking first; prints how many were recorded and how many were refused
 //   guard-store-stress read-as-nobody DB               query a store as uid/gid 65534, try a write
+//   guard-store-stress handoff DB ROLE COUNT           COUNT commands as hook-runner runs them, one
+//       connection each: take DB.lock (flock), open, work, release the lock, then close (as the
+//       last connection, the close checkpoints). ROLE `writer` records and clears a few guards
+//       (the file grows), `reader` opens read-only and queries. Prints "ok COUNT" or fails at the
+//       first error, naming the step
 import GuardStore
 import Glibc
 
@@ -29,7 +34,7 @@ func waitForGo() {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 3 else { fail("usage: cycle DB WORKER COUNT PATH... | read-as-nobody DB") }
+guard args.count >= 3 else { fail("usage: cycle DB WORKER COUNT PATH... | race DB COUNT | read-as-nobody DB | handoff DB ROLE COUNT") }
 let actor = Actor("stress \(getpid())")
 
 switch args[1] {
@@ -114,6 +119,38 @@ case "read-as-nobody":
     } catch {
         fail("\(error)")
     }
+
+case "handoff":
+    guard args.count == 5, let count = Int(args[4]), ["writer", "reader"].contains(args[3]) else { fail("bad handoff arguments") }
+    let path = args[2], writer = args[3] == "writer"
+    let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard lock >= 0 else { fail("cannot open the lock: errno \(errno)") }
+    waitForGo()
+    for i in 0..<count {
+        guard flock(lock, LOCK_EX) == 0 else { fail("flock: errno \(errno)") }
+        let store: GuardStore
+        do { store = try GuardStore.open(path: path, mode: writer ? .readWrite : .readOnly, create: writer) } catch {
+            fail("step \(i): open: \(error)")
+        }
+        do {
+            if writer {
+                // New pages every step, so the checkpoint at close extends the file.
+                let paths = (0..<8).map { "/mnt/h\(getpid())-\(i)-\($0)-" + String(repeating: "x", count: 200) }
+                let recorded = try store.recordIntents(paths.map {
+                    GuardIntent(path: $0, kind: .bind, lifetime: .transient, bootID: "stress")
+                }, runID: nil, actor: actor)
+                try store.settle(recorded.map { GuardTransition(guardID: $0.id, to: .failed) }, runID: nil, actor: actor)
+            } else {
+                _ = try store.outstandingGuards()
+            }
+        } catch {
+            fail("step \(i): \(writer ? "write" : "read"): \(error)")
+        }
+        // hook-runner's order: the lock goes when the command ends, the connection after it.
+        _ = flock(lock, LOCK_UN)
+        store.close()
+    }
+    print("ok \(count)")
 
 default:
     fail("unknown command \(args[1])")

@@ -8,7 +8,7 @@ private struct Abort: Error {}
 
 /// Runs `guard-store-stress` once per argument list, all released at the same moment, and
 /// returns their standard outputs (recording an issue for any child that failed).
-private func runTogether(dir: String, _ argumentLists: [[String]]) throws -> [String] {
+func runTogether(dir: String, _ argumentLists: [[String]]) throws -> [String] {
     let children = try argumentLists.enumerated().map { index, arguments -> (Process, URL, URL) in
         let p = Process()
         p.executableURL = URL(fileURLWithPath: stressExecutable)
