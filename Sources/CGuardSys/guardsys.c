@@ -122,6 +122,15 @@ _Static_assert(__builtin_offsetof(struct gs_statmount_head, str) == 512, "statmo
 #define GS_STATMOUNT_SB_BASIC  0x00000001U
 #define GS_STATMOUNT_MNT_BASIC 0x00000002U
 
+// The fields of a statmount reply that gs_mount_info carries (both statmount calls).
+static void mount_info_from(const struct gs_statmount_head *h, gs_mount_info *out) {
+    out->mnt_id = h->mnt_id;
+    out->mnt_parent_id = h->mnt_parent_id;
+    out->mnt_attr = h->mnt_attr;
+    out->sb_dev_major = h->sb_dev_major;
+    out->sb_dev_minor = h->sb_dev_minor;
+}
+
 int gs_statmount(uint64_t mnt_id_unique, gs_mount_info *out) {
     struct gs_mnt_id_req req = { .size = sizeof req, .mnt_id = mnt_id_unique,
                                  .param = GS_STATMOUNT_SB_BASIC | GS_STATMOUNT_MNT_BASIC };
@@ -129,11 +138,7 @@ int gs_statmount(uint64_t mnt_id_unique, gs_mount_info *out) {
     memset(&buf, 0, sizeof buf);
     long rc = syscall(SYS_statmount, &req, &buf, sizeof buf, 0);
     if (rc < 0) return -errno;
-    out->mnt_id = buf.mnt_id;
-    out->mnt_parent_id = buf.mnt_parent_id;
-    out->mnt_attr = buf.mnt_attr;
-    out->sb_dev_major = buf.sb_dev_major;
-    out->sb_dev_minor = buf.sb_dev_minor;
+    mount_info_from(&buf, out);
     return 0;
 }
 
@@ -148,11 +153,7 @@ int gs_statmount_point(uint64_t mnt_id_unique, gs_mount_info *out, char *point, 
     if (buf == NULL) return -ENOMEM;
     long rc = syscall(SYS_statmount, &req, buf, bufsize, 0);
     if (rc < 0) { int e = errno; free(buf); return -e; }
-    out->mnt_id = buf->mnt_id;
-    out->mnt_parent_id = buf->mnt_parent_id;
-    out->mnt_attr = buf->mnt_attr;
-    out->sb_dev_major = buf->sb_dev_major;
-    out->sb_dev_minor = buf->sb_dev_minor;
+    mount_info_from(buf, out);
     int result = 0;
     if (!(buf->mask & GS_STATMOUNT_MNT_POINT)) {
         result = -ENODATA;  // a kernel that does not report the mount point

@@ -12,28 +12,16 @@ extension SysExitCode {
 
 extension Render {
     /// Prints `hidden`'s findings (one block per target, or one JSON document).
-    package static func hiddenReport(_ reports: [HiddenReport], limit: Int, json: Bool, fd: Int32 = 1) -> SysExitCode {
+    package static func hiddenReport(_ reports: [HiddenReport], limit: Int, json: Bool, fd: Int32 = 1) throws -> SysExitCode {
         let code = SysExitCode.forHidden(reports)
         if json {
-            resultsDocument("hidden", code, reports, fd: fd) { r, w in
-                w.field("bytes", r.scan?.bytes)
-                w.field("entries", r.scan?.entries)
-                w.field("error", r.error)
-                if let scan = r.scan {
-                    w.array("largest") { w in
-                        for e in scan.top.prefix(limit) {
-                            w.object { w in
-                                w.field("bytes", e.bytes); w.field("directory", e.isDirectory)
-                                w.field("entries", e.entries); w.field("name", e.name)
-                            }
-                        }
-                    }
-                }
-                w.field("mounted", r.mounted)
-                w.field("path", r.path)
-                w.field("target", r.target)
-                if let scan = r.scan { w.field("truncated", scan.truncated) }
+            // `largest`: the first `limit` entries of each scan.
+            let shown = reports.map { r in
+                var r = r
+                if let top = r.scan?.top { r.scan?.top = Array(top.prefix(limit)) }
+                return r
             }
+            try Render.json(ResultsDocument(command: "hidden", exitCode: code.rawValue, results: shown), fd: fd)
             return code
         }
         Render.table(["PATH", "UNDER", "ENTRIES", "BYTES", "LARGEST"], reports.map { r in

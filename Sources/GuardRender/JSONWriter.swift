@@ -1,12 +1,12 @@
-import FoundationEssentials
-
-/// A small streaming JSON writer for the documents that grow with the store (`guards`,
-/// `history`, `runs`): JSONEncoder's key conversion dominated a large listing and held the
-/// whole document in memory (BENCHMARKS.md).
-/// Same shape as `Render.json`: snake_case keys in sorted order, a field with no value left
-/// out, `/` not escaped, one document and a newline. Output is flushed to `fd` every 64 KiB.
+/// The one JSON writer of the command line: `Render.json` writes a whole document through it,
+/// and a listing that grows with the store (`guards`) writes its rows one by one, each
+/// encoded on its own (constant memory; JSONEncoder held the whole document, BENCHMARKS.md).
+/// Values come from `JSONValueEncoder`: snake_case keys in byte order, a field with no value
+/// left out. Strings escape only `"`, `\` and U+0000–U+001F; `/` is not escaped. One document
+/// and a newline; output is flushed to `fd` every 64 KiB.
 package struct JSONWriter {
     private let out: OutputBuffer
+    private let encoder = JSONValueEncoder()
     /// Whether the container being written already has a member (a comma comes first).
     private var hasMember: [Bool] = []
 
@@ -15,53 +15,42 @@ package struct JSONWriter {
 
     package mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
         separate()
-        out.byte(UInt8(ascii: "{")); hasMember.append(false)
-        try body(&self)
-        hasMember.removeLast(); out.byte(UInt8(ascii: "}"))
-    }
-
-    /// A member holding an object.
-    package mutating func object(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
-        self.key(key)
-        out.byte(UInt8(ascii: "{")); hasMember.append(false)
-        try body(&self)
-        hasMember.removeLast(); out.byte(UInt8(ascii: "}"))
+        begin(UInt8(ascii: "{")); try body(&self); end(UInt8(ascii: "}"))
     }
 
     package mutating func array(_ key: StaticString, _ body: (inout JSONWriter) throws -> Void) rethrows {
         self.key(key)
-        out.byte(UInt8(ascii: "[")); hasMember.append(false)
-        try body(&self)
-        hasMember.removeLast(); out.byte(UInt8(ascii: "]"))
+        begin(UInt8(ascii: "[")); try body(&self); end(UInt8(ascii: "]"))
     }
 
-    package mutating func field(_ key: StaticString, _ value: String?) {
-        guard let value else { return }
-        self.key(key); string(value)
+    /// Writes `value` (an element, or the document itself) through `JSONValueEncoder`.
+    package mutating func encode(_ value: some Encodable) throws {
+        self.value(try encoder.encode(value))
     }
 
-    package mutating func field<I: BinaryInteger>(_ key: StaticString, _ value: I?) {
-        guard let value else { return }
-        self.key(key)
-        out.decimal(UInt64(value.magnitude), negative: value < 0)
+    /// Writes `value` (an element, or the document itself): an object's members in byte order
+    /// of their keys.
+    package mutating func value(_ value: JSONValue) {
+        separate()
+        write(value)
     }
 
-    package mutating func field(_ key: StaticString, _ value: Bool) {
-        self.key(key)
-        if value { out.bytes("true") } else { out.bytes("false") }
-    }
-
-    /// An RFC 3339 UTC time, as a JSON string.
-    package mutating func field(_ key: StaticString, _ value: Date?) {
-        guard let value else { return }
-        self.key(key)
-        out.byte(UInt8(ascii: "\""))
-        out.reserve(Timestamp.rfc3339MaxBytes) { Timestamp.writeRFC3339(Timestamp.milliseconds(value), to: $0) }
-        out.byte(UInt8(ascii: "\""))
-    }
-
-    package mutating func field(_ key: StaticString, strings: [String]) {
-        array(key) { w in for s in strings { w.separate(); w.string(s) } }
+    private mutating func write(_ value: JSONValue) {
+        switch value {
+        case .null: out.bytes("null")
+        case .bool(let b): if b { out.bytes("true") } else { out.bytes("false") }
+        case .integer(let magnitude, let negative): out.decimal(magnitude, negative: negative)
+        case .string(let s): string(s)
+        case .array(let elements):
+            begin(UInt8(ascii: "[")); for e in elements { self.value(e) }; end(UInt8(ascii: "]"))
+        case .object(let members):
+            begin(UInt8(ascii: "{"))
+            for name in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                separate(); string(name); out.byte(UInt8(ascii: ":"))
+                write(members[name]!)
+            }
+            end(UInt8(ascii: "}"))
+        }
     }
 
     /// Ends the document with a newline and writes what is left.
@@ -78,6 +67,10 @@ package struct JSONWriter {
         out.byte(UInt8(ascii: "\""))
         out.byte(UInt8(ascii: ":"))
     }
+
+    private mutating func begin(_ bracket: UInt8) { out.byte(bracket); hasMember.append(false) }
+
+    private mutating func end(_ bracket: UInt8) { hasMember.removeLast(); out.byte(bracket) }
 
     private mutating func separate() {
         guard !hasMember.isEmpty else { return }

@@ -3,17 +3,12 @@ import FoundationEssentials
 /// Text and JSON output of the command line. JSON: one document, snake_case fields, RFC 3339
 /// UTC times. Every writer takes the file descriptor to write to (1, stdout, by default).
 package enum Render {
+    /// `value` as one JSON document (`JSONValueEncoder`: snake_case keys in byte order, RFC
+    /// 3339 times, absent optionals left out) and a newline.
     package static func json<T: Encodable>(_ value: T, fd: Int32 = 1) throws {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, enc in
-            var c = enc.singleValueContainer()
-            try c.encode(Timestamp.rfc3339(date))
-        }
-        var data = try encoder.encode(value)
-        data.append(0x0A)
-        write(data, fd: fd)
+        var w = JSONWriter(fd: fd)
+        try w.encode(value)
+        w.finish()
     }
 
     /// Writes all of `data`, unbuffered.

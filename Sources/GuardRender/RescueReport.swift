@@ -3,28 +3,11 @@ import GuardHooks
 extension Render {
     /// Prints what a rescue moved (or would move) and returns its exit code: 1 when an
     /// entry stayed behind, else 0.
-    package static func rescueReport(_ r: RescueResult, json: Bool, fd: Int32 = 1) -> SysExitCode {
+    package static func rescueReport(_ r: RescueResult, json: Bool, fd: Int32 = 1) throws -> SysExitCode {
         let code: SysExitCode = r.leftBehind.isEmpty ? .ok : .actionFailed
         let bytes = r.moved.reduce(UInt64(0)) { $0 + $1.bytes }
         if json {
-            var w = JSONWriter(fd: fd)
-            w.object { w in
-                w.field("bytes", bytes)
-                w.field("command", "rescue")
-                w.field("destination", r.destination)
-                w.field("dry_run", r.dryRun)
-                w.field("exit_code", code.rawValue)
-                w.array("left_behind") { w in
-                    for l in r.leftBehind { w.object { w in w.field("name", l.name); w.field("reason", l.reason) } }
-                }
-                w.field("method", r.method.rawValue)
-                w.array("moved") { w in
-                    for e in r.moved { w.object { w in w.field("bytes", e.bytes); w.field("entries", e.entries); w.field("name", e.name) } }
-                }
-                w.field("path", r.path)
-                w.field("rescue_id", r.rescueID)
-            }
-            w.finish()
+            try Render.json(RescueDocument(result: r, bytes: bytes, exitCode: code.rawValue), fd: fd)
             return code
         }
         let verb = r.dryRun ? "would-move" : (r.method == .rename ? "moved" : "copied")
@@ -35,5 +18,20 @@ extension Render {
         Render.line((r.dryRun ? "would move " : "moved ") + total + " from \(r.path) to \(r.destination)"
                     + (r.rescueID.map { " (rescue #\($0))" } ?? ""), fd: fd)
         return code
+    }
+}
+
+/// `rescue --json`: the result, with its total `bytes`, `command` and `exit_code`.
+struct RescueDocument: Encodable {
+    var result: RescueResult
+    var bytes: UInt64
+    var exitCode: Int32
+
+    private enum Keys: String, CodingKey { case bytes, command, exitCode }
+
+    func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(bytes, forKey: .bytes); try c.encode("rescue", forKey: .command); try c.encode(exitCode, forKey: .exitCode)
     }
 }

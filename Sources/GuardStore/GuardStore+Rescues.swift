@@ -88,3 +88,8 @@ extension GuardStore {
         return records
     }
 }
+
+extension RescueRecord: Encodable {}
+extension RescueRecord.Method: Encodable {}
+extension RescueRecord.State: Encodable {}
+extension RescueRecord.Entry: Encodable {}

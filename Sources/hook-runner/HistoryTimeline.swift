@@ -1,8 +1,8 @@
 import GuardHooks
 import GuardRender
 
-/// `history`'s transitions and claim events, merged by time: the text table, and the JSON
-/// `timeline` array (keys sorted; `type` says which kind of entry each is).
+/// `history`'s transitions and claim events, merged by time: the text table. (The JSON
+/// `timeline` is `HistoryEntry`'s `Encodable` shape.)
 
 /// The text table of `history`: claim rows read "claim added" (REASON: who) and "claim
 /// released" (REASON: who, and why); BY of a release is "-" (the claim row keeps who added it).
@@ -22,24 +22,3 @@ func renderTimeline(_ entries: [HistoryEntry]) {
 }
 
 private func runText(_ id: RunID?) -> String { id.map { "#\($0)" } ?? "-" }
-
-/// One entry of the JSON `timeline`: a transition as in `events` plus `"type": "transition"`,
-/// or a claim event (`claim-added`, `claim-released`): the claim as `guards` shows it, the
-/// run that added or released it, and the release's reason.
-func writeTimelineEntry(_ entry: HistoryEntry, to w: inout JSONWriter) {
-    switch entry {
-    case .transition(let e):
-        writeEvent(e, to: &w, type: "transition")
-    case .claim(let c):
-        w.object { w in
-            w.field("actor", c.change == .added ? c.claim.actor : nil)
-            w.field("at", c.at)
-            w.object("claim") { w in writeClaimFields(c.claim, to: &w) }
-            w.field("guard_id", c.claim.guardID)
-            w.field("path", c.path)
-            w.field("reason", c.change == .released ? c.claim.releaseReason : nil)
-            w.field("run_id", c.runID)
-            w.field("type", "claim-" + c.change.rawValue)
-        }
-    }
-}

@@ -3,46 +3,18 @@ import GuardHooks
 import GuardRender
 import Glibc
 
-/// JSON shape of a guard row (keys in sorted order, as everywhere), with its live claims.
-func writeGuard(_ g: GuardRecord, claims: [ClaimRecord], to w: inout JSONWriter) {
-    w.object { w in
-        w.field("boot_id", g.bootID)
-        w.array("claims") { w in for c in claims { writeClaim(c, to: &w) } }
-        w.field("created_at", g.createdAt)
-        w.field("device", g.device)
-        w.field("id", g.id)
-        w.field("inode", g.inode)
-        w.field("kind", g.kind.rawValue)
-        w.field("label", g.label)
-        w.field("lifetime", g.lifetime.rawValue)
-        w.field("mount_id", g.mountID)
-        w.field("mount_id_unique", g.mountIDIsUnique)
-        w.field("mount_namespace", g.mountNamespace)
-        w.field("path", g.path)
-        w.field("pending_action", g.pendingAction?.rawValue)
-        w.field("reason", g.reason)
-        w.field("run_id", g.runID)
-        w.field("state", g.state.rawValue)
-        w.field("updated_at", g.updatedAt)
+/// A guard in JSON (`guards`, `status`): the record, with its live claims.
+struct GuardListing: Encodable {
+    var record: GuardRecord
+    var claims: [ClaimRecord]
+
+    private enum Keys: String, CodingKey { case claims }
+
+    func encode(to encoder: any Encoder) throws {
+        try record.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(claims, forKey: .claims)
     }
-}
-
-/// JSON shape of a claim: who, since when, which run.
-func writeClaim(_ c: ClaimRecord, to w: inout JSONWriter) {
-    w.object { w in writeClaimFields(c, to: &w) }
-}
-
-/// The fields of a claim's JSON object.
-func writeClaimFields(_ c: ClaimRecord, to w: inout JSONWriter) {
-    w.field("claimed_at", c.claimedAt)
-    w.field("description", c.holder.description)
-    w.field("holder", c.holder.canonicalKey)
-    w.field("id", c.id)
-    w.field("key", c.holder.key)
-    w.field("kind", c.holder.kind.rawValue)
-    w.field("pid", c.holder.pid)
-    w.field("run_id", c.runID)
-    w.field("session", c.holder.sid)
 }
 
 /// "session 4242 (cron) since 2026-11-30T18:00:00Z, run #7" for each live claim.
@@ -50,24 +22,6 @@ func claimsText(_ claims: [ClaimRecord]) -> String {
     claims.map { c in
         c.holder.summary + " since " + Timestamp.rfc3339(c.claimedAt) + (c.runID.map { ", run #\($0)" } ?? "")
     }.joined(separator: "; ")
-}
-
-/// JSON shape of a history event.
-func writeEvent(_ e: GuardEvent, to w: inout JSONWriter, type: String? = nil) {
-    w.object { w in
-        w.field("actor", e.actor)
-        w.field("at", e.at)
-        w.field("from_action", e.from?.action?.rawValue)
-        w.field("from_state", e.from?.state.rawValue)
-        w.field("guard_id", e.guardID)
-        w.field("id", e.id)
-        w.field("path", e.path)
-        w.field("reason", e.reason)
-        w.field("run_id", e.runID)
-        w.field("to_action", e.to.action?.rawValue)
-        w.field("to_state", e.to.state.rawValue)
-        w.field("type", type)
-    }
 }
 
 struct GuardsCommand: ParsableCommand {
@@ -103,7 +57,7 @@ struct GuardsCommand: ParsableCommand {
             try w.object { w in
                 try w.array("guards") { w in
                     try engine.forEachGuard(selection) { g in
-                        if wanted(g) { writeGuard(g, claims: claims[g.id] ?? [], to: &w) }
+                        if wanted(g) { try w.encode(GuardListing(record: g, claims: claims[g.id] ?? [])) }
                     }
                 }
             }
@@ -134,6 +88,14 @@ func normalizedQueryPath(_ raw: String) throws -> String {
     case .success(let p): return p
     case .failure(let why): throw CLIError.badTarget("\(raw): \(why)")
     }
+}
+
+/// `history --json`: `events` (the transitions), `timeline` (transitions and claim events,
+/// each with its `type`) and `rescues`.
+struct HistoryDocument: Encodable {
+    var events: [GuardEvent]
+    var rescues: [RescueRecord]
+    var timeline: [HistoryEntry]
 }
 
 struct HistoryCommand: ParsableCommand {
@@ -167,13 +129,7 @@ struct HistoryCommand: ParsableCommand {
         let rescues = guardID == nil ? try engine.rescues(path: path, limit: limit) : []
         if global.json {
             let events = try engine.history(path: path, guardID: guardID, limit: limit)
-            var w = JSONWriter()
-            w.object { w in
-                w.array("events") { w in for e in events { writeEvent(e, to: &w) } }
-                w.array("rescues") { w in for r in rescues { writeRescue(r, to: &w) } }
-                w.array("timeline") { w in for entry in timeline { writeTimelineEntry(entry, to: &w) } }
-            }
-            w.finish()
+            try Render.json(HistoryDocument(events: events, rescues: rescues, timeline: timeline))
         } else if timeline.isEmpty && rescues.isEmpty {
             Render.line("no history")
         } else {

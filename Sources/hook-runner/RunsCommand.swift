@@ -19,9 +19,7 @@ struct RunsCommand: ParsableCommand {
     func run() throws {
         let runs = try global.engine(actor: "hook-runner runs").runs(phase: phase, limit: limit)
         if global.json {
-            var w = JSONWriter()
-            w.object { w in w.array("runs") { w in for r in runs { writeRun(r, to: &w) } } }
-            w.finish()
+            try Render.json(["runs": runs.map(RunListing.init)])
             return
         }
         if runs.isEmpty { Render.line("no runs"); return }
@@ -54,35 +52,17 @@ func isAbandoned(_ r: RunRecord) -> Bool {
     return !GuardEngine.runProcessAlive(pid: pid, start: start)
 }
 
-/// JSON shape of a run and its hook results.
-func writeRun(_ r: RunRecord, to w: inout JSONWriter) {
-    w.object { w in
-        w.field("actor", r.actor)
-        w.field("dry_run", r.dryRun)
-        w.field("exit_code", r.exitCode)
-        w.field("finished_at", r.finishedAt)
-        w.array("hooks") { w in
-            for h in r.hooks {
-                w.object { w in
-                    w.field("exit_code", h.exitCode)
-                    w.field("finished_at", h.finishedAt)
-                    w.field("name", h.name)
-                    w.field("outcome", h.outcome.rawValue)
-                    w.field("output_tail", h.outputTail)
-                    w.field("path", h.path)
-                    w.field("reason", h.reason)
-                    w.field("signal", h.signal)
-                    w.field("started_at", h.startedAt)
-                    w.field("timed_out", h.timedOut)
-                }
-            }
-        }
-        w.field("id", r.id)
-        w.field("interrupted", r.interruptedBy != nil || isAbandoned(r))
-        w.field("interrupted_by", r.interruptedBy)
-        w.field("phase", r.phase)
-        w.field("started_at", r.startedAt)
-        w.field("targets", strings: r.targets)
+/// A run in JSON (`runs`, `status`): the record and its hook results, and `interrupted`,
+/// which also covers a run whose hook-runner is gone.
+struct RunListing: Encodable {
+    var run: RunRecord
+
+    private enum Keys: String, CodingKey { case interrupted }
+
+    func encode(to encoder: any Encoder) throws {
+        try run.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(run.interruptedBy != nil || isAbandoned(run), forKey: .interrupted)
     }
 }
 

@@ -32,25 +32,10 @@ struct StatusCommand: ParsableCommand {
         // The findings that make the verdict: the worst severity only (none when all is ok).
         let worst = report.findings.filter { $0.severity == report.worst && $0.severity != .ok }
         if global.json {
-            var w = JSONWriter()
-            w.object { w in
-                w.field("doctor_worst", report.worst.rawValue)
-                w.array("findings") { w in
-                    for f in worst {
-                        w.object { w in
-                            w.field("code", f.code)
-                            w.field("guard_id", f.guardID)
-                            w.field("message", f.message)
-                            w.field("path", f.path)
-                            w.field("severity", f.severity.rawValue)
-                        }
-                    }
-                }
-                w.array("guards") { w in for g in outstanding { writeGuard(g, claims: claims[g.id] ?? [], to: &w) } }
-                w.field("outstanding", outstanding.count)
-                w.array("runs") { w in for r in lastRuns { writeRun(r, to: &w) } }
-            }
-            w.finish()
+            try Render.json(StatusDocument(
+                doctorWorst: report.worst, findings: worst,
+                guards: outstanding.map { GuardListing(record: $0, claims: claims[$0.id] ?? []) },
+                outstanding: outstanding.count, runs: lastRuns.map(RunListing.init)))
         } else {
             Render.line("guards: \(outstanding.count) outstanding")
             renderGuards(outstanding, claims: claims)
@@ -63,4 +48,14 @@ struct StatusCommand: ParsableCommand {
         }
         if report.worst == .fail { throw ArgumentParser.ExitCode(SysExitCode.actionFailed.rawValue) }
     }
+}
+
+/// `status --json`: the outstanding guards, the last runs, doctor's worst severity and the
+/// findings of that severity.
+struct StatusDocument: Encodable {
+    var doctorWorst: Severity
+    var findings: [DoctorFinding]
+    var guards: [GuardListing]
+    var outstanding: Int
+    var runs: [RunListing]
 }

@@ -2,15 +2,12 @@ import FoundationEssentials
 import GuardRender
 import Testing
 
-/// The streaming JSON writer of the listings: escaping, absent fields, nesting, and the
-/// same document `Render.json` (JSONEncoder) makes for the same values.
+/// The JSON documents of the command line (`Render.json`: `JSONValueEncoder` through
+/// `JSONWriter`): escaping, absent fields, nesting, streamed rows, and the same document
+/// Foundation's JSONEncoder makes with the options the command line once used.
 @Suite struct JSONWriterTests {
-    func document(_ body: (inout JSONWriter) -> Void) -> String {
-        captured { fd in
-            var w = JSONWriter(fd: fd)
-            w.object { w in body(&w) }
-            w.finish()
-        }
+    func document<T: Encodable>(_ value: T) throws -> String {
+        try captured { fd in try Render.json(value, fd: fd) }
     }
 
     @Test(arguments: [
@@ -25,65 +22,89 @@ import Testing
         ("été 日本 🗄️", "\"été 日本 🗄️\""),                 // non-ASCII as UTF-8, unescaped
         ("", #""""#),
     ])
-    func stringEscaping(_ value: String, _ json: String) {
-        #expect(document { $0.field("k", value) } == "{\"k\":\(json)}\n")
+    func stringEscaping(_ value: String, _ json: String) throws {
+        #expect(try document(["k": value]) == "{\"k\":\(json)}\n")
     }
 
-    @Test func absentValuesAreLeftOut() {
-        let text = document { w in
-            w.field("a", nil as String?)
-            w.field("b", 1)
-            w.field("c", nil as Int64?)
-            w.field("d", nil as Date?)
-        }
-        #expect(text == #"{"b":1}"# + "\n")
+    /// Bytes that are not UTF-8 (a file name read from disk) arrive as U+FFFD, written as UTF-8.
+    @Test func invalidUTF8IsReplaced() throws {
+        let name = String(decoding: [0x61, 0xFF, 0xC3, 0x0A], as: UTF8.self)
+        #expect(try document(["k": name]) == "{\"k\":\"a\u{FFFD}\u{FFFD}\\n\"}\n")
+    }
+
+    struct Sparse: Encodable {
+        var a: String?
+        var b: Int
+        var c: Int64?
+        var d: Date?
+    }
+
+    @Test func absentValuesAreLeftOut() throws {
+        #expect(try document(Sparse(a: nil, b: 1, c: nil, d: nil)) == #"{"b":1}"# + "\n")
     }
 
     @Test(arguments: [(Int64.min, "-9223372036854775808"), (-1, "-1"), (0, "0"), (Int64.max, "9223372036854775807")])
-    func integers(_ value: Int64, _ json: String) {
-        #expect(document { $0.field("n", value) } == "{\"n\":\(json)}\n")
+    func integers(_ value: Int64, _ json: String) throws {
+        #expect(try document(["n": value]) == "{\"n\":\(json)}\n")
     }
 
-    @Test func unsignedBooleansAndTimes() {
-        let text = document { w in
-            w.field("big", UInt64.max)
-            w.field("no", false)
-            w.field("t", Date(timeIntervalSince1970: 1.5))
-            w.field("yes", true)
-        }
+    struct Scalars: Encodable {
+        var big: UInt64
+        var no: Bool
+        var t: Date
+        var yes: Bool
+    }
+
+    @Test func unsignedBooleansAndTimes() throws {
+        let text = try document(Scalars(big: UInt64.max, no: false, t: Date(timeIntervalSince1970: 1.5), yes: true))
         #expect(text == #"{"big":18446744073709551615,"no":false,"t":"1970-01-01T00:00:01.500Z","yes":true}"# + "\n")
     }
 
-    @Test func nesting() {
-        let text = document { w in
-            w.array("empty") { _ in }
-            w.array("rows") { w in
-                w.object { w in w.field("id", 1); w.field(
-                    "tags", strings: ["a", "b\"c"]) }
-                w.object { _ in }
-                w.object { w in w.array("inner") { w in w.object { w in w.field("x", "y") } } }
-            }
-            w.field("z", strings: [])
+    struct Nested: Encodable {
+        struct Row: Encodable {
+            var id: Int?
+            var tags: [String]?
+            var inner: [[String: String]]?
         }
+        var empty: [Int]
+        var rows: [Row]
+        var z: [String]
+    }
+
+    @Test func nesting() throws {
+        let text = try document(Nested(empty: [], rows: [
+            .init(id: 1, tags: ["a", "b\"c"]), .init(), .init(inner: [["x": "y"]]),
+        ], z: []))
         #expect(text == #"{"empty":[],"rows":[{"id":1,"tags":["a","b\"c"]},{},{"inner":[{"x":"y"}]}],"z":[]}"# + "\n")
+    }
+
+    struct Big: Encodable {
+        var big: String
+        var names: [String]
     }
 
     /// A document far larger than the 64 KiB buffer, with a value larger than the buffer,
     /// arrives whole and in order.
-    @Test func documentsLargerThanTheBuffer() {
+    @Test func documentsLargerThanTheBuffer() throws {
         let big = String(repeating: "a\"", count: 40_000)             // 80,000 bytes, 120,000 escaped
         let names = (0..<5_000).map { "/mnt/name-\($0)" }
-        let text = document { w in
-            w.field("big", big)
-            w.field("names", strings: names)
-        }
         let expected = #"{"big":""# + String(repeating: #"a\""#, count: 40_000) + #"","names":["#
             + names.map { "\"\($0)\"" }.joined(separator: ",") + "]}\n"
-        #expect(text == expected)
+        #expect(try document(Big(big: big, names: names)) == expected)
     }
 
-    /// The writer promises the shape of `Render.json`: snake_case keys in sorted order, absent
-    /// fields left out, RFC 3339 times, `/` unescaped, one document and a newline.
+    /// A listing written row by row (`guards --json`) is the document of the whole list.
+    @Test func streamedRowsMakeTheSameDocument() throws {
+        let rows = (0..<3).map { Row(createdAt: Date(timeIntervalSince1970: Double($0)), id: Int64($0), label: nil,
+                                      path: "/mnt/\($0)", runId: $0 == 1 ? 9 : nil) }
+        let streamed = try captured { fd in
+            var w = JSONWriter(fd: fd)
+            try w.object { w in try w.array("rows") { w in for r in rows { try w.encode(r) } } }
+            w.finish()
+        }
+        #expect(streamed == (try document(["rows": rows])))
+    }
+
     struct Row: Encodable {
         var createdAt: Date
         var id: Int64
@@ -92,21 +113,23 @@ import Testing
         var runId: Int64?
     }
 
+    /// The documents keep the shape JSONEncoder gave them: snake_case keys in sorted order,
+    /// absent fields left out, RFC 3339 times, `/` unescaped, one document and a newline.
     @Test(arguments: [
         Row(createdAt: Date(timeIntervalSince1970: 1_763_722_176.123), id: 7, label: "nightly \"full\"", path: "/mnt/é/日本",
             runId: nil),
         Row(createdAt: Date(timeIntervalSince1970: -1), id: -2, label: nil, path: #"/mnt/back\slash"#, runId: 12),
-        Row(createdAt: Date(timeIntervalSince1970: 0), id: 0, label: "a\nb\tc", path: "/", runId: 0),
+        Row(createdAt: Date(timeIntervalSince1970: 0), id: 0, label: "a\nb\tc\u{1}", path: "/", runId: 0),
     ])
-    func sameDocumentAsRenderJSON(_ row: Row) throws {
-        let encoded = try captured { fd in try Render.json(row, fd: fd) }
-        let streamed = document { w in
-            w.field("created_at", row.createdAt)
-            w.field("id", row.id)
-            w.field("label", row.label)
-            w.field("path", row.path)
-            w.field("run_id", row.runId)
+    func sameDocumentAsJSONEncoder(_ row: Row) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, enc in
+            var c = enc.singleValueContainer()
+            try c.encode(Timestamp.rfc3339(date))
         }
-        #expect(streamed == encoded)
+        let foundation = String(decoding: try encoder.encode(row), as: UTF8.self) + "\n"
+        #expect(try document(row) == foundation)
     }
 }

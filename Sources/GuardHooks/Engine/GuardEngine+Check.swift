@@ -117,3 +117,5 @@ extension GuardEngine {
         return StorageIdentity.mismatch(top, expected, diskByUUID: configuration.storage.diskByUUID)
     }
 }
+
+extension StorageCheck: Encodable {}

@@ -98,3 +98,17 @@ extension GuardEngine {
         }
     }
 }
+
+extension HiddenReport: Encodable {
+    private enum DocumentKeys: String, CodingKey { case target, path, mounted, error, bytes, entries, largest, truncated }
+
+    /// The scan's totals and entries (`largest`) as fields of the report.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: DocumentKeys.self)
+        try c.encode(target, forKey: .target); try c.encodeIfPresent(path, forKey: .path)
+        try c.encode(mounted, forKey: .mounted); try c.encodeIfPresent(error, forKey: .error)
+        guard let scan else { return }
+        try c.encode(scan.bytes, forKey: .bytes); try c.encode(scan.entries, forKey: .entries)
+        try c.encode(scan.top, forKey: .largest); try c.encode(scan.truncated, forKey: .truncated)
+    }
+}

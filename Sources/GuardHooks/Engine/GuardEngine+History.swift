@@ -55,3 +55,17 @@ extension GuardEngine {
         } ?? []
     }
 }
+
+extension HistoryEntry: Encodable {
+    private enum DocumentKeys: String, CodingKey { case type }
+
+    /// The transition or the claim event, with `type`: `transition`, `claim-added` or
+    /// `claim-released`.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: DocumentKeys.self)
+        switch self {
+        case .transition(let e): try e.encode(to: encoder); try c.encode("transition", forKey: .type)
+        case .claim(let e): try e.encode(to: encoder); try c.encode("claim-" + e.change.rawValue, forKey: .type)
+        }
+    }
+}

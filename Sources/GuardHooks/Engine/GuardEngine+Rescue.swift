@@ -177,3 +177,9 @@ struct RescueView {
 
     func close() { closeFD(bare); closeFD(destinationParent) }
 }
+
+extension RescueResult: Encodable {
+    /// The target as typed is not part of the document (`path` is what it names).
+    enum CodingKeys: String, CodingKey { case path, destination, method, dryRun, moved, leftBehind, rescueID }
+}
+extension RescueResult.LeftBehind: Encodable {}

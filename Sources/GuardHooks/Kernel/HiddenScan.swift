@@ -94,3 +94,7 @@ enum HiddenScanner {
         return try result.get()
     }
 }
+
+extension HiddenEntry: Encodable {
+    enum CodingKeys: String, CodingKey { case name, bytes, entries, isDirectory = "directory" }
+}

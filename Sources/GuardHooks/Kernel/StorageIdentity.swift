@@ -118,3 +118,19 @@ package enum StorageIdentity {
         return .success(splitDevice(UInt64(st.st_rdev)))
     }
 }
+
+extension ExpectedStorage {
+    enum CodingKeys: String, CodingKey { case fsType = "fstype", source, uuid }
+}
+
+extension MountedStorage: Encodable {
+    private enum DocumentKeys: String, CodingKey { case device, fsType = "fstype", readOnlySelfBind, source }
+
+    /// `device` as `major:minor`, as mountinfo writes it.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: DocumentKeys.self)
+        try c.encode("\(deviceMajor):\(deviceMinor)", forKey: .device)
+        try c.encode(fsType, forKey: .fsType); try c.encode(isReadOnlySelfBind, forKey: .readOnlySelfBind)
+        try c.encode(source, forKey: .source)
+    }
+}
