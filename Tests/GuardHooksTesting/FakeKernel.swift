@@ -262,6 +262,8 @@ package final class FakeKernel: KernelOperations, Sendable {
         }
     }
 
+    package func openPlaced(_ path: String) throws(KernelError) -> PlacedDirectory { try openPlacedInTwoSteps(path) }
+
     package func answers(_ path: String, within seconds: Double) -> Bool {
         state.withLock { s in
             s.calls.append("answers \(path)")

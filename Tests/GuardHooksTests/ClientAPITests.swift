@@ -61,10 +61,14 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let engine = GuardEngine(configuration: GuardEngineConfiguration(storePath: dir + "/guards.db", createStoreIfMissing: true))
         func code(_ phase: String, _ targets: [String]) async -> Int32? {
-            do { _ = try await engine.runPhase(PhaseRequest(phase: phase, targets: targets, hooksDirectory: nil)) { _ in } } catch {
+            let request = PhaseRequest(phase: phase, targets: targets, hooksDirectory: nil)
+            do {
+                let outcome = try await engine.runPhase(request, output: { _ in })
+                _ = outcome
+                return nil
+            } catch {
                 return SysExitCode.forError(error).rawValue
             }
-            return nil
         }
         #expect(await code("Pre_Backup", []) == 64, "a malformed phase name is a usage error")
         #expect(await code("pre-backup", ["/etc"]) == 65, "a target outside the allowed roots is a bad target")

@@ -95,7 +95,8 @@ extension GuardEngine {
             o.rowGuardPresent = seen.guardPresent
             o.rowGuardMovedTo = seen.movedTo
         }
-        if (try? kernel.mountPlacement(path)) == .mounted(foreign: true) {
+        let placed = try? kernel.openPlaced(path)
+        if placed == .storage {
             // Storage is mounted (and answered `reachable`): only its root's flag is read; the
             // bare directory is looked at underneath, on the parent's filesystem.
             o.mountState = .mounted
@@ -110,7 +111,7 @@ extension GuardEngine {
             }
             return o
         }
-        guard let h = try? kernel.openDirectory(path) else {
+        guard case .opened(let h, _)? = placed else {
             o.exists = access(path, F_OK) == 0
             return o
         }

@@ -220,6 +220,7 @@ public final class GuardEngine: Sendable {
 
     /// Store failures (a full disk, a corrupt file) reach callers as one error type naming
     /// the store, whichever call met them.
+    @discardableResult
     func mappingStoreErrors<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as GuardEngineError { throw e } catch let e as StoreError {
             throw GuardEngineError.store("\(configuration.storePath): \(e)")

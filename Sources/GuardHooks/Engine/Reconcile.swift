@@ -103,12 +103,15 @@ extension GuardEngine {
                 }
             }
         case .immutable:
-            if (try? kernel.mountPlacement(row.path)) == .mounted(foreign: true) {
+            let h: DirectoryHandle
+            switch try? kernel.openPlaced(row.path) {
+            case .storage?:
                 // Storage is online: look beneath it, never into it.
                 o.guardPresent = shadowedImmutable(row.path)
                 return o
+            case .opened(let opened, _)?: h = opened
+            default: return o
             }
-            guard let h = try? kernel.openDirectory(row.path) else { return o }
             defer { kernel.close(h) }
             guard let p = try? kernel.probe(h) else { return o }
             switch p.mountState {
@@ -130,8 +133,8 @@ extension GuardEngine {
     /// noexec (any writable bind is not the guard). With a storage on top it cannot be told
     /// (and the storage is not called into).
     func guardMountOnTop(_ row: GuardRecord) -> TopGuard {
-        if (try? kernel.mountPlacement(row.path)) == .mounted(foreign: true) { return .unknown }
-        guard let h = try? kernel.openDirectory(row.path) else { return .unknown }
+        // With a storage on top: not opened, unknown.
+        guard case .opened(let h, _)? = try? kernel.openPlaced(row.path) else { return .unknown }
         defer { kernel.close(h) }
         guard let p = try? kernel.probe(h), p.mountState != .unknown else { return .unknown }
         let ours = p.mountState == .mounted && p.device == row.device && p.inode == row.inode

@@ -67,42 +67,43 @@ extension GuardEngine {
         }
         guard reachable(normal) else { return .refused(path: normal, .unreachable(unreachableReason)) }
         var resolved: String
-        var placement: MountPlacement
+        var placed: PlacedDirectory
         do {
-            (resolved, placement) = try locate(normal)
+            (resolved, placed) = try locate(normal)
         } catch let e where e.errno == .noSuchFileOrDirectory && createMissing {
             switch resolveMissing(normal) {
             case .failure(let why): return .refused(path: normal, why)
             case .success(let p):
                 if dryRun { return .wouldCreate(path: p) }
                 do throws(KernelError) { try kernel.createDirectory(p) } catch { return .refused(path: p, .cannotCreate(error.errno)) }
+                do throws(KernelError) { placed = try kernel.openPlaced(p) } catch {
+                    if let refusal = try Self.refusal(error) { return .refused(path: p, refusal) }
+                    return .refused(path: p, .cannotResolve(error.errno))
+                }
+                switch placed {
+                case .missing: return .refused(path: p, .missing)
+                case .symlink: return .refused(path: p, .symlinkAppeared)
+                case .storage, .opened: break
+                }
                 resolved = p
-                placement = .notMounted
             }
         } catch {
+            if let refusal = try Self.refusal(error) { return .refused(path: normal, refusal) }
             return .refused(path: normal, error.errno == .noSuchFileOrDirectory ? .missing : .cannotResolve(error.errno))
         }
         switch policy.check(resolved: resolved) {
-        case .failure(let r): return .refused(path: resolved, .policy(r))
+        case .failure(let r):
+            if case .opened(let h, _) = placed { kernel.close(h) }
+            return .refused(path: resolved, .policy(r))
         case .success(let p): resolved = p
         }
-        if placement == .mounted(foreign: true) {
+        guard case .opened(let opened, _) = placed else {
             // Storage is mounted: never opened. Its root answered `reachable` just now.
             do { return .ready(PreparedTarget(path: resolved, handle: nil, probe: try kernel.probeMountRoot(resolved))) } catch {
                 return .refused(path: resolved, .cannotStat(error.errno))
             }
         }
-        let handle: DirectoryHandle
-        do { handle = try kernel.openDirectory(resolved) } catch {
-            switch error.errno {
-            case .notDirectory: return .refused(path: resolved, .notDirectory)
-            case .tooManySymbolicLinkLevels: return .refused(path: resolved, .symlinkAppeared)
-            case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .noMemory:
-                // No verdict on the target: the command stops (exit 70), nothing was written yet.
-                throw GuardEngineError.resources("\(error): out of resources (raise the descriptor limit)")
-            default: return .refused(path: resolved, .cannotOpen(error.errno))
-            }
-        }
+        let handle = DirectoryHandle(fd: opened.fd, path: resolved)
         do {
             return .ready(PreparedTarget(path: resolved, handle: handle, probe: try kernel.probe(handle)))
         } catch {
@@ -111,22 +112,37 @@ extension GuardEngine {
         }
     }
 
-    /// The canonical path and what is mounted there. The parent is resolved (realpath), the
-    /// last component is looked at from the parent's side (`mountPlacement`), so a mounted
-    /// storage is recognised without a call into it. Only a symlink as the last component
-    /// is resolved as a whole (its target is looked at the same way again).
-    func locate(_ normal: String) throws(KernelError) -> (String, MountPlacement) {
+    /// The refusal for a directory that could not be opened; nil: not an opening error.
+    /// Out of descriptors or memory is no verdict on the target: the command stops (exit 70)
+    /// before anything is written.
+    private static func refusal(_ error: KernelError) throws(GuardEngineError) -> PreparationFailure? {
+        guard error.operation == KernelError.openingDirectory else { return nil }
+        switch error.errno {
+        case .notDirectory: return .notDirectory
+        case .tooManySymbolicLinkLevels: return .symlinkAppeared
+        case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .noMemory:
+            throw GuardEngineError.resources("\(error): out of resources (raise the descriptor limit)")
+        default: return .cannotOpen(error.errno)
+        }
+    }
+
+    /// The canonical path and the directory there, opened unless a storage is mounted on it.
+    /// The parent is resolved (realpath), the last component is looked at from the parent's
+    /// side (`openPlaced`), so a mounted storage is recognised without a call into it. Only a
+    /// symlink as the last component is resolved as a whole (its target is looked at the
+    /// same way again).
+    func locate(_ normal: String) throws(KernelError) -> (String, PlacedDirectory) {
         let parent = try kernel.resolve(FileIO.parentDirectory(normal))
         let name = FileIO.lastComponent(normal) ?? ""
         let candidate = parent == "/" ? "/" + name : parent + "/" + name
-        switch try kernel.mountPlacement(candidate) {
+        switch try kernel.openPlaced(candidate) {
         case .missing: throw KernelError(.noSuchFileOrDirectory, "resolve", normal)
         case .symlink:
             let target = try kernel.resolve(normal)
-            let placement = try kernel.mountPlacement(target)
-            if placement == .missing || placement == .symlink { throw KernelError(.noSuchFileOrDirectory, "resolve", normal) }
-            return (target, placement)
-        case let placement: return (candidate, placement)
+            let placed = try kernel.openPlaced(target)
+            if placed == .missing || placed == .symlink { throw KernelError(.noSuchFileOrDirectory, "resolve", normal) }
+            return (target, placed)
+        case let placed: return (candidate, placed)
         }
     }
 

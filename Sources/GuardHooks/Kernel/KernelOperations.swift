@@ -15,6 +15,45 @@ package struct DirectoryHandle: Sendable, Hashable {
     package init(fd: Int32, path: String) { self.fd = fd; self.path = path }
 }
 
+/// A canonical path looked at from its parent's side and, unless a storage is mounted
+/// there, opened (`KernelOperations.openPlaced`).
+package enum PlacedDirectory: Sendable, Hashable {
+    case missing
+    /// The last component is a symlink: resolve it first.
+    case symlink
+    /// Another filesystem is mounted there: not opened, never called into.
+    case storage
+    /// Opened like `openDirectory` (the topmost mount); `mounted`: a bind of the parent's own
+    /// filesystem sits there (`MountPlacement.mounted(foreign: false)`).
+    case opened(DirectoryHandle, mounted: Bool)
+
+    var placement: MountPlacement {
+        switch self {
+        case .missing: return .missing
+        case .symlink: return .symlink
+        case .storage: return .mounted(foreign: true)
+        case .opened(_, let mounted): return mounted ? .mounted(foreign: false) : .notMounted
+        }
+    }
+}
+
+extension KernelOperations {
+    /// The two calls one after the other (the fake, and the real kernel's fallbacks).
+    package func openPlacedInTwoSteps(_ path: String) throws(KernelError) -> PlacedDirectory {
+        switch try mountPlacement(path) {
+        case .missing: return .missing
+        case .symlink: return .symlink
+        case .mounted(foreign: true): return .storage
+        case .mounted(foreign: false): return .opened(try openMarked(path), mounted: true)
+        case .notMounted: return .opened(try openMarked(path), mounted: false)
+        }
+    }
+
+    private func openMarked(_ path: String) throws(KernelError) -> DirectoryHandle {
+        do { return try openDirectory(path) } catch { throw KernelError(error.errno, KernelError.openingDirectory, path) }
+    }
+}
+
 /// What `statx` says about a directory fd.
 package struct DirectoryProbe: Sendable, Hashable {
     package var device: UInt64
@@ -51,6 +90,10 @@ package struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     package var description: String { "\(operation) \(path): \(errno)" }
+
+    /// The operation of `openPlaced`'s error when the directory itself (not its parent)
+    /// could not be opened: not a directory, out of descriptors, …
+    package static let openingDirectory = "open directory"
 
     /// The operation of the error a bind guard reports when it landed on a mount that
     /// appeared after the probe, and was undone (`makeReadOnlyBind`).
@@ -171,6 +214,10 @@ package protocol KernelOperations: Sendable {
     /// Whether something is mounted at `path` (resolved), read from the mount table without
     /// calling into any mounted filesystem (MountTable.swift). Opens the parent only.
     func mountPlacement(_ path: String) throws(KernelError) -> MountPlacement
+    /// `mountPlacement` and, unless a storage is mounted there, `openDirectory`, in one
+    /// step: the engine's way from a canonical path to a directory it may act on. When the
+    /// directory itself cannot be opened the error's operation is `KernelError.openingDirectory`.
+    func openPlaced(_ path: String) throws(KernelError) -> PlacedDirectory
     /// `probe` of the root of the mount at `path`: a call into that filesystem. May block
     /// forever on a dead server: ask `answers` first.
     func probeMountRoot(_ path: String) throws(KernelError) -> DirectoryProbe

@@ -108,6 +108,31 @@ extension LinuxKernel {
         return st.mode & FileMode.typeMask == FileMode.symlink ? .symlink : .notMounted
     }
 
+    /// One `openat2(parent, name, O_RDONLY|O_DIRECTORY, RESOLVE_NO_XDEV|RESOLVE_NO_SYMLINKS)`
+    /// both tells whether a mount sits at `name` (EXDEV) and opens the directory when none
+    /// does; a mount that appears in between is simply EXDEV. Only our own kind of mount (a
+    /// bind of the parent's filesystem) is opened through, as `openDirectory` would.
+    package func openPlaced(_ path: String) throws(KernelError) -> PlacedDirectory {
+        if fallbacks.componentWalk || fallbacks.noMountTableCalls { return try openPlacedInTwoSteps(path) }
+        let (parentPath, name) = try split(path)
+        let parent = try openNoSymlinks(parentPath, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
+        defer { closeFD(parent) }
+        let flags = UInt64(UInt32(bitPattern: O_RDONLY | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC)))
+        let fd = gs_openat2(parent, name, flags, 0, GS_RESOLVE_NO_XDEV | GS_RESOLVE_NO_SYMLINKS | GS_RESOLVE_NO_MAGICLINKS)
+        switch fd {
+        case 0...: return .opened(DirectoryHandle(fd: fd, path: path), mounted: false)
+        case -Int32(EXDEV):
+            if try isForeign(path) { return .storage }
+            let top = gs_openat2(parent, name, flags, 0, GS_RESOLVE_NO_SYMLINKS | GS_RESOLVE_NO_MAGICLINKS)
+            guard top >= 0 else { throw KernelError(Errno(rawValue: -top), KernelError.openingDirectory, path) }
+            return .opened(DirectoryHandle(fd: top, path: path), mounted: true)
+        case -Int32(ELOOP): return .symlink
+        case -Int32(ENOENT): return .missing
+        case -Int32(ENOSYS): return try openPlacedInTwoSteps(path)
+        default: throw KernelError(Errno(rawValue: -fd), KernelError.openingDirectory, path)
+        }
+    }
+
     private func isForeign(_ path: String) throws(KernelError) -> Bool { try mountTable.index().isForeign(path) }
 
     /// Runs `gs_answers` (answers.c: why a child process and not a thread). When no child can

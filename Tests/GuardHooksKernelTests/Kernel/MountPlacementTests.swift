@@ -38,6 +38,46 @@ import Glibc
         #expect(try kernel.mountPlacement(guarded) == .mounted(foreign: true), "\(name)")
     }
 
+    /// `openPlaced` gives `mountPlacement`'s answer and, unless a storage is there, an fd on
+    /// the topmost mount, on every path (one openat2 from the parent's side, or the two steps).
+    @Test(sandboxed, arguments: 0..<3) func openPlacedAgreesWithPlacementAndOpensTheTop(_ which: Int) throws {
+        let (name, kernel) = Self.kernels[which]
+        let dir = try Sandbox.make("opened")
+        defer { dir.cleanUp() }
+        let bare = try dir.mkdir("bare"), storage = try dir.mkdir("storage"), guarded = try dir.mkdir("guarded")
+        try mountFS("tmpfs", source: "storage", at: storage)
+        let handle = try kernel.openDirectory(guarded)
+        let bind = try kernel.makeReadOnlyBind(handle)
+        kernel.close(handle)
+        #expect(symlink(bare, dir.sub("link")) == 0)
+        try makeFile(dir.sub("file"))
+
+        func opened(_ path: String) throws -> (DirectoryProbe, mounted: Bool)? {
+            guard case .opened(let h, let mounted) = try kernel.openPlaced(path) else { return nil }
+            defer { kernel.close(h) }
+            #expect(h.path == path)
+            return (try kernel.probe(h), mounted)
+        }
+        let b = try #require(try opened(bare), "\(name)")
+        #expect(!b.mounted && b.0.mountState == .notMounted, "\(name)")
+        let g = try #require(try opened(guarded), "\(name): our own bind is opened through")
+        #expect(g.mounted && g.0.mountState == .mounted && g.0.mountID == bind.mountID, "\(name): the fd is on the guard")
+        #expect(try kernel.openPlaced(storage) == .storage, "\(name): a storage is not opened")
+        #expect(try kernel.openPlaced(dir.sub("link")) == .symlink, "\(name)")
+        #expect(try kernel.openPlaced(dir.sub("missing")) == .missing, "\(name)")
+        do {
+            _ = try kernel.openPlaced(dir.sub("file"))
+            Issue.record("\(name): a file was opened as a directory")
+        } catch {
+            #expect(error.errno == .notDirectory && error.operation == KernelError.openingDirectory, "\(name): \(error)")
+        }
+        for path in [bare, storage, guarded, dir.sub("link"), dir.sub("missing")] {
+            #expect(try kernel.openPlaced(path).placement == kernel.mountPlacement(path), "\(name): \(path)")
+        }
+        try mountFS("tmpfs", source: "over", at: guarded)
+        #expect(try kernel.openPlaced(guarded) == .storage, "\(name): storage over our guard: the top decides")
+    }
+
     /// The gate's child process answers for a live path and a missing one alike.
     @Test(sandboxed) func answersForLiveAndMissingPaths() throws {
         let dir = try Sandbox.make("answers")
