@@ -61,13 +61,13 @@ extension GuardEngine {
         var step = BatchStep(outcome: .refused, kind: row?.kind, lifetime: row?.lifetime ?? lifetime, guardID: row?.id)
         func done(_ outcome: Outcome, _ reason: String?) -> BatchStep {
             step.outcome = outcome; step.reason = reason
-            if outcome != .alreadyApplied || row?.lifetime == .persistent { step.claimAdd = nil }
+            if outcome != .alreadyApplied || row?.lifetime == .persistent { step.addsClaim = false }
             return step
         }
         let decision = GuardDecisions.apply(requested: requested, lifetime: lifetime, facts: facts,
                                             existing: row.map(GuardSummary.init))
         // The caller's job relies on the guard it gets or finds (seals take no claims).
-        if lifetime == .transient, let claimant = configuration.claimant { step.claimAdd = claimant }
+        if lifetime == .transient, configuration.claimant != nil { step.addsClaim = true }
         switch decision {
         case .alreadyApplied(_, let reason): return done(.alreadyApplied, reason)
         case .skipMounted(let reason):

@@ -67,8 +67,8 @@ extension GuardEngine {
 
     /// clear's and unseal's half of the pipeline: the decision table's verdict as a batch step.
     func clearStep(_ item: BatchItem, operatorUnseal: Bool) -> BatchStep {
-        if let (r, reason) = item.repairedAway {
-            return BatchStep(outcome: .alreadyClear, reason: reason, kind: r.kind, lifetime: r.lifetime, guardID: r.id)
+        if let r = item.repairedAway {
+            return BatchStep(outcome: .alreadyClear, reason: r.reason, kind: r.kind, lifetime: r.lifetime, guardID: r.guardID)
         }
         let row = item.row
         var step = BatchStep(outcome: .cleared, kind: row?.kind, lifetime: row?.lifetime, guardID: row?.id)

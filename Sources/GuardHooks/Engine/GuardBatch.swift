@@ -1,15 +1,17 @@
 import GuardStore
 
 /// One target of a batch, as gathered: the caller's word for it, the canonical path, its
-/// current row (reconciled against the kernel) and what the kernel shows there.
+/// current row (reconciled against the kernel) and what the kernel shows there. A batch
+/// holds one per target (10,000 and more), so what only some items have is kept small.
 struct BatchItem {
     var target: String
     var path: String?
-    var row: GuardRecord?
+    @OnHeap var row: GuardRecord?
     var probe: DirectoryProbe?
     var facts: TargetFacts?
-    /// Set when reconciling found the row's guard already gone: the row as it was, and why.
-    var repairedAway: (row: GuardRecord, reason: String)?
+    /// Set when reconciling found the row's guard already gone: which row it was, and why.
+    /// (Not the whole row: items are held for every target of a batch, 10,000 and more.)
+    var repairedAway: (guardID: GuardID, kind: GuardKind, lifetime: GuardLifetime, reason: String)?
     /// The row's guard was made in another mount namespace and is visible here as another
     /// mount (a shared peer's copy): the row now names that mount, and this says so.
     var adoption: String?
@@ -52,8 +54,9 @@ struct BatchStep {
     var guardID: GuardID?
     var writeAhead: WriteAhead?
     var action: KernelAction?
-    /// The caller's claim, added with the write-ahead (released again if the guard fails).
-    var claimAdd: ClaimHolder?
+    /// The caller's claim (`configuration.claimant`, one for the batch) is added with the
+    /// write-ahead, and released again if the guard fails.
+    var addsClaim = false
     /// Claims released with the write-ahead.
     var claimReleases: [ClaimRelease] = []
 
@@ -139,20 +142,26 @@ struct GuardBatch {
     /// its claims' jobs still runs. That lookup reads /proc (a whole scan for a session whose
     /// leader is gone), so it is done only then, once per holder in the batch.
     mutating func run(claimLiveness: Bool = false, decide: (BatchItem) -> BatchStep) throws -> [TargetOutcome] {
+        // What the steps ask for, gathered as they are decided (a batch holds no step: at
+        // 10,000 targets every byte per item counts).
         var repairs: [GuardTransition] = []
-        var steps: [BatchStep?] = []
-        steps.reserveCapacity(items.count)
+        var transitions: [GuardTransition] = []
+        var intents: [GuardIntent] = []
+        var intentOwner: [Int] = []  // item index of each intent, in order
+        var releases: [ClaimRelease] = []
+        var claimsToAdd: [(item: Int, guardID: GuardID?)] = []
+        var actions: [(item: Int, action: BatchStep.KernelAction, guardID: GuardID?, addsClaim: Bool)] = []
         var outcomes = TargetOutcome.unset(count: items.count)  // every slot is set below
         var livenessByHolder: [String: ClaimLiveness] = [:]
         for i in items.indices {
-            if let known = early[i] { outcomes[i] = known; steps.append(nil); continue }
+            if let known = early[i] { outcomes[i] = known; continue }
             // A row the kernel contradicts is reconciled first, so the decision sees the truth.
             if let r = items[i].row {
                 let seen = engine.observeBounded(r, here)
                 if let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: seen) {
                     repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
                     items[i].row?.status = to
-                    if to == .cleared { items[i].row = nil; items[i].repairedAway = (r, reason) }
+                    if to == .cleared { items[i].row = nil; items[i].repairedAway = (r.id, r.kind, r.lifetime, reason) }
                 } else if let copy = seen.peerCopy, r.status != .applying {
                     items[i].row?.mountID = copy.mountID
                     items[i].row?.mountIDIsUnique = copy.unique
@@ -173,30 +182,30 @@ struct GuardBatch {
                 }
             }
             let step = Self.legal(decide(items[i]), from: items[i].row?.status)
-            steps.append(step)
             outcomes[i] = outcome(i, step, dryRun: dryRun)
-        }
-        guard !dryRun, let store else { return outcomes }
-        let runID = engine.configuration.runID, actor = engine.actor
-
-        // 1. Write-ahead: the repairs and every intent of the batch in one transaction.
-        var transitions = repairs
-        var intents: [GuardIntent] = []
-        var intentOwner: [Int] = []  // item index of each intent, in order
-        for (i, step) in steps.enumerated() {
-            switch step?.writeAhead {
+            if dryRun { continue }
+            switch step.writeAhead {
             case .transition(let t)?: transitions.append(t)
             case .newGuard(let intent)?: intents.append(intent); intentOwner.append(i)
             case nil: break
             }
+            releases += step.claimReleases
+            if step.addsClaim { claimsToAdd.append((i, step.guardID)) }
+            if let action = step.action { actions.append((i, action, step.guardID, step.addsClaim)) }
         }
-        let releases = steps.flatMap { $0?.claimReleases ?? [] }
-        let claimsToAdd = steps.indices.filter { steps[$0]?.claimAdd != nil }
+        guard !dryRun, let store else { return outcomes }
+        let runID = engine.configuration.runID, actor = engine.actor
+        let claimant = engine.configuration.claimant
+        if claimant == nil { claimsToAdd = [] }
+
+        // 1. Write-ahead: the repairs and every intent of the batch in one transaction.
         var recorded: [RecordedIntent] = []
         var rowIDs = [GuardID?](repeating: nil, count: items.count)
-        if !transitions.isEmpty || !intents.isEmpty || !releases.isEmpty || !claimsToAdd.isEmpty {
+        if !repairs.isEmpty || !transitions.isEmpty || !intents.isEmpty || !releases.isEmpty || !claimsToAdd.isEmpty {
             // No store error is caught inside: the store calls join, without savepoints.
             try store.writeTransaction(nestedSavepoints: false) {
+                // The repairs first: a step's transition may start from a repaired status.
+                if !repairs.isEmpty { try store.settle(repairs, runID: runID, actor: actor, returningRows: false) }
                 if !transitions.isEmpty { try store.settle(transitions, runID: runID, actor: actor, returningRows: false) }
                 try store.releaseClaims(releases, runID: runID)
                 if !intents.isEmpty { recorded = try store.recordIntents(intents, runID: runID, actor: actor) }
@@ -204,27 +213,27 @@ struct GuardBatch {
                     precondition(recorded[n].path == items[i].path, "recordIntents answered out of order")
                     rowIDs[i] = recorded[n].id
                 }
-                for i in claimsToAdd {
-                    guard let holder = steps[i]?.claimAdd, let id = rowIDs[i] ?? steps[i]?.guardID else { continue }
+                for (i, stepID) in claimsToAdd {
+                    guard let holder = claimant, let id = rowIDs[i] ?? stepID else { continue }
                     try store.addClaim(guardID: id, holder: holder, runID: runID, actor: actor)
                 }
             }
         }
+        repairs = []; transitions = []; intents = []; recorded = []; releases = []  // freed before the kernel phase
         for (i, id) in rowIDs.enumerated() where id != nil { outcomes[i].guardID = id }
         engine.crashIfFaultPoint(.afterIntent)
 
         // 2. The kernel, on the fds opened while gathering.
         var settles: [GuardTransition] = []
-        settles.reserveCapacity(items.count)
-        var failedClaims: [(GuardID, ClaimHolder)] = []
-        for (i, step) in steps.enumerated() {
-            guard let step, let action = step.action else { continue }
-            let id = rowIDs[i] ?? step.guardID
+        settles.reserveCapacity(actions.count)
+        var failedClaims: [GuardID] = []
+        for (i, action, stepID, addsClaim) in actions {
+            let id = rowIDs[i] ?? stepID
             let done = act(action, item: i, guardID: id)
             if let id, let to = done.to {
                 settles.append(GuardTransition(guardID: id, to: to, reason: done.recordedReason, kind: done.kind,
                                                mountID: done.mount?.mountID, mountIDIsUnique: done.mount?.mountIDIsUnique))
-                if to == .failed, let holder = step.claimAdd { failedClaims.append((id, holder)) }
+                if to == .failed, addsClaim, claimant != nil { failedClaims.append(id) }
             }
             if let o = done.outcome { outcomes[i].outcome = o }
             if done.reportsReason { outcomes[i].reason = done.recordedReason }
@@ -238,7 +247,8 @@ struct GuardBatch {
             // No store error is caught inside: the store calls join, without savepoints.
             try store.writeTransaction(nestedSavepoints: false) {
                 try store.settle(settles, runID: runID, actor: actor, returningRows: false)
-                for (id, holder) in failedClaims {
+                for id in failedClaims {
+                    guard let holder = claimant else { break }
                     try store.releaseClaim(guardID: id, holder: holder, reason: "the guard could not be made", runID: runID)
                 }
             }
@@ -352,5 +362,23 @@ extension GuardEngine {
             return Done(to: .failed, recordedReason: "immutable guard: \(error)", reportsReason: true,
                         outcome: error.isUnsupported ? .unsupported : .failed, kind: .immutable)
         }
+    }
+}
+
+/// An optional value stored behind one pointer (nil costs nothing): a row is 176 bytes, and
+/// most items of an apply have none. Value semantics as with a plain optional.
+@propertyWrapper
+struct OnHeap<Value> {
+    private enum Storage {
+        case none
+        indirect case some(Value)
+    }
+    private var storage: Storage
+
+    init(wrappedValue: Value?) { storage = wrappedValue.map { Storage.some($0) } ?? .none }
+
+    var wrappedValue: Value? {
+        get { if case .some(let v) = storage { return v } else { return nil } }
+        set { storage = newValue.map { Storage.some($0) } ?? .none }
     }
 }
