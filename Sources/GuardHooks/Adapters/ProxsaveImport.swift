@@ -112,25 +112,27 @@ extension GuardEngine {
             let here = Surroundings(bootID: try bootID(), namespace: kernel.mountNamespace())
             var batch = GuardBatch(engine: self, store: session.store, here: here, capacity: candidates.count, dryRun: dryRun)
             var seenResolved: [PathKey: Int] = [:]
-            for (line, normal) in candidates {
-                func result(_ verdict: ProxsaveImport.Verdict, _ reason: String, _ path: String?) {
-                    results.append(R(line: line.number, text: line.text, path: path ?? normal, verdict: verdict, reason: reason))
-                }
-                switch try prepare(normal) {
-                case .refused(let path, .missing): result(.skipped, "does not exist", path)
-                case .refused(let path, .cannotStat(let e)): result(.failed, "cannot stat: \(e)", path)
-                case .refused(let path, .unreachable(let why)): result(.skipped, why, path)
-                case .refused(let path, let why): result(.refused, why.description, path)
-                case .wouldCreate: break
-                case .ready(let p):
-                    if let first = seenResolved[PathKey(p.path)] {
-                        discard(p)
-                        result(.refused, "same directory as line \(first)", p.path)
-                        continue
+            try gathering(session.store) {
+                for (line, normal) in candidates {
+                    func result(_ verdict: ProxsaveImport.Verdict, _ reason: String, _ path: String?) {
+                        results.append(R(line: line.number, text: line.text, path: path ?? normal, verdict: verdict, reason: reason))
                     }
-                    seenResolved[PathKey(p.path)] = line.number
-                    try batch.add(normal, p)
-                    batchLines.append(line)
+                    switch try prepare(normal) {
+                    case .refused(let path, .missing): result(.skipped, "does not exist", path)
+                    case .refused(let path, .cannotStat(let e)): result(.failed, "cannot stat: \(e)", path)
+                    case .refused(let path, .unreachable(let why)): result(.skipped, why, path)
+                    case .refused(let path, let why): result(.refused, why.description, path)
+                    case .wouldCreate: break
+                    case .ready(let p):
+                        if let first = seenResolved[PathKey(p.path)] {
+                            discard(p)
+                            result(.refused, "same directory as line \(first)", p.path)
+                            continue
+                        }
+                        seenResolved[PathKey(p.path)] = line.number
+                        try batch.add(normal, p)
+                        batchLines.append(line)
+                    }
                 }
             }
             return try batch.run { importStep($0, lifetime: lifetime, here: here) }

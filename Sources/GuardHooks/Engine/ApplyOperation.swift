@@ -20,22 +20,24 @@ extension GuardEngine {
             var batch = GuardBatch(engine: self, store: session.store, here: here, capacity: targets.count, dryRun: dryRun)
             var seen: [PathKey: Int] = [:]  // by bytes: canonically equal names are other directories
             seen.reserveCapacity(targets.count)
-            for (i, target) in targets.enumerated() {
-                switch try prepare(target, createMissing: createMissing, dryRun: dryRun) {
-                case .refused(let path, let why):
-                    batch.add(target, outcome: TargetOutcome(target: target, refused: path, why, dryRun: dryRun))
-                case .wouldCreate(let path):
-                    batch.add(target, outcome: TargetOutcome(target: target, path: path, outcome: .applied, dryRun: true,
-                                                             lifetime: lifetime, reason: "would create the directory"))
-                case .ready(let p):
-                    if let first = seen[PathKey(p.path)] {
-                        discard(p)
-                        batch.add(target, outcome: TargetOutcome(target: target, path: p.path, outcome: .alreadyApplied,
-                                                                 dryRun: dryRun, reason: "same directory as target \(first + 1)"))
-                        continue
+            try gathering(session.store) {
+                for (i, target) in targets.enumerated() {
+                    switch try prepare(target, createMissing: createMissing, dryRun: dryRun) {
+                    case .refused(let path, let why):
+                        batch.add(target, outcome: TargetOutcome(target: target, refused: path, why, dryRun: dryRun))
+                    case .wouldCreate(let path):
+                        batch.add(target, outcome: TargetOutcome(target: target, path: path, outcome: .applied, dryRun: true,
+                                                                 lifetime: lifetime, reason: "would create the directory"))
+                    case .ready(let p):
+                        if let first = seen[PathKey(p.path)] {
+                            discard(p)
+                            batch.add(target, outcome: TargetOutcome(target: target, path: p.path, outcome: .alreadyApplied,
+                                                                     dryRun: dryRun, reason: "same directory as target \(first + 1)"))
+                            continue
+                        }
+                        seen[PathKey(p.path)] = i
+                        try batch.add(target, p)
                     }
-                    seen[PathKey(p.path)] = i
-                    try batch.add(target, p)
                 }
             }
             return try batch.run { item in

@@ -35,29 +35,33 @@ extension GuardEngine {
             case .all:
                 let rows = try store?.outstandingGuards().filter { $0.lifetime == .transient } ?? []
                 batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: rows.count, dryRun: dryRun)
-                for row in rows {
-                    // A guard whose directory cannot be opened now is decided without facts (postponed).
-                    if case .ready(let p) = try prepare(row.path) { try batch.add(row.path, p, row: row) } else { try batch.add(row.path, nil, row: row) }
+                try gathering(store) {
+                    for row in rows {
+                        // A guard whose directory cannot be opened now is decided without facts (postponed).
+                        if case .ready(let p) = try prepare(row.path) { try batch.add(row.path, p, row: row) } else { try batch.add(row.path, nil, row: row) }
+                    }
                 }
             case .targets(let targets):
                 batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: targets.count, dryRun: dryRun)
                 var seen = Set<PathKey>()  // by bytes: canonically equal names are other directories
-                for target in targets {
-                    switch try prepare(target, dryRun: dryRun) {
-                    case .ready(let p):
-                        if !seen.insert(PathKey(p.path)).inserted { discard(p); continue }
-                        try batch.add(target, p)
-                    case .refused(let path, .unreachable(let why)):
-                        // The storage does not answer: its row is left as it is, for a later run.
-                        batch.add(target, outcome: TargetOutcome(target: target, refused: path, .unreachable(why), dryRun: dryRun))
-                    case .refused(let path, let why):
-                        // A recorded guard whose directory cannot be opened now is still cleared later.
-                        if let path, let row = try store?.currentGuard(path: path) {
-                            try batch.add(target, nil, row: row)
-                        } else {
-                            batch.add(target, outcome: TargetOutcome(target: target, refused: path, why, dryRun: dryRun))
+                try gathering(store) {
+                    for target in targets {
+                        switch try prepare(target, dryRun: dryRun) {
+                        case .ready(let p):
+                            if !seen.insert(PathKey(p.path)).inserted { discard(p); continue }
+                            try batch.add(target, p)
+                        case .refused(let path, .unreachable(let why)):
+                            // The storage does not answer: its row is left as it is, for a later run.
+                            batch.add(target, outcome: TargetOutcome(target: target, refused: path, .unreachable(why), dryRun: dryRun))
+                        case .refused(let path, let why):
+                            // A recorded guard whose directory cannot be opened now is still cleared later.
+                            if let path, let row = try store?.currentGuard(path: path) {
+                                try batch.add(target, nil, row: row)
+                            } else {
+                                batch.add(target, outcome: TargetOutcome(target: target, refused: path, why, dryRun: dryRun))
+                            }
+                        case .wouldCreate: break
                         }
-                    case .wouldCreate: break
                     }
                 }
             }

@@ -157,7 +157,10 @@ struct GuardBatch {
             if let known = early[i] { outcomes[i] = known; continue }
             // A row the kernel contradicts is reconciled first, so the decision sees the truth.
             if let r = items[i].row {
-                let seen = engine.observeBounded(r, here)
+                let prepared = items[i].path.flatMap { path in
+                    items[i].probe.map { PreparedTarget(path: path, handle: handles[i], probe: $0) }
+                }
+                let seen = engine.observeBounded(r, here, prepared: prepared)
                 if let (to, reason) = ReconcileDecisions.settle(row: GuardSummary(r), observed: seen) {
                     repairs.append(GuardTransition(guardID: r.id, to: to, reason: reason))
                     items[i].row?.status = to
@@ -326,6 +329,14 @@ struct GuardBatch {
 }
 
 extension GuardEngine {
+    /// Runs a batch's gathering in one read transaction: every row and claim looked up per
+    /// target comes from one snapshot, and without a lock round trip per query (outside a
+    /// transaction each query takes and drops WAL read locks: two fcntl calls).
+    func gathering(_ store: GuardStore?, _ body: () throws -> Void) throws {
+        guard let store else { return try body() }
+        try store.readTransaction(body)
+    }
+
     /// Makes one guard on its prepared fd: a read-only bind first unless the flag was asked
     /// for, the immutable flag when `auto`'s bind cannot be made.
     func makeGuard(_ requested: RequestedKind, on handle: DirectoryHandle, immutableSupported: Bool) -> GuardBatch.Done {

@@ -58,14 +58,16 @@ extension GuardEngine {
 
     /// `observe`, when the row's path answers (or need not be touched: a bind guard with its
     /// mount id is looked up in the mount table); a storage that does not answer tells nothing.
-    func observeBounded(_ row: GuardRecord, _ here: Surroundings) -> GuardObservation {
-        if row.kind == .bind && row.mountID != nil || reachable(row.path) { return observe(row, here) }
+    func observeBounded(_ row: GuardRecord, _ here: Surroundings, prepared: PreparedTarget? = nil) -> GuardObservation {
+        if row.kind == .bind && row.mountID != nil || reachable(row.path) { return observe(row, here, prepared: prepared) }
         return GuardObservation(guardPresent: nil)
     }
 
     /// What the kernel shows about one recorded guard. Probes that fail leave
-    /// `guardPresent` nil, so nothing is changed on a guess.
-    func observe(_ row: GuardRecord, _ here: Surroundings) -> GuardObservation {
+    /// `guardPresent` nil, so nothing is changed on a guess. `prepared`: the batch's own view
+    /// of the row's path (its fd and probe, from gathering), looked at instead of opening the
+    /// path again; the decision is then made on the very directory it was observed on.
+    func observe(_ row: GuardRecord, _ here: Surroundings, prepared: PreparedTarget? = nil) -> GuardObservation {
         var o = GuardObservation(guardPresent: nil)
         if let boot = here.bootID { o.sameBoot = (boot == row.bootID) }
         let recordedBind = row.kind == .bind && row.mountID != nil ? recordedBind(row) : .unknown
@@ -103,26 +105,33 @@ extension GuardEngine {
                 }
             }
         case .immutable:
-            let h: DirectoryHandle
+            if let prepared, prepared.path == row.path {
+                // No fd: storage is mounted there (prepare never opens one).
+                o.guardPresent = prepared.handle.map { immutableFlag(row, $0, prepared.probe) } ?? shadowedImmutable(row.path)
+                return o
+            }
             switch try? kernel.openPlaced(row.path) {
             case .storage?:
                 // Storage is online: look beneath it, never into it.
                 o.guardPresent = shadowedImmutable(row.path)
-                return o
-            case .opened(let opened, _)?: h = opened
-            default: return o
-            }
-            defer { kernel.close(h) }
-            guard let p = try? kernel.probe(h) else { return o }
-            switch p.mountState {
-            case .unknown: return o
-            case .notMounted:
-                o.guardPresent = p.inode == row.inode || row.inode == nil ? (try? kernel.isImmutable(h)) : false
-            case .mounted:
-                o.guardPresent = shadowedImmutable(row.path)
+            case .opened(let h, _)?:
+                defer { kernel.close(h) }
+                guard let p = try? kernel.probe(h) else { return o }
+                o.guardPresent = immutableFlag(row, h, p)
+            default: break
             }
         }
         return o
+    }
+
+    /// Whether the row's immutable guard is in force, seen through an fd on its path; nil:
+    /// cannot tell.
+    private func immutableFlag(_ row: GuardRecord, _ h: DirectoryHandle, _ p: DirectoryProbe) -> Bool? {
+        switch p.mountState {
+        case .unknown: return nil
+        case .notMounted: return p.inode == row.inode || row.inode == nil ? (try? kernel.isImmutable(h)) : false
+        case .mounted: return shadowedImmutable(row.path)
+        }
     }
 
     /// What the topmost mount at a row's path is, for a row whose own mount id is not there.
