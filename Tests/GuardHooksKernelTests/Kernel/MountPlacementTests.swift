@@ -15,17 +15,25 @@ import Glibc
         ("component walk (no openat2 at all)", LinuxKernel(forceComponentWalk: true)),
     ]
 
+    /// A bare directory, a tmpfs storage, one of our bind guards, a symlink `link` to the bare
+    /// directory and a regular file `file`.
+    static func arrangeEveryKind(in dir: SandboxDirectory, _ kernel: LinuxKernel) throws
+        -> (bare: String, storage: String, guarded: String, bind: BindGuardMount) {
+        let bare = try dir.mkdir("bare"), storage = try dir.mkdir("storage"), guarded = try dir.mkdir("guarded")
+        try mountFS("tmpfs", source: "storage", at: storage)
+        let handle = try kernel.openDirectory(guarded)
+        defer { kernel.close(handle) }
+        let bind = try kernel.makeReadOnlyBind(handle)
+        #expect(symlink(bare, dir.sub("link")) == 0)
+        try makeFile(dir.sub("file"))
+        return (bare, storage, guarded, bind)
+    }
+
     @Test(sandboxed, arguments: 0..<3) func everyKindOfEntry(_ which: Int) throws {
         let (name, kernel) = Self.kernels[which]
         let dir = try Sandbox.make("placement")
         defer { dir.cleanUp() }
-        let bare = try dir.mkdir("bare"), storage = try dir.mkdir("storage"), guarded = try dir.mkdir("guarded")
-        try mountFS("tmpfs", source: "storage", at: storage)
-        let handle = try kernel.openDirectory(guarded)
-        _ = try kernel.makeReadOnlyBind(handle)
-        kernel.close(handle)
-        #expect(symlink(bare, dir.sub("link")) == 0)
-        try makeFile(dir.sub("file"))
+        let (bare, storage, guarded, _) = try Self.arrangeEveryKind(in: dir, kernel)
 
         #expect(try kernel.mountPlacement(bare) == .notMounted, "\(name)")
         #expect(try kernel.mountPlacement(storage) == .mounted(foreign: true), "\(name)")
@@ -44,13 +52,7 @@ import Glibc
         let (name, kernel) = Self.kernels[which]
         let dir = try Sandbox.make("opened")
         defer { dir.cleanUp() }
-        let bare = try dir.mkdir("bare"), storage = try dir.mkdir("storage"), guarded = try dir.mkdir("guarded")
-        try mountFS("tmpfs", source: "storage", at: storage)
-        let handle = try kernel.openDirectory(guarded)
-        let bind = try kernel.makeReadOnlyBind(handle)
-        kernel.close(handle)
-        #expect(symlink(bare, dir.sub("link")) == 0)
-        try makeFile(dir.sub("file"))
+        let (bare, storage, guarded, bind) = try Self.arrangeEveryKind(in: dir, kernel)
 
         func opened(_ path: String) throws -> (DirectoryProbe, mounted: Bool)? {
             guard case .opened(let h, let mounted) = try kernel.openPlaced(path) else { return nil }
