@@ -28,25 +28,6 @@ final class OutputBuffer {
 
     func bytes(_ s: StaticString) { bytes(s.utf8Start, s.utf8CodeUnitCount) }
 
-    /// Lets `body` write at most `n` bytes in place; it returns how many it wrote.
-    func reserve(_ n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
-        if count + n > Self.capacity { flush() }
-        count += body(storage + count)
-    }
-
-    func decimal(_ value: UInt64, negative: Bool) {
-        reserve(21) { p in
-            var v = value, i = 0
-            if negative { p[0] = UInt8(ascii: "-"); i = 1 }
-            var digits: (UInt64, Int) = (v, 0)
-            repeat { digits.1 += 1; digits.0 /= 10 } while digits.0 > 0
-            var end = i + digits.1
-            let written = end
-            repeat { end -= 1; p[end] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 } while v > 0
-            return written
-        }
-    }
-
     func flush() {
         Self.writeAll(fd, UnsafeRawPointer(storage), count)
         count = 0

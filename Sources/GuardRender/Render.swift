@@ -3,7 +3,7 @@ import FoundationEssentials
 /// Text and JSON output of the command line. JSON: one document, snake_case fields, RFC 3339
 /// UTC times. Every writer takes the file descriptor to write to (1, stdout, by default).
 package enum Render {
-    /// `value` as one JSON document (`JSONValueEncoder`: snake_case keys in byte order, RFC
+    /// `value` as one JSON document (`JSONEncoding`: snake_case keys in byte order, RFC
     /// 3339 times, absent optionals left out) and a newline.
     package static func json<T: Encodable>(_ value: T, fd: Int32 = 1) throws {
         var w = JSONWriter(fd: fd)

@@ -1,42 +1,32 @@
 /// How the records read in the command line's JSON documents (`guards`, `history`, `runs`,
 /// `status`): where that shape differs from the stored fields. DESIGN.md documents it.
+/// Guards, their events and claims list their fields once (`DocumentFields`): JSON is written
+/// from that list directly.
 
-extension GuardRecord {
-    private enum DocumentKeys: String, CodingKey {
-        case id, path, kind, lifetime, state, pendingAction, reason, device, inode, mountID
-        case mountIDIsUnique = "mount_id_unique"
-        case mountNamespace, bootID, label, runID, createdAt, updatedAt
-    }
-
+extension GuardRecord: DocumentFields {
     /// The status as two fields, `state` and `pending_action`.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: DocumentKeys.self)
-        try c.encode(id, forKey: .id); try c.encode(path, forKey: .path)
-        try c.encode(kind, forKey: .kind); try c.encode(lifetime, forKey: .lifetime)
-        try c.encode(state, forKey: .state); try c.encodeIfPresent(pendingAction, forKey: .pendingAction)
-        try c.encodeIfPresent(reason, forKey: .reason)
-        try c.encodeIfPresent(device, forKey: .device); try c.encodeIfPresent(inode, forKey: .inode)
-        try c.encodeIfPresent(mountID, forKey: .mountID); try c.encode(mountIDIsUnique, forKey: .mountIDIsUnique)
-        try c.encodeIfPresent(mountNamespace, forKey: .mountNamespace); try c.encode(bootID, forKey: .bootID)
-        try c.encodeIfPresent(label, forKey: .label); try c.encodeIfPresent(runID, forKey: .runID)
-        try c.encode(createdAt, forKey: .createdAt); try c.encode(updatedAt, forKey: .updatedAt)
+    package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
+        try s.field("boot_id", bootID); try s.field("created_at", createdAt); try s.field("device", device)
+        try s.field("id", id); try s.field("inode", inode); try s.field("kind", kind.rawValue)
+        try s.field("label", label); try s.field("lifetime", lifetime.rawValue); try s.field("mount_id", mountID)
+        try s.field("mount_id_unique", mountIDIsUnique); try s.field("mount_namespace", mountNamespace)
+        try s.field("path", path); try s.field("pending_action", pendingAction?.rawValue); try s.field("reason", reason)
+        try s.field("run_id", runID); try s.field("state", state.rawValue); try s.field("updated_at", updatedAt)
     }
+
+    public func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 }
 
-extension GuardEvent {
-    private enum DocumentKeys: String, CodingKey {
-        case id, guardID, path, fromState, fromAction, toState, toAction, reason, at, runID, actor
+extension GuardEvent: DocumentFields {
+    /// The statuses as `from_state`/`from_action` and `to_state`/`to_action`.
+    package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
+        try s.field("actor", actor); try s.field("at", at); try s.field("from_action", from?.action?.rawValue)
+        try s.field("from_state", from?.state.rawValue); try s.field("guard_id", guardID); try s.field("id", id)
+        try s.field("path", path); try s.field("reason", reason); try s.field("run_id", runID)
+        try s.field("to_action", to.action?.rawValue); try s.field("to_state", to.state.rawValue)
     }
 
-    /// The statuses as `from_state`/`from_action` and `to_state`/`to_action`.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: DocumentKeys.self)
-        try c.encode(id, forKey: .id); try c.encode(guardID, forKey: .guardID); try c.encode(path, forKey: .path)
-        try c.encodeIfPresent(from?.state, forKey: .fromState); try c.encodeIfPresent(from?.action, forKey: .fromAction)
-        try c.encode(to.state, forKey: .toState); try c.encodeIfPresent(to.action, forKey: .toAction)
-        try c.encodeIfPresent(reason, forKey: .reason); try c.encode(at, forKey: .at)
-        try c.encodeIfPresent(runID, forKey: .runID); try c.encode(actor, forKey: .actor)
-    }
+    public func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 }
 
 extension RunRecord {
@@ -46,22 +36,17 @@ extension RunRecord {
     }
 }
 
-extension ClaimRecord {
-    private enum DocumentKeys: String, CodingKey {
-        case id, runID, claimedAt, description, holder, key, kind, pid, session
-    }
-
+extension ClaimRecord: DocumentFields {
     /// A live claim as `guards` shows it: the holder's identity as one string (`holder`) and
     /// its parts for people and scripts.
-    package func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: DocumentKeys.self)
-        try c.encode(id, forKey: .id); try c.encodeIfPresent(runID, forKey: .runID)
-        try c.encode(claimedAt, forKey: .claimedAt)
-        try c.encodeIfPresent(holder.description, forKey: .description)
-        try c.encode(holder.canonicalKey, forKey: .holder)
-        try c.encodeIfPresent(holder.key, forKey: .key); try c.encode(holder.kind, forKey: .kind)
-        try c.encodeIfPresent(holder.pid, forKey: .pid); try c.encodeIfPresent(holder.sid, forKey: .session)
+    package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
+        try s.field("claimed_at", claimedAt); try s.field("description", holder.description)
+        try s.field("holder", holder.canonicalKey); try s.field("id", id); try s.field("key", holder.key)
+        try s.field("kind", holder.kind.rawValue); try s.field("pid", holder.pid); try s.field("run_id", runID)
+        try s.field("session", holder.sid)
     }
+
+    package func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 }
 
 extension ClaimEvent: Encodable {

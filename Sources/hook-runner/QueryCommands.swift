@@ -3,20 +3,6 @@ import GuardHooks
 import GuardRender
 import Glibc
 
-/// A guard in JSON (`guards`, `status`): the record, with its live claims.
-struct GuardListing: Encodable {
-    var record: GuardRecord
-    var claims: [ClaimRecord]
-
-    private enum Keys: String, CodingKey { case claims }
-
-    func encode(to encoder: any Encoder) throws {
-        try record.encode(to: encoder)
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(claims, forKey: .claims)
-    }
-}
-
 /// "session 4242 (cron) since 2026-11-30T18:00:00Z, run #7" for each live claim.
 func claimsText(_ claims: [ClaimRecord]) -> String {
     claims.map { c in
