@@ -1,0 +1,56 @@
+/// How an object's members are written: in byte order of their snake_case names, of equal
+/// names only the last. Rows of a listing encode the same keys in the same order, so the
+/// layout is remembered for the last few key sequences seen (keys compare by identity first:
+/// a coding key's `stringValue` is usually the same literal every time).
+final class ObjectLayouts {
+    typealias Layout = [(name: String, entry: Int)]
+    private let snake = SnakeCaseKeys()
+    private var recent: [(keys: [String], layout: Layout)] = []
+
+    func layout(_ entries: [JSONEncoding.Entry]) -> Layout {
+        for known in recent where known.keys.count == entries.count
+            && zip(known.keys, entries).allSatisfy({ $0.0 == $0.1.key }) {
+            return known.layout
+        }
+        let names = entries.map { snake($0.key ?? "") }
+        // Stable, so of equal names the last one sorts last.
+        let order = names.indices.sorted { a, b in
+            let (x, y) = (names[a].utf8, names[b].utf8)
+            return x.elementsEqual(y) ? a < b : x.lexicographicallyPrecedes(y)
+        }
+        var layout: Layout = []
+        for (n, i) in order.enumerated() where n + 1 == order.count || names[order[n + 1]] != names[i] {
+            layout.append((names[i], i))
+        }
+        if recent.count == 8 { recent.removeFirst() }
+        recent.append((entries.map { $0.key ?? "" }, layout))
+        return layout
+    }
+}
+
+/// The snake_case form of coding keys, each converted once per encoder.
+final class SnakeCaseKeys {
+    private var converted: [String: String] = [:]
+
+    func callAsFunction(_ name: String) -> String {
+        if let known = converted[name] { return known }
+        let snake = Self.snakeCase(name)
+        converted[name] = snake
+        return snake
+    }
+
+    /// A word starts at an uppercase letter after a non-uppercase one, and at the last
+    /// capital of an acronym followed by lowercase (`mountIDIsUnique` → `mount_id_is_unique`).
+    static func snakeCase(_ name: String) -> String {
+        let chars = Array(name)
+        var out = ""
+        for (i, c) in chars.enumerated() {
+            if i > 0, c.isUppercase,
+               !chars[i - 1].isUppercase || (i + 1 < chars.count && chars[i + 1].isLowercase) {
+                out.append("_")
+            }
+            out += c.lowercased()
+        }
+        return out
+    }
+}
