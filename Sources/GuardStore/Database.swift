@@ -22,6 +22,8 @@ package final class Database {
     /// Number of write transactions committed on this connection (counted by `sqlite3_commit_hook`),
     /// so tests can check that a batch costs one transaction.
     package private(set) var commitCount = 0
+    /// Runs once when the connection is closed (`OpenStores` uncounts it).
+    var onClose: (() -> Void)?
     private var traceObserver: ((String) -> Void)?
 
     /// Opens `path` with explicit flags. `create` adds `SQLITE_OPEN_CREATE` (read-write only).
@@ -124,6 +126,8 @@ package final class Database {
         sqlite3_commit_hook(handle, nil, nil)
         sqlite3_trace_v2(handle, 0, nil, nil)
         sqlite3_close_v2(handle)
+        onClose?()
+        onClose = nil
     }
 
     func error(_ rc: Int32, sql: String?) -> DatabaseError {

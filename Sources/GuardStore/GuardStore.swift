@@ -64,16 +64,21 @@ package final class GuardStore {
             guard create, mode == .readWrite else { throw StoreError.notFound(path: path) }
             try StoreFile.create(at: path) { db in try configureWriter(db, persistWAL: false) }
         }
-        try StoreFile.checkHeader(path: path)
-        // Before SQLite opens anything: closing another fd to the -shm would drop its locks.
-        if mode == .readWrite { try StoreFile.giveCompanionsStoreMode(path) }
-        let database: Database
-        do {
-            database = try Database(path: path, mode: mode, immutable: mode == .readOnly && readerNeedsImmutable(path),
+        let (database, release) = try OpenStores.opening(OpenStores.fileID(path)) { alreadyOpen -> Database in
+            // These open and close the files: only while this process has no connection to
+            // them (whose locks that would drop, OpenStores). Before SQLite opens anything.
+            if !alreadyOpen {
+                try StoreFile.checkHeader(path: path)
+                if mode == .readWrite { try StoreFile.giveCompanionsStoreMode(path) }
+            }
+            do {
+                return try Database(path: path, mode: mode, immutable: mode == .readOnly && readerNeedsImmutable(path),
                                     busyTimeoutMilliseconds: timeout)
-        } catch let error as DatabaseError {
-            throw StoreError.notADatabase(path: path, reason: error.message)
+            } catch let error as DatabaseError {
+                throw StoreError.notADatabase(path: path, reason: error.message)
+            }
         }
+        database.onClose = release
         if mode == .readWrite, sqlite3_db_readonly(database.handle, "main") == 1 {
             // SQLite silently falls back to read-only when the file is not writable.
             database.close()
@@ -102,7 +107,11 @@ package final class GuardStore {
         let path = canonicalStorePath(path)
         try StoreTrust.check(storePath: path)
         var st = stat()
-        if lstat(path, &st) == 0 { try StoreFile.checkHeader(path: path) }
+        // A file this process has open was checked when it was opened (and closing an fd of
+        // it now would drop that connection's locks, OpenStores).
+        if lstat(path, &st) == 0 {
+            try OpenStores.checking(path) { alreadyOpen in if !alreadyOpen { try StoreFile.checkHeader(path: path) } }
+        }
     }
 
     /// Whether a reader must open the store `immutable=1` (issue 16): it cannot read the
