@@ -155,7 +155,7 @@ package final class GuardStore {
         }
         // Triggers run on root's writes, views on root's reads: only the schema's own.
         let foreign = try db.rows("SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') ORDER BY name") {
-            ($0.text(0) ?? "", $0.text(1) ?? "")
+            ($0.text(0), $0.text(1))
         }.filter { !Schema.ownTriggers.contains($0.1) || $0.0 != "trigger" }
         if let (type, name) = foreign.first {
             throw StoreError.untrusted(path: path, reason: "it holds a \(type) \"\(name)\" the schema did not create")

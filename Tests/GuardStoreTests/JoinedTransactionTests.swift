@@ -31,7 +31,7 @@ import Testing
             #expect(try store.allGuards().map(\.status) == [.applied, .applied])
             #expect(store.database.commitCount == 1)
             // The default is back for the next transaction: a caught inner failure is undone alone.
-            try store.writeTransaction {
+            _ = try store.writeTransaction {
                 #expect(throws: StoreError.duplicateOutstanding(path: "/mnt/a")) {
                     try store.recordIntents([intent("/mnt/c"), intent("/mnt/a")], runID: nil, actor: testActor)
                 }

@@ -34,7 +34,8 @@ extension GuardEngine {
             switch selection {
             case .all:
                 let rows = try store?.outstandingGuards().filter { $0.lifetime == .transient } ?? []
-                batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: rows.count, dryRun: dryRun)
+                batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: rows.count, dryRun: dryRun,
+                                   loadsClaims: true)
                 try gathering(store) {
                     for row in rows {
                         // A guard whose directory cannot be opened now is decided without facts (postponed).
@@ -42,7 +43,8 @@ extension GuardEngine {
                     }
                 }
             case .targets(let targets):
-                batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: targets.count, dryRun: dryRun)
+                batch = GuardBatch(engine: self, store: store, here: surroundings(), capacity: targets.count, dryRun: dryRun,
+                                   loadsClaims: true)
                 var seen = Set<PathKey>()  // by bytes: canonically equal names are other directories
                 try gathering(store) {
                     for target in targets {

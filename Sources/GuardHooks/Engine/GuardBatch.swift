@@ -108,8 +108,12 @@ struct GuardBatch {
     let here: GuardEngine.Surroundings
     /// Which directories have mounts below them, from one read of the mount table.
     let mountsBelow: MountsBelowIndex
+    /// Whether items carry their rows' live claims: only clear and unseal decide on them.
+    let loadsClaims: Bool
 
-    init(engine: GuardEngine, store: GuardStore?, here: GuardEngine.Surroundings, capacity: Int, dryRun: Bool) {
+    init(engine: GuardEngine, store: GuardStore?, here: GuardEngine.Surroundings, capacity: Int, dryRun: Bool,
+         loadsClaims: Bool = false) {
+        self.loadsClaims = loadsClaims
         self.engine = engine
         self.store = store
         self.here = here
@@ -119,14 +123,14 @@ struct GuardBatch {
         items.reserveCapacity(capacity)  // sized once: batches reach 10,000 targets
     }
 
-    /// Adds a prepared target with its current row (looked up when not given) and the row's
-    /// live claims.
+    /// Adds a prepared target with its current row (looked up when not given) and, for a
+    /// batch that decides on them, the row's live claims.
     mutating func add(_ target: String, _ prepared: PreparedTarget?, row given: GuardRecord? = nil) throws {
         let i = items.count
         let path = prepared?.path ?? given?.path
         let row = try given ?? path.flatMap { try store?.currentGuard(path: $0) }
         var item = BatchItem(target: target, path: path, row: row, probe: prepared?.probe)
-        if let row { item.claims = try store?.liveClaims(guardID: row.id) ?? [] }
+        if loadsClaims, let row { item.claims = try store?.liveClaims(guardID: row.id) ?? [] }
         items.append(item)
         if let handle = prepared?.handle { handles.adopt(handle, at: i) }
     }

@@ -159,7 +159,7 @@ extension ReliabilityTests {
                     return w.dir.sub("dangling")
                 },
                 refused("regular file", "not a directory") { w in
-                    FileManager.default.createFile(atPath: w.dir.sub("file"), contents: Data("x".utf8))
+                    _ = FileManager.default.createFile(atPath: w.dir.sub("file"), contents: Data("x".utf8))
                     return w.dir.sub("file")
                 },
                 refused("FIFO", "not a directory") { w in

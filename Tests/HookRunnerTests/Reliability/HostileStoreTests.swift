@@ -43,17 +43,17 @@ extension ReliabilityTests.HostileInput {
     static func storeCases() -> [StoreCase] {
         [
             StoreCase(name: "empty file: not a guard store", status: 70, message: "guards.db") { _, db in
-                FileManager.default.createFile(atPath: db, contents: Data())
+                _ = FileManager.default.createFile(atPath: db, contents: Data())
             },
             StoreCase(name: "random bytes", status: 70, message: "guards.db") { _, db in
                 var rng = SplitMix64.seeded(for: "ReliabilityTests.HostileInput.hostileStoreGetsItsCataloguedAnswer(random bytes)")
-                FileManager.default.createFile(atPath: db, contents: Data(rng.bytes(8192)))
+                _ = FileManager.default.createFile(atPath: db, contents: Data(rng.bytes(8192)))
             },
             StoreCase(name: "SQLite header then garbage", status: 70, message: "guards.db") { _, db in
                 var rng = SplitMix64.seeded(for: "ReliabilityTests.HostileInput.hostileStoreGetsItsCataloguedAnswer(SQLite header then garbage)")
                 var d = Data("SQLite format 3\0".utf8)
                 d.append(Data(rng.bytes(4080)))
-                FileManager.default.createFile(atPath: db, contents: d)
+                _ = FileManager.default.createFile(atPath: db, contents: d)
             },
             StoreCase(name: "truncated database (half)", status: 70, message: "guards.db") { dir, db in
                 try realStore(dir, db, guards: 40)
@@ -139,12 +139,12 @@ extension ReliabilityTests.HostileInput {
             },
             StoreCase(name: "-wal owned by uid 65534", status: 70, message: "guards.db-wal") { dir, db in
                 try realStore(dir, db)
-                FileManager.default.createFile(atPath: db + "-wal", contents: Data())
+                _ = FileManager.default.createFile(atPath: db + "-wal", contents: Data())
                 chown(db + "-wal", 65534, 65534)
             },
             StoreCase(name: "-shm world-writable", status: 70, message: "guards.db-shm") { dir, db in
                 try realStore(dir, db)
-                FileManager.default.createFile(atPath: db + "-shm", contents: Data())
+                _ = FileManager.default.createFile(atPath: db + "-shm", contents: Data())
                 chmod(db + "-shm", 0o666)
             },
             StoreCase(name: "lock file owned by uid 65534", status: 70, message: "owned by uid 65534") { dir, db in

@@ -18,7 +18,7 @@ func report(_ line: String) {
     print(line)
     if let path = ProcessInfo.processInfo.environment["RELIABILITY_REPORT"],
        let h = FileHandle(forWritingAtPath: path) ?? {
-           FileManager.default.createFile(atPath: path, contents: nil)
+           _ = FileManager.default.createFile(atPath: path, contents: nil)
            return FileHandle(forWritingAtPath: path)
        }() {
         h.seekToEndOfFile()

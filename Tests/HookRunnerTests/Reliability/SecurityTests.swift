@@ -39,7 +39,7 @@ extension ReliabilityTests {
             let hooks = try dir.mkdir("hooks.d")
             chmod(hooks, 0o755)
             let out = dir.sub("env.out")
-            FileManager.default.createFile(atPath: "\(hooks)/10-env",
+            _ = FileManager.default.createFile(atPath: "\(hooks)/10-env",
                                            contents: Data("#!/bin/sh\nenv > '\(out)'\npwd >> '\(out)'\n".utf8))
             chmod("\(hooks)/10-env", 0o755)
             let r = try cli.run(["run", "pre-restore", "--hooks-dir", hooks, dir.sub("x")],
