@@ -165,6 +165,7 @@ package final class FakeKernel: KernelOperations, Sendable {
 
     /// Nothing at or below `path` answers any more (`answers` says false).
     package func stopAnswering(_ path: String) { state.withLock { _ = $0.dead.insert(path) } }
+    package func answerAgain(_ path: String) { state.withLock { _ = $0.dead.remove(path) } }
 
     // MARK: observing
 

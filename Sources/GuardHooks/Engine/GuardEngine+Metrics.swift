@@ -7,6 +7,7 @@ extension GuardEngine {
     /// store yet: a snapshot with nothing in it (`storeExists` false). A store that exists
     /// but cannot be read throws.
     package func metricsSnapshot(now: Date = Date()) throws -> MetricsSnapshot {
+        gate.forget()
         guard let store = try openSession(forWriting: false).store else {
             return MetricsSnapshot(storeExists: false, now: now)
         }

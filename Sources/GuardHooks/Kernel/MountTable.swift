@@ -39,8 +39,15 @@ final class ReachabilityGate: Sendable {
         self.kernel = kernel; self.seconds = seconds
     }
 
+    /// Forgets every answer and the mount table: one command's answers are not the next
+    /// one's. A library engine lives for many operations; a storage that answered at the first
+    /// may be dead at the tenth (and one dead then may be back). Each operation starts here
+    /// (`askAhead`, doctor, metrics). An operation of another task sharing the engine then
+    /// asks again: slower, never wrong.
+    func forget() { cache.withLock { $0 = Cache() } }
+
     /// Whether every filesystem on the way to `path` answers within the probe deadline. A
-    /// mount already asked in this command is not asked again.
+    /// mount already asked in this operation is not asked again.
     func reachable(_ path: String) -> Bool {
         let points = cache.withLock { c in
             if c.mountPoints == nil { c.mountPoints = .some((try? kernel.mountInfo()).map(MountIndex.init)) }
@@ -61,6 +68,7 @@ extension GuardEngine {
     /// Asks every storage on the way to the targets, before the writers' lock is taken: the
     /// waits on a dead one happen here, and under the lock the answers are known.
     func askAhead(_ targets: [String]) {
+        gate.forget()
         for target in targets { if case .success(let p) = PathPolicy.normalize(target) { _ = reachable(p) } }
     }
 

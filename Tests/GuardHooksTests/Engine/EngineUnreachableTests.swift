@@ -49,6 +49,23 @@ import Testing
         untouched(w, "/mnt/pve/nfs1", since: since)
     }
 
+    /// One engine for many operations (the Swift API): each asks the storages afresh.
+    @Test func aLongLivedEngineAsksAgainForEachOperation() throws {
+        let w = try EngineWorld()
+        w.kernel.addDirectory("/mnt/pve/nfs1")
+        w.kernel.mountStorage("/mnt/pve/nfs1")
+        #expect(try w.engine.apply(["/mnt/pve/nfs1"]).map(\.outcome) == [.skippedMounted])
+        w.kernel.stopAnswering("/mnt/pve/nfs1")
+        var since = w.kernel.calls.count
+        #expect(try w.engine.apply(["/mnt/pve/nfs1"]).map(\.outcome) == [.unreachable], "dead since the last operation")
+        #expect(try w.engine.doctor(targets: ["/mnt/pve/nfs1"]).findings.contains { $0.code == "unreachable" })
+        untouched(w, "/mnt/pve/nfs1", since: since)
+        w.kernel.answerAgain("/mnt/pve/nfs1")
+        since = w.kernel.calls.count
+        #expect(try w.engine.apply(["/mnt/pve/nfs1"]).map(\.outcome) == [.skippedMounted], "back since the last operation")
+        #expect(w.kernel.calls.dropFirst(since).filter { $0 == "answers /mnt/pve/nfs1" }.count == 1, "asked once per operation")
+    }
+
     @Test func doctorReportsItAndExaminesTheRest() throws {
         let w = try world()
         _ = try w.engine.apply(["/mnt/pve/nfs2"])
