@@ -2,7 +2,7 @@ import FoundationEssentials
 
 /// Where a record's document fields go: JSON bytes written directly (GuardRender's
 /// `JSONEncoding`), or any `Encoder` (`encodeFields(to:)`).
-package protocol DocumentFieldSink {
+@usableFromInline package protocol DocumentFieldSink {
     mutating func field(_ key: StaticString, _ value: String?) throws
     mutating func field(_ key: StaticString, _ value: Int64?) throws
     mutating func field(_ key: StaticString, _ value: Int32?) throws
@@ -12,7 +12,7 @@ package protocol DocumentFieldSink {
 }
 
 extension DocumentFieldSink {
-    mutating func field(_ key: StaticString, _ value: UInt64?) throws {
+    @inlinable package mutating func field(_ key: StaticString, _ value: UInt64?) throws {
         // Device numbers, inodes, mount ids and namespaces: all below 2^63 on Linux, but
         // written as they are even if not.
         guard let value else { return }
@@ -25,7 +25,7 @@ extension DocumentFieldSink {
 /// directly, with no `Encoder` in between (a listing of 10,000 guards, BENCHMARKS.md workload
 /// 5); `Encodable` goes through the same list, so the two cannot disagree
 /// (DocumentFieldsTests compares them, and checks the order).
-package protocol DocumentFields: Encodable {
+@usableFromInline package protocol DocumentFields: Encodable {
     func documentFields<S: DocumentFieldSink>(_ sink: inout S) throws
 }
 
@@ -61,37 +61,37 @@ struct EncoderFieldSink: DocumentFieldSink {
 
 /// Forwards a record's fields and adds one of its own where its key sorts (a guard listed
 /// with its claims): the list stays in byte order without the record knowing.
-package struct InsertingFieldSink<Base: DocumentFieldSink, Value: Encodable>: DocumentFieldSink {
-    package var base: Base
-    let key: StaticString
-    let value: Value
+@usableFromInline package struct InsertingFieldSink<Base: DocumentFieldSink, Value: Encodable>: DocumentFieldSink {
+    @usableFromInline package var base: Base
+    @usableFromInline let key: StaticString
+    @usableFromInline let value: Value
     /// Until the added field is written (a plain flag: the sink is on every field's path).
-    var pending = true
+    @usableFromInline var pending = true
 
-    package init(_ base: Base, adding value: Value, as key: StaticString) {
+    @inlinable package init(_ base: Base, adding value: Value, as key: StaticString) {
         self.base = base; self.key = key; self.value = value
     }
 
     /// Writes the added field before the first key that sorts after it (or at the end).
-    package mutating func flush(before next: StaticString? = nil) throws {
+    @inlinable package mutating func flush(before next: StaticString? = nil) throws {
         guard pending else { return }
         if let next, !Self.precedes(key, next) { return }
         pending = false
         try base.field(key, encoding: value)
     }
 
-    static func precedes(_ a: StaticString, _ b: StaticString) -> Bool {
+    @inlinable static func precedes(_ a: StaticString, _ b: StaticString) -> Bool {
         let (x, y) = (UnsafeBufferPointer(start: a.utf8Start, count: a.utf8CodeUnitCount),
                       UnsafeBufferPointer(start: b.utf8Start, count: b.utf8CodeUnitCount))
         return x.lexicographicallyPrecedes(y)
     }
 
-    package mutating func field(_ key: StaticString, _ value: String?) throws { try flush(before: key); try base.field(key, value) }
-    package mutating func field(_ key: StaticString, _ value: Int64?) throws { try flush(before: key); try base.field(key, value) }
-    package mutating func field(_ key: StaticString, _ value: Int32?) throws { try flush(before: key); try base.field(key, value) }
-    package mutating func field(_ key: StaticString, _ value: Bool) throws { try flush(before: key); try base.field(key, value) }
-    package mutating func field(_ key: StaticString, _ value: Date) throws { try flush(before: key); try base.field(key, value) }
-    package mutating func field<T: Encodable>(_ key: StaticString, encoding value: T) throws {
+    @inlinable package mutating func field(_ key: StaticString, _ value: String?) throws { try flush(before: key); try base.field(key, value) }
+    @inlinable package mutating func field(_ key: StaticString, _ value: Int64?) throws { try flush(before: key); try base.field(key, value) }
+    @inlinable package mutating func field(_ key: StaticString, _ value: Int32?) throws { try flush(before: key); try base.field(key, value) }
+    @inlinable package mutating func field(_ key: StaticString, _ value: Bool) throws { try flush(before: key); try base.field(key, value) }
+    @inlinable package mutating func field(_ key: StaticString, _ value: Date) throws { try flush(before: key); try base.field(key, value) }
+    @inlinable package mutating func field<T: Encodable>(_ key: StaticString, encoding value: T) throws {
         try flush(before: key); try base.field(key, encoding: value)
     }
 }

@@ -5,7 +5,7 @@
 
 extension GuardRecord: DocumentFields {
     /// The status as two fields, `state` and `pending_action`.
-    package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
+    @inlinable package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
         try s.field("boot_id", bootID); try s.field("created_at", createdAt); try s.field("device", device)
         try s.field("id", id); try s.field("inode", inode); try s.field("kind", kind.rawValue)
         try s.field("label", label); try s.field("lifetime", lifetime.rawValue); try s.field("mount_id", mountID)
@@ -19,7 +19,7 @@ extension GuardRecord: DocumentFields {
 
 extension GuardEvent: DocumentFields {
     /// The statuses as `from_state`/`from_action` and `to_state`/`to_action`.
-    package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
+    @inlinable package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
         try s.field("actor", actor); try s.field("at", at); try s.field("from_action", from?.action?.rawValue)
         try s.field("from_state", from?.state.rawValue); try s.field("guard_id", guardID); try s.field("id", id)
         try s.field("path", path); try s.field("reason", reason); try s.field("run_id", runID)
@@ -39,7 +39,7 @@ extension RunRecord {
 extension ClaimRecord: DocumentFields {
     /// A live claim as `guards` shows it: the holder's identity as one string (`holder`) and
     /// its parts for people and scripts.
-    package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
+    @inlinable package func documentFields<S: DocumentFieldSink>(_ s: inout S) throws {
         try s.field("claimed_at", claimedAt); try s.field("description", holder.description)
         try s.field("holder", holder.canonicalKey); try s.field("id", id); try s.field("key", holder.key)
         try s.field("kind", holder.kind.rawValue); try s.field("pid", holder.pid); try s.field("run_id", runID)
