@@ -103,35 +103,37 @@ struct SingleByteContainer: SingleValueEncodingContainer {
 }
 
 /// Writes a record's fields (`DocumentFields`, in key order already) as members of the object
-/// `JSONEncoding.encode` opened. Keys are literals of ours (snake_case ASCII): no escaping.
+/// `JSONEncoding.encode` opened, into the buffer it lends (`out`).
 struct JSONFieldSink: DocumentFieldSink {
     let encoding: JSONEncoding
+    var out: [UInt8]
 
     mutating func field(_ key: StaticString, _ value: String?) throws {
         guard let value else { return }
-        encoding.member(key); encoding.string(value)
+        JSONBytes.member(key, into: &out); JSONBytes.string(value, into: &out)
     }
 
     mutating func field(_ key: StaticString, _ value: Int64?) throws {
         guard let value else { return }
-        encoding.member(key); encoding.integer(value)
+        JSONBytes.member(key, into: &out); JSONBytes.integer(value, into: &out)
     }
 
     mutating func field(_ key: StaticString, _ value: Int32?) throws {
         guard let value else { return }
-        encoding.member(key); encoding.integer(value)
+        JSONBytes.member(key, into: &out); JSONBytes.integer(value, into: &out)
     }
 
     mutating func field(_ key: StaticString, _ value: Bool) throws {
-        encoding.member(key); encoding.literal(value ? "true" : "false")
+        JSONBytes.member(key, into: &out); JSONBytes.literal(value ? "true" : "false", into: &out)
     }
 
     mutating func field(_ key: StaticString, _ value: Date) throws {
-        encoding.member(key); encoding.string(Timestamp.rfc3339(value))
+        JSONBytes.member(key, into: &out); JSONBytes.string(Timestamp.rfc3339(value), into: &out)
     }
 
+    /// Any other value goes through the encoder, which writes to its own buffer: lend it back.
     mutating func field<T: Encodable>(_ key: StaticString, encoding value: T) throws {
-        encoding.member(key)
-        try encoding.write(value, path: [DocumentKey(key)])
+        JSONBytes.member(key, into: &out)
+        try encoding.appendEncoded(value, to: &out, path: [DocumentKey(key)])
     }
 }

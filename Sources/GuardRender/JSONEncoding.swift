@@ -39,26 +39,29 @@ package final class JSONEncoding {
     /// A record's JSON straight from its field list (no `Encoder` in between), appended like
     /// `encode`'s.
     package func encode<T: DocumentFields>(_ value: T) throws {
-        let start = bytes.count
+        // The sink owns the buffer while the fields are written (a struct's own array: no
+        // exclusivity check per field).
+        var sink = JSONFieldSink(encoding: self, out: bytes)
+        bytes = []
+        let start = sink.out.count
+        sink.out.append(UInt8(ascii: "{"))
         do {
-            bytes.append(UInt8(ascii: "{"))
-            var sink = JSONFieldSink(encoding: self)
             try value.documentFields(&sink)
-            bytes.append(UInt8(ascii: "}"))
         } catch {
-            bytes.removeSubrange(start...)
+            sink.out.removeSubrange(start...)
+            bytes = sink.out
             frames.removeAll()
             throw error
         }
+        sink.out.append(UInt8(ascii: "}"))
+        bytes = sink.out
     }
 
-    /// One member, `"key":` and a comma before it unless it is the object's first.
-    func member(_ key: StaticString) {
-        if bytes.last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+    /// `value`'s JSON appended to `out` (a buffer lent by a field sink).
+    func appendEncoded<T: Encodable>(_ value: T, to out: inout [UInt8], path: [any CodingKey]) throws {
+        swap(&bytes, &out)
+        defer { swap(&bytes, &out) }
+        try write(value, path: path)
     }
 
     /// The bytes encoded so far, and a fresh start.
@@ -225,53 +228,70 @@ package final class JSONEncoding {
 
     // MARK: Bytes
 
-    func literal(_ s: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    // The writers below are `JSONBytes`'s, over `bytes` (one exclusivity check per value,
+    // not per byte appended).
+    func literal(_ s: StaticString) { JSONBytes.literal(s, into: &bytes) }
+    func integer(_ i: some BinaryInteger) { JSONBytes.integer(i, into: &bytes) }
+    func string(_ s: String) { JSONBytes.string(s, into: &bytes) }
+}
+
+/// The bytes of JSON scalars and keys, appended to a buffer.
+enum JSONBytes {
+    static func literal(_ s: StaticString, into out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    func integer(_ i: some BinaryInteger) {
+    static func integer(_ i: some BinaryInteger, into out: inout [UInt8]) {
         var magnitude = UInt64(i.magnitude)
-        if i < 0 { bytes.append(UInt8(ascii: "-")) }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        if i < 0 { out.append(UInt8(ascii: "-")) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 20 digits at most
         withUnsafeMutableBytes(of: &digits) { d in
             var n = d.count
             repeat { n -= 1; d[n] = UInt8(ascii: "0") + UInt8(magnitude % 10); magnitude /= 10 } while magnitude > 0
-            bytes.append(contentsOf: d[n...])
+            out.append(contentsOf: d[n...])
         }
+    }
+
+    /// One member's `"key":`, with a comma before it unless it is its object's first. Keys
+    /// are literals of ours (snake_case ASCII): no escaping.
+    static func member(_ key: StaticString, into out: inout [UInt8]) {
+        if out.last != UInt8(ascii: "{") { out.append(UInt8(ascii: ",")) }
+        out.append(UInt8(ascii: "\""))
+        literal(key, into: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
 
     /// Escapes only `"`, `\` and U+0000–U+001F; `/` and everything else as UTF-8.
-    func string(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
+    static func string(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { utf8 in
             var runStart = 0
             for i in 0..<utf8.count {
                 let b = utf8[i]
                 guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: utf8[runStart..<i])
-                escape(b)
+                out.append(contentsOf: utf8[runStart..<i])
+                escape(b, into: &out)
                 runStart = i + 1
             }
-            bytes.append(contentsOf: utf8[runStart...])
+            out.append(contentsOf: utf8[runStart...])
         }
-        bytes.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\""))
     }
 
-    private func escape(_ b: UInt8) {
-        bytes.append(0x5C)
+    private static func escape(_ b: UInt8, into out: inout [UInt8]) {
+        out.append(0x5C)
         switch b {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(b)
-        case 0x0A: bytes.append(UInt8(ascii: "n"))
-        case 0x0D: bytes.append(UInt8(ascii: "r"))
-        case 0x09: bytes.append(UInt8(ascii: "t"))
-        case 0x08: bytes.append(UInt8(ascii: "b"))
-        case 0x0C: bytes.append(UInt8(ascii: "f"))
-        default: bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(b)
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
+        case 0x08: out.append(UInt8(ascii: "b"))
+        case 0x0C: out.append(UInt8(ascii: "f"))
+        default: out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 0xF)]])
         }
     }
 }
