@@ -174,7 +174,7 @@ package final class Database {
         let statement = try cachedStatement(sql)
         defer { statement.done() }
         try statement.bind(arguments)
-        while try statement.step() { try body(Row(handle: statement.handle)) }
+        while try statement.step() { try body(Row(statement: statement)) }
     }
 
     /// Maps every row of `sql` through `transform`.
@@ -191,7 +191,7 @@ package final class Database {
         let statement = try cachedStatement(sql)
         defer { statement.done() }
         try statement.bind(arguments)
-        return try statement.step() ? transform(Row(handle: statement.handle)) : nil
+        return try statement.step() ? transform(Row(statement: statement)) : nil
     }
 
     /// The first column of the first row as an integer (nil when no row or NULL).

@@ -81,9 +81,9 @@ extension GuardStore {
             kind: ClaimHolder.Kind(rawValue: s.text(2)) ?? .key,
             pid: s.int64OrNil(3).map { Int32(truncatingIfNeeded: $0) }, pidStart: s.int64OrNil(4).map { UInt64(clamping: $0) },
             sid: s.int64OrNil(5).map { Int32(truncatingIfNeeded: $0) }, sidStart: s.int64OrNil(6).map { UInt64(clamping: $0) },
-            bootID: s.text(7), key: s.textOrNil(8), token: s.textOrNil(9), description: s.textOrNil(10))
+            bootID: s.sharedText(7), key: s.textOrNil(8), token: s.textOrNil(9), description: s.textOrNil(10))
         return ClaimRecord(id: s.int64(0), guardID: s.int64(1), holder: holder, runID: s.int64OrNil(11),
-                           claimedAt: date(s.int64(12)), actor: s.text(13), releasedAt: s.int64OrNil(14).map(date),
+                           claimedAt: date(s.int64(12)), actor: s.sharedText(13), releasedAt: s.int64OrNil(14).map(date),
                            releaseReason: s.textOrNil(15), releasedRunID: s.int64OrNil(16))
     }
 }

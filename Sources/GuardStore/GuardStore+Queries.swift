@@ -107,7 +107,7 @@ extension GuardStore {
             device: row.int64OrNil(7).map(UInt64.init(bitPattern:)),
             inode: row.int64OrNil(8).map(UInt64.init(bitPattern:)),
             mountID: row.int64OrNil(9).map(UInt64.init(bitPattern:)), mountIDIsUnique: row.bool(10),
-            mountNamespace: row.int64OrNil(11).map(UInt64.init(bitPattern:)), bootID: row.text(12),
+            mountNamespace: row.int64OrNil(11).map(UInt64.init(bitPattern:)), bootID: row.sharedText(12),
             label: row.textOrNil(13), runID: row.int64OrNil(14),
             createdAt: date(row.int64(15)), updatedAt: date(row.int64(16)))
     }

@@ -29,6 +29,8 @@ package final class Statement {
     let handle: OpaquePointer
     package let sql: String
     unowned let database: Database
+    /// `Row.sharedText`'s last value per column.
+    var lastSharedText: [Int: String] = [:]
 
     init(database: Database, sql: String) throws {
         var stmt: OpaquePointer?
@@ -107,6 +109,9 @@ package final class Statement {
 /// (Do not keep it: the statement moves on.)
 package struct Row {
     let handle: OpaquePointer
+    unowned let statement: Statement
+
+    init(statement: Statement) { self.statement = statement; handle = statement.handle }
 
     package var count: Int { Int(sqlite3_column_count(handle)) }
 
@@ -125,6 +130,22 @@ package struct Row {
     }
 
     package func textOrNil(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
+
+    /// `text`, sharing one string with the previous row's value of this column when the
+    /// bytes are the same: a column that repeats (the boot id of every guard and claim of a
+    /// boot) then costs one allocation per listing, not one per row (a clear of 10,000).
+    package func sharedText(_ i: Int) -> String {
+        let n = Int(sqlite3_column_bytes(handle, Int32(i)))
+        guard let p = sqlite3_column_text(handle, Int32(i)) else { return "" }
+        let bytes = UnsafeBufferPointer(start: p, count: n)
+        if let last = statement.lastSharedText[i] {
+            var last = last
+            if last.withUTF8({ $0.elementsEqual(bytes) }) { return last }
+        }
+        let fresh = String(decoding: bytes, as: UTF8.self)
+        statement.lastSharedText[i] = fresh
+        return fresh
+    }
 
     package func value(_ i: Int) -> SQLValue {
         switch sqlite3_column_type(handle, Int32(i)) {
