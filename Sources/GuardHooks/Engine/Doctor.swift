@@ -28,7 +28,7 @@ extension GuardEngine {
         var resolved: [String: String] = [:]  // normal → canonical, each resolved once (bounded)
         for raw in sealed + targets {
             guard case .success(let p) = PathPolicy.normalize(raw) else { continue }
-            let canonical = resolved[p] ?? (reachable(p) ? (try? locate(p).0) : nil) ?? p
+            let canonical = resolved[p] ?? (reachable(p) ? canonicalPath(p) : nil) ?? p
             resolved[p] = canonical
             paths.append(canonical)
         }

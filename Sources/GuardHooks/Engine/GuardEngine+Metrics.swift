@@ -7,7 +7,6 @@ extension GuardEngine {
     /// store yet: a snapshot with nothing in it (`storeExists` false). A store that exists
     /// but cannot be read throws.
     package func metricsSnapshot(now: Date = Date()) throws -> MetricsSnapshot {
-        gate.forget()
         guard let store = try openSession(forWriting: false).store else {
             return MetricsSnapshot(storeExists: false, now: now)
         }
@@ -69,6 +68,6 @@ extension GuardEngine {
     /// The path doctor examined for a configured one: its canonical form when the storage
     /// answers (the gate's answer is cached by then: no new probe), else the path as given.
     private func examinedPath(_ normal: String) -> String {
-        (reachable(normal) ? (try? locate(normal).0) : nil) ?? normal
+        (reachable(normal) ? canonicalPath(normal) : nil) ?? normal
     }
 }

@@ -105,7 +105,7 @@ extension GuardEngine {
                 }
             }
         case .immutable:
-            if let prepared, prepared.path == row.path {
+            if let prepared, PathKey(prepared.path) == PathKey(row.path) {
                 // No fd: storage is mounted there (prepare never opens one).
                 o.guardPresent = prepared.handle.map { immutableFlag(row, $0, prepared.probe) } ?? shadowedImmutable(row.path)
                 return o

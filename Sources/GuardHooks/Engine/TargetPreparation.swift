@@ -87,8 +87,15 @@ extension GuardEngine {
                 }
                 resolved = p
             }
+        } catch where error.operation == KernelError.openingDirectory {
+            // The directory exists (at `error.path`, canonical) but could not be opened: the
+            // path policy first, then why. Named by its canonical path, so a recorded row is
+            // still found (clear keeps it for later).
+            switch policy.check(resolved: error.path) {
+            case .failure(let r): return .refused(path: error.path, .policy(r))
+            case .success(let p): return .refused(path: p, try Self.refusal(error) ?? .cannotOpen(error.errno))
+            }
         } catch {
-            if let refusal = try Self.refusal(error) { return .refused(path: normal, refusal) }
             return .refused(path: normal, error.errno == .noSuchFileOrDirectory ? .missing : .cannotResolve(error.errno))
         }
         switch policy.check(resolved: resolved) {
@@ -144,6 +151,14 @@ extension GuardEngine {
             return (target, placed)
         case let placed: return (candidate, placed)
         }
+    }
+
+    /// The canonical path of a target, as `locate` finds it (nil: it cannot be resolved);
+    /// the directory `locate` opened on the way is closed again.
+    func canonicalPath(_ normal: String) -> String? {
+        guard let (path, placed) = try? locate(normal) else { return nil }
+        if case .opened(let h, _) = placed { kernel.close(h) }
+        return path
     }
 
     /// Closes a prepared target's fd that no batch took over.

@@ -116,19 +116,28 @@ extension LinuxKernel {
         return st.mode & FileMode.typeMask == FileMode.symlink ? .symlink : .notMounted
     }
 
-    /// One `openat2(parent, name, O_RDONLY|O_DIRECTORY, RESOLVE_NO_XDEV|RESOLVE_NO_SYMLINKS)`
-    /// both tells whether a mount sits at `name` (EXDEV) and opens the directory when none
-    /// does; a mount that appears in between is simply EXDEV. Only our own kind of mount (a
-    /// bind of the parent's filesystem) is opened through, as `openDirectory` would.
+    /// `openat2(parent, name, O_PATH, RESOLVE_NO_XDEV|RESOLVE_NO_SYMLINKS)` both tells whether a
+    /// mount sits at `name` (EXDEV) and pins the directory when none does; a mount that
+    /// appears in between is simply EXDEV. The directory is then opened as `.` of that fd,
+    /// which never crosses a mount. O_PATH, because an open for reading (O_RDONLY,
+    /// O_DIRECTORY) of an autofs mountpoint triggers its automount before NO_XDEV can say
+    /// EXDEV: a sealed NAS mountpoint on `x-systemd.automount` would be mounted (and a dead
+    /// NAS waited for) by looking at it. Only our own kind of mount (a bind of the parent's
+    /// filesystem) is opened through, as `openDirectory` would.
     package func openPlaced(_ path: String) throws(KernelError) -> PlacedDirectory {
         if fallbacks.componentWalk || fallbacks.noMountTableCalls { return try openPlacedInTwoSteps(path) }
         let (parentPath, name) = try split(path)
         let parent = try openNoSymlinks(parentPath, flags: Int32(GS_O_PATH) | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC))
         defer { closeFD(parent) }
         let flags = UInt64(UInt32(bitPattern: O_RDONLY | Int32(GS_O_DIRECTORY) | Int32(GS_O_CLOEXEC)))
-        let fd = gs_openat2(parent, name, flags, 0, GS_RESOLVE_NO_XDEV | GS_RESOLVE_NO_SYMLINKS | GS_RESOLVE_NO_MAGICLINKS)
-        switch fd {
-        case 0...: return .opened(DirectoryHandle(fd: fd, path: path), mounted: false)
+        let pinned = gs_openat2(parent, name, UInt64(GS_O_PATH | GS_O_CLOEXEC), 0,
+                                GS_RESOLVE_NO_XDEV | GS_RESOLVE_NO_SYMLINKS | GS_RESOLVE_NO_MAGICLINKS)
+        switch pinned {
+        case 0...:
+            defer { closeFD(pinned) }
+            let fd = gs_openat(pinned, ".", Int32(truncatingIfNeeded: flags), 0)
+            guard fd >= 0 else { throw KernelError(Errno(rawValue: -fd), KernelError.openingDirectory, path) }
+            return .opened(DirectoryHandle(fd: fd, path: path), mounted: false)
         case -Int32(EXDEV):
             if try isForeign(path) { return .storage }
             let top = gs_openat2(parent, name, flags, 0, GS_RESOLVE_NO_SYMLINKS | GS_RESOLVE_NO_MAGICLINKS)
@@ -137,7 +146,7 @@ extension LinuxKernel {
         case -Int32(ELOOP): return .symlink
         case -Int32(ENOENT): return .missing
         case -Int32(ENOSYS): return try openPlacedInTwoSteps(path)
-        default: throw KernelError(Errno(rawValue: -fd), KernelError.openingDirectory, path)
+        default: throw KernelError(Errno(rawValue: -pinned), KernelError.openingDirectory, path)
         }
     }
 
