@@ -77,6 +77,9 @@ package final class JSONEncoding {
         var shape = Shape.undecided
         let start: Int
         var entries: [Entry] = []
+        /// A `[String: V]`: its keys are data (paths, names), written as they are, as
+        /// JSONEncoder does; only coding keys become snake_case.
+        var keysAreData = false
     }
 
     struct Entry {
@@ -97,7 +100,7 @@ package final class JSONEncoding {
     func write<T: Encodable>(_ value: T, path: @autoclosure () -> [any CodingKey]) throws {
         if writeScalar(value) { return }
         let codingPath = path()
-        frames.append(Frame(start: bytes.count))
+        frames.append(Frame(start: bytes.count, keysAreData: value is any StringKeyedDictionary))
         do {
             try value.encode(to: ByteEncoder(encoding: self, depth: frames.count - 1, codingPath: codingPath))
         } catch {
@@ -156,7 +159,7 @@ package final class JSONEncoding {
                 return
             }
             bytes.append(UInt8(ascii: "{"))
-            for (n, member) in layouts.layout(frame.entries).enumerated() {
+            for (n, member) in layouts.layout(frame.entries, snakeCase: !frame.keysAreData).enumerated() {
                 if n > 0 { bytes.append(UInt8(ascii: ",")) }
                 string(member.name); bytes.append(UInt8(ascii: ":"))
                 try append(frame.entries[member.entry])
@@ -194,6 +197,11 @@ package final class JSONEncoding {
     /// A nested container's (or super-encoder's) encoding, filled in while the parent value
     /// encodes and written out when the parent is finished.
     func deferredEntry(_ depth: Int, key: (any CodingKey)?, codingPath: [any CodingKey]) -> ByteEncoder {
+        // The same nested container asked for again adds to the first one (as JSONEncoder).
+        if let key = key?.stringValue, let last = frames[depth].entries.last(where: { $0.key?.utf8.elementsEqual(key.utf8) == true }),
+           case .deferred(let nested, _) = last.value {
+            return ByteEncoder(encoding: nested, depth: 0, codingPath: codingPath)
+        }
         let nested = JSONEncoding(sharing: layouts)
         nested.frames.append(Frame(start: 0))
         frames[depth].entries.append(Entry(key: key?.stringValue, value: .deferred(nested, codingPath: codingPath)))
@@ -295,3 +303,7 @@ enum JSONBytes {
         }
     }
 }
+
+/// `[String: V]` (`JSONEncoding`: keys written as they are).
+protocol StringKeyedDictionary {}
+extension Dictionary: StringKeyedDictionary where Key == String {}

@@ -102,4 +102,40 @@ import Testing
         #expect(throws: EncodingError.self) { try encoding.encode([Float(1)]) }
         #expect(throws: EncodingError.self) { try encoding.encode(["a": ["b": 2.5]]) }
     }
+
+    func foundation<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    struct Holder: Encodable {
+        var byPath: [String: Int]
+        var runID = 1
+    }
+
+    /// A dictionary's keys are data (paths, names): written as they are, as JSONEncoder does.
+    @Test func dictionaryKeysAreWrittenAsTheyAre() throws {
+        let value = Holder(byPath: ["/mnt/MyNAS": 1, "runID": 2, "b": 3, "\u{e9}t\u{e9}": 4])
+        #expect(try json(value) == foundation(value))
+        #expect(try json(value).hasPrefix(#"{"by_path":{"/mnt/MyNAS":1,"b":3,"runID":2,"#))
+    }
+
+    struct TwiceNested: Encodable {
+        enum Keys: String, CodingKey { case a }
+        enum Inner: String, CodingKey { case a, b }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            var first = c.nestedContainer(keyedBy: Inner.self, forKey: .a)
+            try first.encode(1, forKey: .a)
+            var second = c.nestedContainer(keyedBy: Inner.self, forKey: .a)
+            try second.encode(2, forKey: .b)
+        }
+    }
+
+    @Test func theSameNestedContainerAskedForTwiceAddsToTheFirst() throws {
+        #expect(try json(TwiceNested()) == #"{"a":{"a":1,"b":2}}"#)
+        #expect(try json(TwiceNested()) == foundation(TwiceNested()))
+    }
 }
