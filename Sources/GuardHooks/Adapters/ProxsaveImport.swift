@@ -101,6 +101,11 @@ extension GuardEngine {
     /// set a flag or make a bind mount. Results are in line order.
     package func importImmutableIndex(_ lines: [ProxsaveImport.Line], lifetime: GuardLifetime = .transient,
                                      dryRun: Bool = false) throws -> [ProxsaveImport.LineResult] {
+        try operation { try importLines(lines, lifetime: lifetime, dryRun: dryRun) }
+    }
+
+    private func importLines(_ lines: [ProxsaveImport.Line], lifetime: GuardLifetime,
+                             dryRun: Bool) throws -> [ProxsaveImport.LineResult] {
         typealias R = ProxsaveImport.LineResult
         let (refused, candidates) = ProxsaveImport.validate(lines)
         var results = refused

@@ -12,6 +12,13 @@ extension GuardEngine {
     ///   - dryRun: report what would happen; the kernel and the store stay untouched.
     public func apply(_ targets: [String], kind: RequestedKind = .auto, lifetime: GuardLifetime = .transient,
                       createMissing: Bool = false, label: String? = nil, dryRun: Bool = false) throws -> [TargetOutcome] {
+        try operation {
+            try applyTargets(targets, kind: kind, lifetime: lifetime, createMissing: createMissing, label: label, dryRun: dryRun)
+        }
+    }
+
+    private func applyTargets(_ targets: [String], kind: RequestedKind, lifetime: GuardLifetime, createMissing: Bool,
+                              label: String?, dryRun: Bool) throws -> [TargetOutcome] {
         askAhead(targets)  // before the writers' lock: the only wait on a storage
         return try mappingStoreErrors {
             let session = try openSession(forWriting: !dryRun)

@@ -20,6 +20,10 @@ extension GuardEngine {
     enum Selection { case targets([String]), all }
 
     private func removeGuards(_ selection: Selection, operatorUnseal: Bool, dryRun: Bool) throws -> [TargetOutcome] {
+        try operation { try removeGuardsNow(selection, operatorUnseal: operatorUnseal, dryRun: dryRun) }
+    }
+
+    private func removeGuardsNow(_ selection: Selection, operatorUnseal: Bool, dryRun: Bool) throws -> [TargetOutcome] {
         try mappingStoreErrors {
             // Before the writers' lock: the only wait on a storage. `clear --all` finds its
             // paths in the store, read without the lock.

@@ -13,8 +13,7 @@ extension GuardEngine {
     /// `checkIntegrity: false` skips SQLite's quick_check, which reads the whole file: a
     /// metrics scrape every few seconds must not (1 s on an 82 MiB store, BENCHMARKS.md).
     package func doctor(targets: [String] = [], sealed: [String] = [], checkIntegrity: Bool = true) throws -> DoctorReport {
-        gate.forget()
-        return try mappingStoreErrors { try examine(targets: targets, sealed: sealed, checkIntegrity: checkIntegrity) }
+        try operation { try mappingStoreErrors { try examine(targets: targets, sealed: sealed, checkIntegrity: checkIntegrity) } }
     }
 
     private func examine(targets: [String], sealed: [String], checkIntegrity: Bool) throws -> DoctorReport {

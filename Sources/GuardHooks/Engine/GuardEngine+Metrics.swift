@@ -50,6 +50,10 @@ extension GuardEngine {
     /// there). Without SQLite's quick_check (it reads the whole store): `hook-runner doctor`
     /// runs it. nil when doctor cannot run (the store cannot be read).
     package func doctorMetrics(sealed: [String]) -> DoctorMetrics? {
+        operation { doctorMetricsNow(sealed: sealed) }
+    }
+
+    private func doctorMetricsNow(sealed: [String]) -> DoctorMetrics? {
         guard let report = try? doctor(targets: [], sealed: sealed, checkIntegrity: false) else { return nil }
         var counts: [Severity: Int] = [:]
         for f in report.findings { counts[f.severity, default: 0] += 1 }

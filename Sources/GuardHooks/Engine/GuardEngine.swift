@@ -117,8 +117,6 @@ public final class GuardEngine: Sendable {
     /// What this engine was built with.
     public let configuration: GuardEngineConfiguration
     let policy: PathPolicy
-    /// Which storages answered in this command (MountTable.swift).
-    let gate: ReachabilityGate
 
     /// An engine on this host's kernel and process table.
     public convenience init(configuration: GuardEngineConfiguration) {
@@ -132,7 +130,6 @@ public final class GuardEngine: Sendable {
         self.configuration = configuration
         self.policy = PathPolicy(allowedRoots: configuration.allowedRoots,
                                  protectedPaths: Self.spellings(ofDirectory: configuration.storeDirectory, kernel: kernel))
-        self.gate = ReachabilityGate(kernel: kernel, seconds: configuration.probeTimeout)
     }
 
     /// The store's (and its lock's) directory as typed, with `//`, `/./` and `..` folded,

@@ -12,7 +12,7 @@ package struct ReconcileChange: Sendable, Hashable, Codable {
 extension GuardEngine {
     /// Settles every non-cleared row against the kernel, recording why for each change.
     package func reconcile(dryRun: Bool = false) throws -> [ReconcileChange] {
-        try mappingStoreErrors { try reconcileAll(dryRun: dryRun) }
+        try operation { try mappingStoreErrors { try reconcileAll(dryRun: dryRun) } }
     }
 
     private func reconcileAll(dryRun: Bool) throws -> [ReconcileChange] {

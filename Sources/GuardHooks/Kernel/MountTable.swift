@@ -22,9 +22,16 @@ package enum MountPlacement: Sendable, Hashable {
 /// The one API every command uses for a bounded mount-state probe (apply, seal, clear,
 /// unseal, import, reconcile, doctor, check): `reachable(path)` first (bounded, in a child
 /// process), then `mountPlacement` (never enters a mount) and whatever the command does there.
-/// One gate per engine, so per command: a mount that answered (or did not) is asked once, and
-/// 300 targets below one dead server cost one deadline, not 300.
+/// One gate per operation (`GuardEngine.operation`): a mount that answered (or did not) is
+/// asked once, 300 targets below one dead server cost one deadline, not 300; and the next
+/// operation asks again (a library engine lives long: a storage alive at its first operation
+/// may be dead at the tenth, or back).
 final class ReachabilityGate: Sendable {
+    /// The gate of the operation this task is running. Per task: another task's operation
+    /// on the same engine has its own, so it never drops this one's answers (which would
+    /// make it ask again under the writers' lock).
+    @TaskLocal static var current: ReachabilityGate?
+
     private let kernel: any KernelOperations
     private let seconds: Double
     private struct Cache {
@@ -32,19 +39,12 @@ final class ReachabilityGate: Sendable {
         /// By the mount point of the deepest mount at or above a path.
         var answered: [String: Bool] = [:]
     }
-    /// An engine may serve concurrent tasks (`withGuards`): the cache is shared under a lock.
+    /// Threads an operation may use share its cache, under a lock.
     private let cache = Mutex(Cache())
 
     init(kernel: any KernelOperations, seconds: Double) {
         self.kernel = kernel; self.seconds = seconds
     }
-
-    /// Forgets every answer and the mount table: one command's answers are not the next
-    /// one's. A library engine lives for many operations; a storage that answered at the first
-    /// may be dead at the tenth (and one dead then may be back). Each operation starts here
-    /// (`askAhead`, doctor, metrics). An operation of another task sharing the engine then
-    /// asks again: slower, never wrong.
-    func forget() { cache.withLock { $0 = Cache() } }
 
     /// Whether every filesystem on the way to `path` answers within the probe deadline. A
     /// mount already asked in this operation is not asked again.
@@ -62,13 +62,24 @@ final class ReachabilityGate: Sendable {
 }
 
 extension GuardEngine {
-    /// See `ReachabilityGate.reachable`.
-    func reachable(_ path: String) -> Bool { gate.reachable(path) }
+    /// See `ReachabilityGate.reachable`: the operation's gate; outside an operation nothing
+    /// is kept (asked every time).
+    func reachable(_ path: String) -> Bool {
+        ReachabilityGate.current?.reachable(path) ?? kernel.answers(path, within: configuration.probeTimeout)
+    }
+
+    /// Runs one operation (apply, clear, import, reconcile, doctor) with a reachability gate
+    /// of its own; an operation inside another (seal's apply, metrics' doctor) shares it.
+    func operation<T>(_ body: () throws -> T) rethrows -> T {
+        if ReachabilityGate.current != nil { return try body() }
+        return try ReachabilityGate.$current.withValue(ReachabilityGate(kernel: kernel, seconds: configuration.probeTimeout)) {
+            try body()
+        }
+    }
 
     /// Asks every storage on the way to the targets, before the writers' lock is taken: the
     /// waits on a dead one happen here, and under the lock the answers are known.
     func askAhead(_ targets: [String]) {
-        gate.forget()
         for target in targets { if case .success(let p) = PathPolicy.normalize(target) { _ = reachable(p) } }
     }
 
