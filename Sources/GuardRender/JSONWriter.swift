@@ -28,26 +28,26 @@ package struct JSONWriter {
     /// Writes `value` (an element, or the document itself) through `JSONEncoding`.
     package mutating func encode(_ value: some Encodable) throws {
         try encoding.encode(value)
-        separate()
-        let bytes = encoding.take()
-        bytes.withUnsafeBufferPointer { if let base = $0.baseAddress { out.bytes(base, $0.count) } }
+        writeEncoded()
     }
 
     /// Writes a record (an element, or the document itself) from its field list.
     package mutating func encode(_ value: some DocumentFields) throws {
         try encoding.encode(value)
-        separate()
-        let bytes = encoding.take()
-        bytes.withUnsafeBufferPointer { if let base = $0.baseAddress { out.bytes(base, $0.count) } }
+        writeEncoded()
     }
 
     /// A guard with its claims, the row of a listing that grows with the store: the same as
     /// above, with the types known here, so the whole row is specialised (10,000 rows).
     package mutating func encode(_ listing: GuardListing) throws {
         try encoding.encode(listing)
+        writeEncoded()
+    }
+
+    /// The value just encoded, as the next element (or the document).
+    private mutating func writeEncoded() {
         separate()
-        let bytes = encoding.take()
-        bytes.withUnsafeBufferPointer { if let base = $0.baseAddress { out.bytes(base, $0.count) } }
+        encoding.take().withUnsafeBufferPointer { if let base = $0.baseAddress { out.bytes(base, $0.count) } }
     }
 
     /// Ends the document with a newline and writes what is left.

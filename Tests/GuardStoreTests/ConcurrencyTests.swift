@@ -4,7 +4,6 @@ import GuardStore
 import GuardTestSupport
 import Testing
 
-private struct Abort: Error {}
 
 /// Runs `guard-store-stress` once per argument list, all released at the same moment, and
 /// returns their standard outputs (recording an issue for any child that failed).
@@ -142,18 +141,7 @@ struct ConcurrencyTests {
         try withTemporaryDirectory { dir in
             let store = try makeStore(dir)
             defer { store.close() }
-            // (do/catch: `#expect(throws:)` around this generic closure lets the error escape.)
-            var caught: (any Error)?
-            do {
-                try store.writeTransaction { () throws -> Void in
-                    let id = try store.recordIntents([intent("/mnt/a")], runID: nil, actor: testActor)[0].id
-                    try store.settle([GuardTransition(guardID: id, to: .applied)], runID: nil, actor: testActor)
-                    throw Abort()
-                }
-            } catch { caught = error }
-            #expect(caught is Abort)
-            #expect(try store.allGuards().isEmpty)
-            #expect(store.database.commitCount == 0)
+            expectAnErrorRollsBackTheWholeTransaction(store, nestedSavepoints: true)
             // an inner failure caught inside keeps the outer work
             try store.writeTransaction {
                 try store.recordIntents([intent("/mnt/a")], runID: nil, actor: testActor)

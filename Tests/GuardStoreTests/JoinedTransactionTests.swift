@@ -5,24 +5,12 @@ import Testing
 /// `writeTransaction(nestedSavepoints: false)`: the batch's transactions, whose store calls
 /// join without savepoints (no sub-journal of every page a 10,000-row settle touches).
 @Suite struct JoinedTransactionTests {
-    private struct Abort: Error {}
-
     @Test("store calls joined without savepoints commit together, and an error rolls all of them back")
     func joinedCallsAreOneUnit() throws {
         try withTemporaryDirectory { dir in
             let store = try makeStore(dir)
             defer { store.close() }
-            var caught: (any Error)?
-            do {
-                try store.writeTransaction(nestedSavepoints: false) { () throws -> Void in
-                    let id = try store.recordIntents([intent("/mnt/a")], runID: nil, actor: testActor)[0].id
-                    try store.settle([GuardTransition(guardID: id, to: .applied)], runID: nil, actor: testActor)
-                    throw Abort()
-                }
-            } catch { caught = error }
-            #expect(caught is Abort)
-            #expect(try store.allGuards().isEmpty)
-            #expect(store.database.commitCount == 0)
+            expectAnErrorRollsBackTheWholeTransaction(store, nestedSavepoints: false)
 
             try store.writeTransaction(nestedSavepoints: false) {
                 let ids = try store.recordIntents([intent("/mnt/a"), intent("/mnt/b")], runID: nil, actor: testActor).map(\.id)

@@ -93,3 +93,22 @@ func queryPlan(_ db: Database, _ sql: String) throws -> [String] {
         $0.text(3)
     }
 }
+
+/// An intent and its settle in one write transaction that then throws: afterwards nothing
+/// of it is in the store and nothing was committed (with or without nested savepoints).
+func expectAnErrorRollsBackTheWholeTransaction(_ store: GuardStore, nestedSavepoints: Bool) {
+    struct Abort: Error {}
+    // (do/catch: `#expect(throws:)` around this generic closure lets the error escape.)
+    var caught: (any Error)?
+    do {
+        try store.writeTransaction(nestedSavepoints: nestedSavepoints) { () throws -> Void in
+            let id = try store.recordIntents([intent("/mnt/a")], runID: nil, actor: testActor)[0].id
+            try store.settle([GuardTransition(guardID: id, to: .applied)], runID: nil, actor: testActor)
+            throw Abort()
+        }
+    } catch { caught = error }
+    #expect(caught is Abort)
+    #expect((try? store.allGuards())?.isEmpty == true)
+    #expect(store.database.commitCount == 0)
+}
+
